@@ -181,9 +181,7 @@ class Settings(BaseSettings):
     def warn_about_gaps(self) -> None:
         for gateway in self.disabled_webhooks():
             variable = "RAZORPAY_WEBHOOK_SECRET" if gateway == "razorpay" else "PAYPAL_WEBHOOK_ID"
-            log.warning(
-                "%s is not set: POST /api/webhooks/%s is disabled (404)", variable, gateway
-            )
+            log.warning("%s is not set: POST /api/webhooks/%s is disabled (404)", variable, gateway)
 
 
 def _split_keys(value: str) -> list[str]:

@@ -1,0 +1,49 @@
+"""The GraphQL contract: types, inputs, enums, errors, permissions and `build_schema`. No I/O.
+
+Root types come from resolvers/ (which depend on this package, not the other way round)."""
+
+from __future__ import annotations
+
+import logging
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.types import ExecutionContext
+
+from schema.errors import ALL_ERROR_TYPES, UserError
+from schema.extensions import Limits, build_extensions, is_unexpected
+
+log = logging.getLogger("paygraph.graphql")
+
+
+class PaygraphSchema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        # Domain errors and invalid queries are the client's business; only surprises are logged.
+        for error in errors:
+            if is_unexpected(error):
+                log.error(
+                    "unexpected error in %s",
+                    ".".join(str(p) for p in error.path or []) or "operation",
+                    exc_info=error.original_error,
+                )
+
+
+def build_schema(
+    query: type,
+    mutation: type | None = None,
+    subscription: type | None = None,
+    *,
+    limits: Limits | None = None,
+) -> PaygraphSchema:
+    return PaygraphSchema(
+        query=query,
+        mutation=mutation,
+        subscription=subscription,
+        types=[UserError, *ALL_ERROR_TYPES],
+        extensions=build_extensions(limits or Limits()),
+    )
+
+
+__all__ = ["Limits", "PaygraphSchema", "build_schema"]

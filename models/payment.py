@@ -1,0 +1,105 @@
+"""The payment record: one per (customer, order), the aggregate services/payments.py writes."""
+
+from __future__ import annotations
+
+from beanie import Document, PydanticObjectId
+from pydantic import BaseModel, ConfigDict, Field
+from pymongo import ASCENDING, DESCENDING, IndexModel
+
+from models.clock import UtcDateTime, utcnow
+from models.common import TimelineEntry
+from models.enums import Gateway, PaymentMethodType, PaymentStatus
+from models.money import Money
+
+
+class ClientMetadata(BaseModel):
+    """Where the initiate request came from (fraud review, rate limits). Never card data."""
+
+    ip: str | None = None
+    user_agent: str | None = Field(default=None, max_length=512)
+
+
+class CheckoutParams(BaseModel):
+    """What the browser needs to open the gateway's checkout; returned again on idempotent
+    repeats of initiatePayment."""
+
+    model_config = ConfigDict(frozen=True)
+
+    gateway: Gateway
+    key_id: str
+    gateway_order_id: str
+    amount_minor: int = Field(ge=0, strict=True)
+    currency: str
+    approve_url: str | None = None  # PayPal only
+
+
+class Payment(Document):
+    order_id: str = Field(min_length=1, max_length=50)
+    customer_id: str = Field(min_length=1)
+    amount: Money
+    refunded_minor: int = Field(default=0, ge=0, strict=True)
+    # Refunds accepted but not yet final at the gateway; counted against what is refundable
+    # so two concurrent refunds cannot together exceed the captured amount.
+    refund_reserved_minor: int = Field(default=0, ge=0, strict=True)
+    gateway: Gateway | None = None
+    method_type: PaymentMethodType
+    status: PaymentStatus = PaymentStatus.PENDING
+    gateway_order_id: str | None = None
+    gateway_payment_id: str | None = None  # Razorpay payment id, PayPal capture id
+    saved_method_id: PydanticObjectId | None = None
+    installments: int = Field(default=1, ge=1)
+    attempt_count: int = Field(default=0, ge=0)
+    error_code: str | None = None
+    error_message: str | None = None
+    receipt: str | None = None
+    metadata: ClientMetadata = Field(default_factory=ClientMetadata)
+    notes: dict[str, str] = Field(default_factory=dict)
+    checkout: CheckoutParams | None = None
+    # Hash of the initiate parameters: a repeat with the same hash gets this payment back,
+    # a different hash for the same order is DUPLICATE_ORDER.
+    request_fingerprint: str
+    created_at: UtcDateTime = Field(default_factory=utcnow)
+    updated_at: UtcDateTime = Field(default_factory=utcnow)
+    expires_at: UtcDateTime
+    # Bumped by every write; updates are compare-and-set on (status, version).
+    version: int = Field(default=0, ge=0)
+    timeline: list[TimelineEntry] = Field(default_factory=list)
+
+    class Settings:
+        name = "payment_orders"
+        validate_on_save = True
+        indexes = [
+            IndexModel(
+                [("customer_id", ASCENDING), ("order_id", ASCENDING)],
+                name="customer_order_unique",
+                unique=True,
+            ),
+            IndexModel(
+                [("customer_id", ASCENDING), ("created_at", DESCENDING)],
+                name="customer_created",
+            ),
+            IndexModel([("gateway_order_id", ASCENDING)], name="gateway_order_id"),
+            IndexModel([("gateway_payment_id", ASCENDING)], name="gateway_payment_id", sparse=True),
+            IndexModel([("status", ASCENDING), ("updated_at", ASCENDING)], name="status_updated"),
+            # Plain on purpose: expiry is a status set by a job. A TTL index here (as in the
+            # seed guide) would delete money records.
+            IndexModel([("expires_at", ASCENDING)], name="expires_at"),
+        ]
+
+    @property
+    def currency(self) -> str:
+        return self.amount.currency
+
+    @property
+    def refunded_amount(self) -> Money:
+        return Money(amount_minor=self.refunded_minor, currency=self.amount.currency)
+
+    @property
+    def refundable_minor(self) -> int:
+        """Captured minus refunded minus refunds in flight; never below zero."""
+        remaining = self.amount.amount_minor - self.refunded_minor - self.refund_reserved_minor
+        return max(remaining, 0)
+
+    @property
+    def refundable_amount(self) -> Money:
+        return Money(amount_minor=self.refundable_minor, currency=self.amount.currency)

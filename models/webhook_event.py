@@ -1,0 +1,43 @@
+"""The webhook inbox: one row per (gateway, event id), inserted before anything is applied."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from beanie import Document, PydanticObjectId
+from pydantic import Field
+from pymongo import ASCENDING, DESCENDING, IndexModel
+
+from models.clock import UtcDateTime, utcnow
+from models.enums import Gateway, WebhookEventStatus
+
+
+class WebhookEvent(Document):
+    gateway: Gateway
+    gateway_event_id: str = Field(min_length=1)
+    event_type: str  # the gateway's own name, e.g. "payment.captured"
+    # The verified body as the gateway sent it: the one dict[str, Any] allowed across layers.
+    payload: dict[str, Any]
+    received_at: UtcDateTime = Field(default_factory=utcnow)
+    status: WebhookEventStatus = WebhookEventStatus.RECEIVED
+    attempts: int = Field(default=0, ge=0)
+    last_error: str | None = None
+    processed_at: UtcDateTime | None = None
+    payment_id: PydanticObjectId | None = None
+    refund_id: PydanticObjectId | None = None
+
+    class Settings:
+        name = "webhook_events"
+        indexes = [
+            IndexModel(
+                [("gateway", ASCENDING), ("gateway_event_id", ASCENDING)],
+                name="gateway_event_unique",
+                unique=True,
+            ),
+            IndexModel(
+                [("gateway", ASCENDING), ("received_at", DESCENDING)],
+                name="gateway_received",
+            ),
+            # The sweep finds rows left RECEIVED or FAILED, oldest first.
+            IndexModel([("status", ASCENDING), ("received_at", ASCENDING)], name="status_received"),
+        ]

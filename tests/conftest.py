@@ -1,0 +1,132 @@
+"""Suite-wide fixtures on real parts: a SecantusDB (MongoDB wire protocol) server and a Redis
+server started once per run, the real ASGI app served by uvicorn on a loopback port, and a
+GraphQL client over HTTP. Data is cleaned between tests."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+from redis.asyncio import Redis
+
+from infra import embedded
+from infra.db import connect_mongo, init_models
+from settings import AppEnv, Settings
+from tests.support.server import RunningServer, serve
+
+TEST_JWT_SECRET = "test-secret-" + "x" * 40
+TEST_DB = "paygraph_test"
+
+
+@pytest.fixture(scope="session")
+def mongo_url() -> Iterator[str]:
+    process = embedded.start_mongo(None, test_commands=True)
+    try:
+        yield process.url
+    finally:
+        process.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    configured = os.environ.get("REDIS_URL")
+    if configured:
+        yield configured
+        return
+    process = embedded.start_redis()
+    try:
+        yield process.url
+    finally:
+        process.stop()
+
+
+@pytest.fixture(scope="session")
+def settings(mongo_url: str, redis_url: str) -> Settings:
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        app_env=AppEnv.TEST,
+        mongodb_url=mongo_url,
+        mongodb_db=TEST_DB,
+        redis_url=redis_url,
+        jwt_secret=TEST_JWT_SECRET,
+    )
+
+
+@pytest.fixture(scope="session")
+async def _mongo_database(settings: Settings) -> AsyncIterator[Any]:
+    assert settings.mongodb_url
+    client = connect_mongo(settings.mongodb_url)
+    database = await init_models(client, settings.mongodb_db)
+    try:
+        yield database
+    finally:
+        await client.close()
+
+
+@pytest.fixture
+async def mongo_db(_mongo_database: Any) -> AsyncIterator[Any]:
+    """The test database with Beanie initialised; every collection emptied before each test."""
+    for name in await _mongo_database.list_collection_names():
+        await _mongo_database[name].delete_many({})
+    yield _mongo_database
+
+
+@pytest.fixture
+async def redis(redis_url: str) -> AsyncIterator[Redis]:
+    client = Redis.from_url(redis_url)
+    await client.flushdb()
+    try:
+        yield client
+    finally:
+        await client.aclose()
+
+
+@pytest.fixture(scope="session")
+async def app_server(settings: Settings, _mongo_database: Any) -> AsyncIterator[RunningServer]:
+    from app import create_app
+
+    async with serve(create_app(settings)) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def tokens(settings: Settings) -> Any:
+    from app import build_token_service
+
+    return build_token_service(settings)
+
+
+@dataclass
+class GraphQLClient:
+    http: httpx.AsyncClient
+
+    async def execute(
+        self, query: str, variables: dict[str, Any] | None = None, *, token: str | None = None
+    ) -> dict[str, Any]:
+        response = await self.post(query, variables, token=token)
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    async def post(
+        self, query: str, variables: dict[str, Any] | None = None, *, token: str | None = None
+    ) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return await self.http.post(
+            "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
+        )
+
+
+@pytest.fixture
+async def client(app_server: RunningServer, mongo_db: Any) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=app_server.url, timeout=10) as http:
+        yield http
+
+
+@pytest.fixture
+async def gql(client: httpx.AsyncClient) -> GraphQLClient:
+    return GraphQLClient(client)
