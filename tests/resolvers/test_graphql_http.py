@@ -127,3 +127,35 @@ class TestGraphiQL:
         response = await client.get("/graphql", headers={"Accept": "text/html"})
         assert response.status_code == 200
         assert "graphiql" in response.text.lower()
+
+
+class TestProduction:
+    async def test_no_graphiql_no_get_no_introspection(self, settings, _mongo_database, tokens):
+        import httpx
+        from cryptography.fernet import Fernet
+
+        from app import create_app
+        from settings import AppEnv
+        from tests.support.server import serve
+
+        production = settings.model_copy(
+            update={
+                "app_env": AppEnv.PRODUCTION,
+                "encryption_keys": Fernet.generate_key().decode(),
+                "razorpay_key_id": "rzp_live_x",
+                "razorpay_key_secret": "secret",
+            }
+        )
+        async with serve(create_app(production)) as running:
+            async with httpx.AsyncClient(base_url=running.url) as http:
+                ide = await http.get("/graphql", headers={"Accept": "text/html"})
+                via_get = await http.get("/graphql", params={"query": "{ viewer { customerId } }"})
+                headers = {"Authorization": f"Bearer {tokens.mint('c')}"}
+                introspection = await http.post(
+                    "/graphql", json={"query": "{ __schema { types { name } } }"}, headers=headers
+                )
+                viewer = await http.post("/graphql", json={"query": VIEWER}, headers=headers)
+        assert "graphiql" not in ide.text.lower()
+        assert via_get.status_code >= 400
+        assert introspection.json()["errors"]
+        assert viewer.json()["data"]["viewer"]["customerId"] == "c"

@@ -1,0 +1,60 @@
+"""The schema's error policy: domain errors keep their code, surprises are masked and logged."""
+
+from __future__ import annotations
+
+import logging
+
+import strawberry
+
+from models.errors import NotFound
+from schema import Limits, build_schema
+
+
+@strawberry.type
+class _Query:
+    @strawberry.field
+    def missing(self) -> str:
+        raise NotFound("payment not found", field="id")
+
+    @strawberry.field
+    def broken(self) -> str:
+        raise RuntimeError("connection string mongodb://user:pw@db leaked")
+
+    @strawberry.field
+    def fine(self) -> str:
+        return "ok"
+
+
+class TestErrorPolicy:
+    async def test_domain_error_keeps_message_and_code(self):
+        result = await build_schema(_Query).execute("{ missing }")
+        error = result.errors[0].formatted
+        assert error["message"] == "payment not found"
+        assert error["extensions"] == {"code": "NOT_FOUND", "field": "id"}
+
+    async def test_unexpected_error_is_masked_and_logged(self, caplog):
+        with caplog.at_level(logging.ERROR, logger="paygraph.graphql"):
+            result = await build_schema(_Query).execute("{ broken fine }")
+        error = result.errors[0].formatted
+        assert error["message"] == "Unexpected error."
+        assert error["extensions"] == {"code": "INTERNAL_ERROR"}
+        assert "leaked" not in str(result.errors)
+        assert result.data == {"broken": None, "fine": "ok"} or result.data is None
+        assert "unexpected error in broken" in caplog.text
+
+    async def test_domain_errors_are_not_logged_as_failures(self, caplog):
+        with caplog.at_level(logging.ERROR, logger="paygraph.graphql"):
+            await build_schema(_Query).execute("{ missing }")
+        assert caplog.text == ""
+
+
+class TestIntrospection:
+    async def test_allowed_outside_production(self):
+        result = await build_schema(_Query).execute("{ __schema { queryType { name } } }")
+        assert result.errors is None
+
+    async def test_disabled_in_production(self):
+        schema = build_schema(_Query, limits=Limits(introspection=False))
+        result = await schema.execute("{ __schema { queryType { name } } }")
+        assert result.errors and "introspection" in result.errors[0].message.lower()
+        assert (await schema.execute("{ fine }")).data == {"fine": "ok"}
