@@ -20,6 +20,8 @@ class TimelineEntry(BaseModel):
     event: PaymentEvent | None = None  # None only on the entry that records creation
     source: TransitionSource
     gateway_event_id: str | None = None
+    gateway_payment_id: str | None = None
+    actor: str | None = None  # the customer or admin id for api changes, else the job's name
     note: str | None = None
 
 
@@ -34,4 +36,5 @@ class RefundTimelineEntry(BaseModel):
     event: RefundEvent | None = None  # None only on the entry that records creation
     source: TransitionSource
     gateway_event_id: str | None = None
+    actor: str | None = None
     note: str | None = None

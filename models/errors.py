@@ -127,6 +127,24 @@ class RateLimited(DomainError):
         self.retry_after_seconds = retry_after_seconds
 
 
+class GatewayUnavailableError(DomainError):
+    """The gateway could not be reached or did not answer; the same request may succeed later."""
+
+    code = ErrorCode.GATEWAY_UNAVAILABLE
+    default_message = "The payment gateway is unavailable; try again shortly."
+
+
+class GatewayRejectedError(DomainError):
+    """The gateway answered no; `gateway_code` is its own reason code."""
+
+    code = ErrorCode.GATEWAY_REJECTED
+    default_message = "The payment gateway declined the request."
+
+    def __init__(self, message: str | None = None, *, gateway_code: str | None = None) -> None:
+        super().__init__(message)
+        self.gateway_code = gateway_code
+
+
 class InvalidSignature(DomainError):
     code = ErrorCode.INVALID_SIGNATURE
     default_message = "The signature does not match."

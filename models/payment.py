@@ -33,6 +33,27 @@ class CheckoutParams(BaseModel):
     approve_url: str | None = None  # PayPal only
 
 
+class GatewayAttempt(BaseModel):
+    """One try at creating the gateway order, kept so a fallback says why it moved."""
+
+    model_config = ConfigDict(frozen=True)
+
+    gateway: Gateway
+    at: UtcDateTime = Field(default_factory=utcnow)
+    outcome: str  # created | unavailable | rejected | unknown | skipped
+    detail: str | None = None
+
+
+class MethodDetails(BaseModel):
+    """What the customer chose inside the method; never card data."""
+
+    model_config = ConfigDict(frozen=True)
+
+    bank: str | None = None
+    wallet: str | None = None
+    vpa: str | None = None
+
+
 class Payment(Document):
     order_id: str = Field(min_length=1, max_length=50)
     customer_id: str = Field(min_length=1)
@@ -55,6 +76,11 @@ class Payment(Document):
     metadata: ClientMetadata = Field(default_factory=ClientMetadata)
     notes: dict[str, str] = Field(default_factory=dict)
     checkout: CheckoutParams | None = None
+    method_details: MethodDetails = Field(default_factory=MethodDetails)
+    gateway_attempts: list[GatewayAttempt] = Field(default_factory=list)
+    # Whoever holds this lease is creating the gateway order; a crashed holder's lease lapses
+    # and a repeat of initiatePayment resumes (the adapter finds an order it already made).
+    order_lease_until: UtcDateTime | None = None
     # Hash of the initiate parameters: a repeat with the same hash gets this payment back,
     # a different hash for the same order is DUPLICATE_ORDER.
     request_fingerprint: str

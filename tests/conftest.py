@@ -53,6 +53,15 @@ def settings(mongo_url: str, redis_url: str) -> Settings:
         mongodb_db=TEST_DB,
         redis_url=redis_url,
         jwt_secret=TEST_JWT_SECRET,
+        port=embedded.free_port(),
+        razorpay_key_id="rzp_test_suite0000001",
+        razorpay_key_secret="suite-razorpay-secret",
+        razorpay_webhook_secret="suite-razorpay-webhook-secret",
+        paypal_client_id="suite-paypal-client",
+        paypal_client_secret="suite-paypal-secret",
+        paypal_webhook_id="WH-SUITE-0001",
+        # The limit itself is tested with its own app; the rest of the suite shares one IP.
+        rate_limit_initiate="100000/minute",
     )
 
 
@@ -70,6 +79,12 @@ async def _mongo_database(settings: Settings) -> AsyncIterator[Any]:
 @pytest.fixture
 async def mongo_db(_mongo_database: Any) -> AsyncIterator[Any]:
     """The test database with Beanie initialised; every collection emptied before each test."""
+    from models.payment import Payment
+
+    # Beanie binds documents per process: a test that ran a second app (another MongoDB URL,
+    # since closed) leaves them bound to it. Bind them back to the suite's database.
+    if Payment.get_pymongo_collection().database.client is not _mongo_database.client:
+        await init_models(_mongo_database.client, _mongo_database.name)
     for name in await _mongo_database.list_collection_names():
         await _mongo_database[name].delete_many({})
     yield _mongo_database
@@ -89,7 +104,7 @@ async def redis(redis_url: str) -> AsyncIterator[Redis]:
 async def app_server(settings: Settings, _mongo_database: Any) -> AsyncIterator[RunningServer]:
     from app import create_app
 
-    async with serve(create_app(settings)) as running:
+    async with serve(create_app(settings), port=settings.port) as running:
         yield running
 
 
@@ -122,7 +137,9 @@ class GraphQLClient:
 
 
 @pytest.fixture
-async def client(app_server: RunningServer, mongo_db: Any) -> AsyncIterator[httpx.AsyncClient]:
+async def client(
+    app_server: RunningServer, mongo_db: Any, redis: Redis
+) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(base_url=app_server.url, timeout=10) as http:
         yield http
 

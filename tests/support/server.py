@@ -20,9 +20,9 @@ class RunningServer:
 
 
 @contextlib.asynccontextmanager
-async def serve(app: Any) -> AsyncIterator[RunningServer]:
-    """Serve an ASGI app with uvicorn on a free loopback port inside the test's event loop."""
-    port = free_port()
+async def serve(app: Any, *, port: int | None = None) -> AsyncIterator[RunningServer]:
+    """Serve an ASGI app with uvicorn on a loopback port inside the test's event loop."""
+    port = port or free_port()
     config = uvicorn.Config(
         app, host="127.0.0.1", port=port, log_config=None, lifespan="on", ws="websockets-sansio"
     )
