@@ -127,6 +127,8 @@ def build_gateways(settings: Settings) -> GatewaySetup:
                     key_id=settings.razorpay_key_id,
                     key_secret=settings.razorpay_key_secret,
                     webhook_secret=settings.razorpay_webhook_secret,
+                    connect_timeout=settings.gateway_connect_timeout_seconds,
+                    read_timeout=settings.gateway_read_timeout_seconds,
                     **({"base_url": razorpay_url} if razorpay_url else {}),
                 )
             )
@@ -155,6 +157,8 @@ def build_gateways(settings: Settings) -> GatewaySetup:
                     return_url=settings.paypal_return_url,
                     cancel_url=settings.paypal_cancel_url,
                     webhook_id=settings.paypal_webhook_id,
+                    connect_timeout=settings.gateway_connect_timeout_seconds,
+                    read_timeout=settings.gateway_read_timeout_seconds,
                     **({"base_url": paypal_url} if paypal_url else {}),
                 )
             )

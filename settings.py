@@ -78,6 +78,8 @@ class Settings(BaseSettings):
     paypal_cancel_url: str = "http://127.0.0.1:8000/checkout/cancel"
 
     webhook_url: str | None = None
+    gateway_connect_timeout_seconds: float = Field(default=3.0, gt=0, le=60)
+    gateway_read_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
 
     payment_max_attempts: int = Field(default=3, ge=1, le=20)
     payment_timeout_minutes: int = Field(default=60, ge=1)

@@ -62,6 +62,7 @@ def settings(mongo_url: str, redis_url: str) -> Settings:
         paypal_webhook_id="WH-SUITE-0001",
         # The limit itself is tested with its own app; the rest of the suite shares one IP.
         rate_limit_initiate="100000/minute",
+        gateway_read_timeout_seconds=2.0,
     )
 
 

@@ -105,9 +105,10 @@ class PayPalGateway:
     # --- capability -----------------------------------------------------------------------
 
     def supports(self, method: MethodKind, currency: str, amount_minor: int) -> bool:
-        # Cards through PayPal need Advanced Card Processing and its JS card fields; this
-        # integration only sends buyers to PayPal's own approval page.
-        if method is not MethodKind.PAYPAL or not self._currency_ok(currency):
+        # Buyers always pay on PayPal's own approval page. A CARD payment routed here (the
+        # fallback for international cards) is paid there as a guest card checkout; no card
+        # data touches this service either way.
+        if method not in (MethodKind.PAYPAL, MethodKind.CARD) or not self._currency_ok(currency):
             return False
         if amount_minor <= 0:
             return False

@@ -365,10 +365,16 @@ class TestUnsupported:
             await paypal_gateway.refund(RefundRequest("ABCDEFGHIJKLMNOPQ", None, "INR", "rf"))
         assert (await paypal_sandbox.state())["request_count"] == 0
 
-    async def test_card_through_paypal_is_refused(
+    async def test_card_through_paypal_is_paid_on_the_approval_page(
         self, paypal_gateway: PayPalGateway, paypal_sandbox: SandboxHandle
     ) -> None:
-        request = CreateOrderRequest("pay_1", 1000, "USD", MethodKind.CARD)
+        order = await paypal_gateway.create_order(CreateOrderRequest("pay_1", 1000, "USD", MethodKind.CARD))
+        assert order.approve_url and "checkoutnow" in order.approve_url
+
+    async def test_card_in_inr_through_paypal_is_refused(
+        self, paypal_gateway: PayPalGateway, paypal_sandbox: SandboxHandle
+    ) -> None:
+        request = CreateOrderRequest("pay_1", 1000, "INR", MethodKind.CARD)
         with pytest.raises(UnsupportedMethod):
             await paypal_gateway.create_order(request)
         assert (await paypal_sandbox.state())["request_count"] == 0
@@ -380,7 +386,8 @@ class TestUnsupported:
             (MethodKind.PAYPAL, "JPY", 1, True),
             (MethodKind.PAYPAL, "INR", 1000, False),  # never INR
             (MethodKind.UPI, "USD", 1000, False),  # UPI is Razorpay's
-            (MethodKind.CARD, "USD", 1000, False),  # no card fields integration
+            (MethodKind.CARD, "USD", 1000, True),  # guest card checkout on PayPal's page
+            (MethodKind.CARD, "INR", 1000, False),  # still never INR
             (MethodKind.PAYPAL, "USD", 0, False),  # PayPal amounts must be positive
             (MethodKind.PAYPAL, "HUF", 150050, False),  # HUF takes no decimals at PayPal
             (MethodKind.PAYPAL, "XYZ", 1000, False),  # not a merchant currency
