@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from prometheus_client import CollectorRegistry
+from pymongo import AsyncMongoClient
 from redis.asyncio import Redis
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -19,6 +20,7 @@ from gateways.paypal.adapter import PayPalGateway
 from gateways.paypal.config import PayPalConfig
 from gateways.razorpay.adapter import RazorpayGateway
 from gateways.razorpay.config import RazorpayConfig
+from gateways.base import Gateway
 from gateways.registry import GatewayRegistry
 from gateways.sandbox.paypal import PayPalSandboxConfig, create_paypal_sandbox
 from gateways.sandbox.razorpay import RazorpaySandboxConfig, create_razorpay_sandbox
@@ -29,12 +31,17 @@ from resolvers import graphql_schema
 from resolvers.context import AppServices
 from resolvers.graphql_view import PaygraphGraphQL
 from resolvers.probes import healthz, metrics_endpoint, readyz_endpoint
+from resolvers.webhooks import webhook_route
 from schema import Limits
 from services.auth import TokenConfig, TokenService
 from services.events import EventBus
 from services.health import HealthService
 from services.payments import PaymentPolicy, PaymentService
+from services.crypto import TokenVault
 from services.ratelimit import RateLimiter
+from services.saved_methods import SavedMethodService
+from services.webhooks import WebhookInbox, WebhookProcessor
+from workers.queue import ArqJobQueue
 from settings import ConfigurationError, Settings
 
 log = logging.getLogger("paygraph.app")
@@ -98,28 +105,31 @@ def sandbox_credentials(settings: Settings) -> Settings:
     return settings.model_copy(update=generated) if generated else settings
 
 
-def build_gateways(settings: Settings) -> GatewaySetup:
+def build_gateways(settings: Settings, *, serve_sandboxes: bool = True) -> GatewaySetup:
     """Adapters for both gateways; in development and test, the sandboxes they talk to when no
-    gateway URL is configured (mounted under /sandbox on this same server)."""
+    gateway URL is configured (mounted under /sandbox on the API server; a worker built with
+    serve_sandboxes=False talks to the API's)."""
     self_url = f"http://127.0.0.1:{settings.port}"
+    webhooks = settings.webhook_url or f"{self_url}/api/webhooks"
     mounts: list[Mount] = []
     sandboxes: list[Any] = []
     registry = GatewayRegistry()
 
     razorpay_url = settings.razorpay_api_url
     if razorpay_url is None and settings.sandbox_enabled:
+        razorpay_url = f"{self_url}/sandbox/razorpay"
+    if razorpay_url == f"{self_url}/sandbox/razorpay" and serve_sandboxes:
         assert settings.razorpay_key_id and settings.razorpay_key_secret
         app = create_razorpay_sandbox(
             RazorpaySandboxConfig(
                 key_id=settings.razorpay_key_id,
                 key_secret=settings.razorpay_key_secret,
                 webhook_secret=settings.razorpay_webhook_secret,
-                webhook_url=settings.webhook_url and f"{settings.webhook_url}/razorpay",
+                webhook_url=f"{webhooks}/razorpay",
             )
         )
         mounts.append(Mount("/sandbox/razorpay", app=app))
         sandboxes.append(app.state.razorpay_sandbox)
-        razorpay_url = f"{self_url}/sandbox/razorpay"
     if settings.razorpay_key_id and settings.razorpay_key_secret:
         registry.register(
             RazorpayGateway(
@@ -136,18 +146,19 @@ def build_gateways(settings: Settings) -> GatewaySetup:
 
     paypal_url = settings.paypal_api_url
     if paypal_url is None and settings.sandbox_enabled:
+        paypal_url = f"{self_url}/sandbox/paypal"
+    if paypal_url == f"{self_url}/sandbox/paypal" and serve_sandboxes:
         assert settings.paypal_client_id and settings.paypal_client_secret
         app = create_paypal_sandbox(
             PayPalSandboxConfig(
                 client_id=settings.paypal_client_id,
                 client_secret=settings.paypal_client_secret,
                 webhook_id=settings.paypal_webhook_id or "WH-SANDBOX",
-                webhook_url=settings.webhook_url and f"{settings.webhook_url}/paypal",
+                webhook_url=f"{webhooks}/paypal",
             )
         )
         mounts.append(Mount("/sandbox/paypal", app=app))
         sandboxes.append(app.state.paypal_sandbox)
-        paypal_url = f"{self_url}/sandbox/paypal"
     if settings.paypal_client_id and settings.paypal_client_secret:
         registry.register(
             PayPalGateway(
@@ -166,6 +177,20 @@ def build_gateways(settings: Settings) -> GatewaySetup:
     return GatewaySetup(registry, mounts, sandboxes)
 
 
+def token_vault(settings: Settings) -> TokenVault:
+    """Saved-method token encryption under ENCRYPTION_KEYS (required in production). Without
+    keys in development and test, an ephemeral key: saved methods outlive it unreadable."""
+    if settings.fernet_keys:
+        return TokenVault(settings.fernet_keys)
+    if settings.is_production:
+        raise ConfigurationError("ENCRYPTION_KEYS must be set in production")
+    log.warning(
+        "ENCRYPTION_KEYS is not set: saved payment methods are encrypted with a key that lives "
+        "only as long as this process (set ENCRYPTION_KEYS to keep them usable)"
+    )
+    return TokenVault.ephemeral()
+
+
 def payment_policy(settings: Settings) -> PaymentPolicy:
     return PaymentPolicy(
         max_attempts=settings.payment_max_attempts,
@@ -173,26 +198,88 @@ def payment_policy(settings: Settings) -> PaymentPolicy:
     )
 
 
-def create_app(settings: Settings) -> Starlette:
+@dataclass
+class Core:
+    """Clients and services shared by the API and the worker (both build it here)."""
+
+    settings: Settings
+    mongo: AsyncMongoClient[dict[str, Any]]
+    redis: Redis
+    pubsub_redis: Redis
+    gateways: GatewaySetup
+    queue: ArqJobQueue
+    payments: PaymentService
+    saved_methods: SavedMethodService
+    inbox: WebhookInbox
+    processor: WebhookProcessor
+
+    async def aclose(self) -> None:
+        for sandbox in self.gateways.sandboxes:
+            await sandbox.aclose()
+        await self.gateways.registry.aclose()
+        await self.queue.aclose()
+        await self.pubsub_redis.aclose()
+        await self.redis.aclose()
+        await self.mongo.close()
+
+
+def build_core(settings: Settings, *, serve_sandboxes: bool = True) -> Core:
     if not settings.mongodb_url:
         raise ConfigurationError("MONGODB_URL must be set (`paygraph dev` starts an embedded one)")
     if not settings.redis_url:
         raise ConfigurationError("REDIS_URL must be set (`paygraph dev` starts an embedded one)")
-
     settings = sandbox_credentials(settings)
     mongo = connect_mongo(settings.mongodb_url)
     redis = Redis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=5)
     # Subscriptions block on pub/sub reads: give them a connection pool without a read timeout.
     pubsub_redis = Redis.from_url(settings.redis_url, socket_connect_timeout=2)
-    health = HealthService(mongo, redis)
-    gateways = build_gateways(settings)
+    gateways = build_gateways(settings, serve_sandboxes=serve_sandboxes)
+    queue = ArqJobQueue(settings.redis_url)
+    saved_methods = SavedMethodService(gateways.registry, token_vault(settings))
     payments = PaymentService(
         gateways.registry,
         EventBus(pubsub_redis),
         payment_policy(settings),
         limiter=RateLimiter(redis, settings.initiate_rate_limit, name="initiate"),
+        saved_methods=saved_methods,
     )
-    services = AppServices(tokens=build_token_service(settings), health=health, payments=payments)
+    return Core(
+        settings=settings,
+        mongo=mongo,
+        redis=redis,
+        pubsub_redis=pubsub_redis,
+        gateways=gateways,
+        queue=queue,
+        payments=payments,
+        saved_methods=saved_methods,
+        inbox=WebhookInbox(queue),
+        processor=WebhookProcessor(payments, refunds=None),
+    )
+
+
+def webhook_routes(core: Core) -> list[BaseRoute]:
+    """The seed's REST webhook paths; a gateway whose webhook secret is unset answers 404."""
+    disabled = set(core.settings.disabled_webhooks())
+    registry = core.gateways.registry
+    routes = []
+    for gateway, path in ((Gateway.RAZORPAY, "/api/webhooks/razorpay"), (Gateway.PAYPAL, "/api/webhooks/paypal")):
+        enabled = gateway.value.lower() not in disabled and gateway in registry
+        routes.append(webhook_route(path, registry.get(gateway) if enabled else None, core.inbox))
+    return routes
+
+
+def create_app(settings: Settings) -> Starlette:
+    core = build_core(settings)
+    settings = core.settings
+    mongo, redis, gateways, payments = core.mongo, core.redis, core.gateways, core.payments
+    health = HealthService(mongo, redis)
+    services = AppServices(
+        tokens=build_token_service(settings),
+        health=health,
+        payments=payments,
+        saved_methods=core.saved_methods,
+        webhooks=core.inbox,
+    )
     registry = CollectorRegistry()
 
     graphql = PaygraphGraphQL(
@@ -206,6 +293,7 @@ def create_app(settings: Settings) -> Starlette:
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz_endpoint(health), methods=["GET"]),
         Route("/metrics", metrics_endpoint(registry), methods=["GET"]),
+        *webhook_routes(core),
         *gateways.mounts,
     ]
 
@@ -217,12 +305,7 @@ def create_app(settings: Settings) -> Starlette:
         try:
             yield
         finally:
-            for sandbox in gateways.sandboxes:
-                await sandbox.aclose()
-            await gateways.registry.aclose()
-            await pubsub_redis.aclose()
-            await redis.aclose()
-            await mongo.close()
+            await core.aclose()
 
     known = frozenset(route.path for route in routes if isinstance(route, Route))
     return Starlette(

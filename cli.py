@@ -1,4 +1,4 @@
-"""The `paygraph` command: dev, serve, worker, token, schema."""
+"""The `paygraph` command: dev, serve, worker, token, schema, rotate-keys."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ import signal
 import subprocess
 import sys
 from collections.abc import Sequence
+
+from cryptography.fernet import Fernet
 
 from infra import embedded
 from infra.logging import configure_logging
@@ -94,11 +96,54 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_rotate_keys(args: argparse.Namespace) -> int:
+    """Re-encrypt every saved token under the first ENCRYPTION_KEYS key (and re-fingerprint it
+    under that key), so older keys can then be removed. Safe to repeat and beside the API."""
+    import asyncio
+
+    from infra.db import connect_mongo, init_models
+    from services.crypto import TokenVault
+    from services.saved_methods import RotationReport, rotate_tokens
+
+    _adopt_dev_env()
+    settings = _settings()
+    if not settings.fernet_keys:
+        print("paygraph rotate-keys: ENCRYPTION_KEYS is not set", file=sys.stderr)
+        return 2
+    if not settings.mongodb_url:
+        print(
+            "paygraph rotate-keys: MONGODB_URL is not set (and no `paygraph dev` runs here)",
+            file=sys.stderr,
+        )
+        return 2
+    mongodb_url = settings.mongodb_url
+
+    async def run() -> RotationReport:
+        client = connect_mongo(mongodb_url)
+        try:
+            await init_models(client, settings.mongodb_db)
+            return await rotate_tokens(TokenVault(settings.fernet_keys), batch_size=args.batch_size)
+        finally:
+            await client.close()
+
+    report = asyncio.run(run())
+    print(
+        f"rotate-keys: {report.scanned} saved methods scanned, {report.rotated} re-encrypted "
+        f"with the first key, {report.current} already current, "
+        f"{report.changed_meanwhile} changed meanwhile, {len(report.failed)} failed"
+    )
+    for method_id in report.failed:
+        print(f"  not rotated (no configured key decrypts it): {method_id}", file=sys.stderr)
+    return 1 if report.failed else 0
+
+
 def _persistent_dev_secrets() -> dict[str, str]:
     """Development secrets, generated once and kept under .paygraph so tokens survive restarts."""
     values = embedded.read_dev_env(SECRETS_FILE)
-    if "JWT_SECRET" not in values:
-        values["JWT_SECRET"] = secrets.token_urlsafe(48)
+    if "JWT_SECRET" not in values or "ENCRYPTION_KEYS" not in values:
+        values.setdefault("JWT_SECRET", secrets.token_urlsafe(48))
+        # Saved methods stay readable across restarts and by `paygraph rotate-keys`.
+        values.setdefault("ENCRYPTION_KEYS", Fernet.generate_key().decode())
         embedded.write_dev_env(values, SECRETS_FILE)
     return values
 
@@ -225,6 +270,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     schema = sub.add_parser("schema", help="print the GraphQL SDL")
     schema.set_defaults(func=cmd_schema)
+
+    rotate = sub.add_parser(
+        "rotate-keys", help="re-encrypt saved payment tokens under the first ENCRYPTION_KEYS key"
+    )
+    rotate.add_argument("--batch-size", type=int, default=500)
+    rotate.set_defaults(func=cmd_rotate_keys)
     return parser
 
 

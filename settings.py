@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import re
 from enum import StrEnum
-from functools import cached_property
 
 from cryptography.fernet import Fernet
 from pydantic import Field, ValidationError, field_validator, model_validator
@@ -167,7 +166,7 @@ class Settings(BaseSettings):
     def initiate_rate_limit(self) -> RateLimit:
         return RateLimit.parse(self.rate_limit_initiate)
 
-    @cached_property
+    @property
     def fernet_keys(self) -> tuple[str, ...]:
         return tuple(_split_keys(self.encryption_keys)) if self.encryption_keys else ()
 

@@ -5,11 +5,28 @@ from __future__ import annotations
 from typing import Any
 
 from beanie import Document, PydanticObjectId
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 from pymongo import ASCENDING, DESCENDING, IndexModel
 
 from models.clock import UtcDateTime, utcnow
 from models.enums import Gateway, WebhookEventStatus
+
+
+class NormalizedEvent(BaseModel):
+    """What the event means, as the gateway adapter read it at intake (gateway-neutral)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: str
+    order_id: str | None = None
+    payment_id: str | None = None
+    refund_id: str | None = None
+    reference: str | None = None
+    amount_minor: int | None = None
+    currency: str | None = None
+    error_code: str | None = None
+    error_reason: str | None = None
+    created_at: int | None = None
 
 
 class WebhookEvent(Document):
@@ -18,6 +35,7 @@ class WebhookEvent(Document):
     event_type: str  # the gateway's own name, e.g. "payment.captured"
     # The verified body as the gateway sent it: the one dict[str, Any] allowed across layers.
     payload: dict[str, Any]
+    event: NormalizedEvent
     received_at: UtcDateTime = Field(default_factory=utcnow)
     status: WebhookEventStatus = WebhookEventStatus.RECEIVED
     attempts: int = Field(default=0, ge=0)

@@ -1,11 +1,22 @@
-"""Inbound adapters: GraphQL roots and REST endpoints; each request becomes one service call."""
+"""Inbound adapters: GraphQL roots and REST endpoints; each request becomes one service call.
+
+Each feature contributes its own query, mutation and subscription classes; the roots are
+merged here, so adding a feature's fields touches this list and nothing else."""
 
 from __future__ import annotations
 
-from resolvers.mutation import Mutation
-from resolvers.query import Query
-from resolvers.subscription import Subscription
+from strawberry.tools import merge_types
+
+from resolvers.payments_mutation import PaymentMutation
+from resolvers.payments_query import PaymentQuery
+from resolvers.payments_subscription import PaymentSubscription
+from resolvers.saved_methods import SavedMethodMutation, SavedMethodQuery
+from resolvers.webhooks_graphql import WebhookMutation, WebhookQuery
 from schema import Limits, PaygraphSchema, build_schema
+
+Query = merge_types("Query", (PaymentQuery, SavedMethodQuery, WebhookQuery))
+Mutation = merge_types("Mutation", (PaymentMutation, SavedMethodMutation, WebhookMutation))
+Subscription = merge_types("Subscription", (PaymentSubscription,))
 
 
 def graphql_schema(limits: Limits | None = None) -> PaygraphSchema:

@@ -18,6 +18,8 @@ from models.refund import Refund
 from services.auth import Principal, TokenService
 from services.health import HealthService
 from services.payments import PaymentService
+from services.saved_methods import SavedMethodService
+from services.webhooks import WebhookInbox
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +29,8 @@ class AppServices:
     tokens: TokenService
     health: HealthService
     payments: PaymentService
+    saved_methods: SavedMethodService
+    webhooks: WebhookInbox
 
 
 async def _load_refunds(payment_ids: list[str]) -> list[list[Refund]]:

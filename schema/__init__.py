@@ -12,6 +12,7 @@ from strawberry.types import ExecutionContext
 
 from schema.errors import ALL_ERROR_TYPES, UserError
 from schema.extensions import Limits, build_extensions, is_unexpected
+from schema.pan_guard import PanGuard
 
 log = logging.getLogger("paygraph.graphql")
 
@@ -42,7 +43,8 @@ def build_schema(
         mutation=mutation,
         subscription=subscription,
         types=[UserError, *ALL_ERROR_TYPES],
-        extensions=build_extensions(limits or Limits()),
+        # Last: the PAN guard replaces what ValidationCache found (see schema/pan_guard.py).
+        extensions=[*build_extensions(limits or Limits()), PanGuard],
     )
 
 

@@ -27,6 +27,8 @@ from gateways.base import (
     CheckoutProof,
     CreateOrderRequest,
     Gateway,
+    GatewayEvent,
+    GatewayEventKind,
     GatewayOutcomeUnknown,
     GatewayPayment,
     GatewayPaymentStatus,
@@ -41,6 +43,7 @@ from models.clock import utcnow
 from models.common import TimelineEntry
 from models.enums import PaymentMethodType, PaymentStatus, TransitionSource
 from models.errors import (
+    DomainError,
     DuplicateOrder,
     GatewayRejectedError,
     GatewayUnavailableError,
@@ -60,6 +63,7 @@ from services import catalog
 from services.auth import Principal
 from services.events import ChangeNotice, EventBus, payment_channel
 from services.ratelimit import RateLimiter
+from services.saved_methods import SavedMethodService
 
 log = logging.getLogger("paygraph.payments")
 
@@ -139,8 +143,10 @@ class PaymentService:
         *,
         limiter: RateLimiter | None = None,
         breakers: Mapping[Gateway, CircuitBreaker] | None = None,
+        saved_methods: SavedMethodService | None = None,
     ) -> None:
         self._limiter = limiter
+        self._saved_methods = saved_methods  # verifyPayment(saveMethod: true) saves through it
         self._gateways = gateways
         self._events = events
         self._policy = policy
@@ -469,9 +475,23 @@ class PaymentService:
             raise InvalidSignature("the gateway payment belongs to another order")
         if found.amount_minor != payment.amount.amount_minor or found.currency != payment.currency:
             raise InvalidSignature("the gateway payment's amount or currency differs")
-        return await self.apply_gateway_payment(
+        verified = await self.apply_gateway_payment(
             payment, found, TransitionSource.API, actor=actor, capture=True
         )
+        if command.save_method:
+            await self._save_method(verified, found)
+        return verified
+
+    async def _save_method(self, payment: Payment, found: GatewayPayment) -> None:
+        """Keep the card's gateway token once the payment is complete. A convenience on top of
+        the payment: when the gateway issued no token, the payment still verifies (the method
+        is simply not saved; savePaymentMethod says why)."""
+        if self._saved_methods is None or payment.status is not PaymentStatus.COMPLETED:
+            return
+        try:
+            await self._saved_methods.save_from_gateway(payment, found)
+        except DomainError as error:
+            log.info("payment %s verified; method not saved (%s)", payment.id, error.code)
 
     async def _verify_paypal(self, payment: Payment, adapter: PaymentGateway, actor: str) -> Payment:
         assert payment.gateway_order_id is not None
@@ -562,8 +582,15 @@ class PaymentService:
     ) -> Payment:
         """One more failed attempt; the payment is FAILED (retryable until max attempts)."""
         for _ in range(_CAS_ATTEMPTS):
-            if gateway_event_id and any(e.gateway_event_id == gateway_event_id for e in payment.timeline):
-                return payment  # this failure was already counted
+            if any(
+                e.event is PaymentEvent.FAILED
+                and (
+                    (gateway_event_id and e.gateway_event_id == gateway_event_id)
+                    or (gateway_payment_id and e.gateway_payment_id == gateway_payment_id)
+                )
+                for e in payment.timeline
+            ):
+                return payment  # this failed attempt was already counted
             decision = decide(payment.status, PaymentEvent.FAILED)
             fields: dict[str, Any] = {"error_code": code, "error_message": reason}
             if gateway_payment_id and payment.status is not PaymentStatus.COMPLETED:
@@ -817,6 +844,93 @@ class PaymentService:
             tenures = catalog.EMI_TENURES if method is PaymentMethodType.EMI else ()
             options.append(catalog.MethodOption(method, candidates[0].name, tenures))
         return options
+
+    # -- gateway events (webhooks) -------------------------------------------------------
+
+    async def find_for_event(self, event: GatewayEvent) -> Payment | None:
+        """The payment a gateway event is about: by our reference, else by the gateway's ids."""
+        if event.reference:
+            try:
+                found = await Payment.get(PydanticObjectId(ObjectId(event.reference)))
+            except (InvalidId, TypeError):
+                found = None
+            if found is not None and found.gateway is event.gateway:
+                return found
+        if event.order_id:
+            found = await Payment.find_one(
+                {"gateway": event.gateway.value, "gateway_order_id": event.order_id}
+            )
+            if found is not None:
+                return found
+        if event.payment_id:
+            return await Payment.find_one(
+                {"gateway": event.gateway.value, "gateway_payment_id": event.payment_id}
+            )
+        return None
+
+    async def apply_gateway_event(self, event: GatewayEvent) -> PydanticObjectId:
+        """Apply a verified webhook about a payment through the state machine (source
+        WEBHOOK). Raises TargetNotFound while the payment is not in our database yet."""
+        from services.webhooks import TargetNotFound
+
+        payment = await self.find_for_event(event)
+        if payment is None:
+            raise TargetNotFound(f"no payment for {event.raw_type} {event.order_id or event.payment_id}")
+        assert payment.id is not None
+        source = TransitionSource.WEBHOOK
+        if event.kind is GatewayEventKind.ORDER_APPROVED:
+            if payment.status in (PaymentStatus.PENDING, PaymentStatus.INITIATED, PaymentStatus.FAILED):
+                adapter = self._gateways.get(event.gateway)
+                await self._capture_approved(payment, adapter, event.event_id)
+            return payment.id
+        if event.amount_minor is not None and (
+            event.amount_minor != payment.amount.amount_minor
+            or (event.currency and event.currency != payment.currency)
+        ) and event.kind is not GatewayEventKind.PAYMENT_FAILED:
+            raise InvalidState(
+                f"{event.raw_type} says {event.amount_minor} {event.currency}, "
+                f"the payment is {payment.amount.amount_minor} {payment.currency}"
+            )
+        status = {
+            GatewayEventKind.PAYMENT_AUTHORIZED: GatewayPaymentStatus.AUTHORIZED,
+            GatewayEventKind.PAYMENT_CAPTURED: GatewayPaymentStatus.CAPTURED,
+            GatewayEventKind.ORDER_PAID: GatewayPaymentStatus.CAPTURED,
+            GatewayEventKind.PAYMENT_FAILED: GatewayPaymentStatus.FAILED,
+        }.get(event.kind)
+        if status is None or not event.payment_id:
+            return payment.id
+        found = GatewayPayment(
+            gateway=event.gateway,
+            id=event.payment_id,
+            order_id=event.order_id,
+            amount_minor=event.amount_minor or payment.amount.amount_minor,
+            currency=event.currency or payment.currency,
+            status=status,
+            error_code=event.error_code,
+            error_reason=event.error_reason,
+        )
+        # An authorized payment the customer never verified is captured here, so the webhook
+        # alone completes it.
+        await self.apply_gateway_payment(
+            payment, found, source, actor="webhook", gateway_event_id=event.event_id,
+            capture=status is GatewayPaymentStatus.AUTHORIZED,
+        )  # fmt: skip
+        return payment.id
+
+    async def _capture_approved(
+        self, payment: Payment, adapter: PaymentGateway, gateway_event_id: str
+    ) -> Payment:
+        """PayPal: the buyer approved; capture (PayPal-Request-Id makes a repeat a replay)."""
+        captured = await self._call(
+            adapter,
+            lambda: adapter.capture(
+                payment.gateway_order_id or "", None, payment.amount.amount_minor, payment.currency
+            ),
+        )
+        return await self.apply_gateway_payment(
+            payment, captured, TransitionSource.WEBHOOK, actor="webhook",
+            gateway_event_id=gateway_event_id,
+        )  # fmt: skip
 
     @staticmethod
     def is_subscription_end(payment: Payment, max_attempts: int) -> bool:

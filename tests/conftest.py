@@ -4,6 +4,8 @@ GraphQL client over HTTP. Data is cleaned between tests."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -107,6 +109,29 @@ async def app_server(settings: Settings, _mongo_database: Any) -> AsyncIterator[
 
     async with serve(create_app(settings), port=settings.port) as running:
         yield running
+
+
+@pytest.fixture
+async def worker(
+    settings: Settings, app_server: RunningServer, mongo_db: Any, redis: Redis
+) -> AsyncIterator[Any]:
+    """A real arq worker on the suite's Redis, running in the test's event loop."""
+    from arq.worker import Worker
+
+    from workers.settings import build_worker_settings
+
+    options = build_worker_settings(settings)
+    options.update(handle_signals=False, poll_delay=0.05)
+    running = Worker(**options)
+    task = asyncio.create_task(running.async_run())
+    try:
+        yield running
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        with contextlib.suppress(asyncio.CancelledError):
+            await running.close()
 
 
 @pytest.fixture(scope="session")

@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
-from typing import TypedDict
+from typing import TYPE_CHECKING, TypedDict
 
+from arq import Retry
 from arq.connections import ArqRedis
 
+from gateways.base import Gateway
 from services.health import record_heartbeat
+from services.webhooks import Outcome
 from settings import Settings
+
+if TYPE_CHECKING:
+    from app import Core
+
+# Backoff for an event whose payment we cannot find yet (the webhook beat our own write).
+WEBHOOK_RETRY_DELAYS = (1, 2, 5, 10, 30, 60, 120, 300)
 
 
 class WorkerContext(TypedDict):
     redis: ArqRedis
     settings: Settings
+    core: Core
     job_id: str
     job_try: int
 
@@ -20,3 +30,22 @@ class WorkerContext(TypedDict):
 async def heartbeat(ctx: WorkerContext) -> float:
     """Proves the worker runs: /readyz shows how long ago it last beat."""
     return await record_heartbeat(ctx["redis"])
+
+
+async def process_webhook(ctx: WorkerContext, gateway: str, event_id: str) -> str:
+    outcome = await ctx["core"].processor.process(Gateway(gateway), event_id)
+    if outcome is Outcome.RETRY:
+        try_number = ctx.get("job_try", 1)
+        delay = WEBHOOK_RETRY_DELAYS[min(try_number, len(WEBHOOK_RETRY_DELAYS)) - 1]
+        raise Retry(defer=delay)
+    return outcome.value
+
+
+async def sweep_webhooks(ctx: WorkerContext) -> int:
+    """Re-enqueue inbox rows left unprocessed (Redis was down, or a worker died)."""
+    return await ctx["core"].inbox.sweep()
+
+
+async def expire_payments(ctx: WorkerContext) -> int:
+    """Mark EXPIRED the payments unpaid past PAYMENT_TIMEOUT_MINUTES."""
+    return await ctx["core"].payments.expire_stale()

@@ -11,15 +11,20 @@ from typing import Any
 from arq import cron
 from arq.connections import RedisSettings
 
-from infra.db import connect_mongo, init_models
+from infra.db import init_models
 from settings import Settings
 from workers import jobs
+from workers.queue import QUEUE_NAME
 from workers.serialization import deserialize, serialize
 
 log = logging.getLogger("paygraph.worker")
 
-QUEUE_NAME = "paygraph:queue"
 HEALTH_CHECK_KEY = "paygraph:worker:health-check"
+# Bounded job time: a job that hangs (a gateway that never answers) is cancelled and retried.
+JOB_TIMEOUT_SECONDS = 30
+MAX_TRIES = len(jobs.WEBHOOK_RETRY_DELAYS) + 1
+
+__all__ = ["QUEUE_NAME", "build_worker_settings", "redis_settings"]
 
 
 def redis_settings(settings: Settings) -> RedisSettings:
@@ -32,29 +37,27 @@ def build_worker_settings(settings: Settings) -> dict[str, Any]:
     """Keyword arguments for arq.worker.Worker."""
 
     async def on_startup(ctx: dict[str, Any]) -> None:
-        if not settings.mongodb_url:
-            raise ValueError("MONGODB_URL is not set")
-        ctx["settings"] = settings
-        ctx["mongo"] = connect_mongo(settings.mongodb_url)
-        await init_models(ctx["mongo"], settings.mongodb_db)
+        from app import build_core
+
+        core = build_core(settings, serve_sandboxes=False)
+        ctx["settings"] = core.settings
+        ctx["core"] = core
+        await init_models(core.mongo, core.settings.mongodb_db)
         log.info("worker started on queue %s", QUEUE_NAME)
 
     async def on_shutdown(ctx: dict[str, Any]) -> None:
-        mongo = ctx.get("mongo")
-        if mongo is not None:
-            await mongo.close()
+        core = ctx.get("core")
+        if core is not None:
+            await core.aclose()
 
+    # arq types a job's ctx as a plain dict; ours is the WorkerContext TypedDict.
+    functions: list[Any] = [jobs.heartbeat, jobs.process_webhook, jobs.sweep_webhooks, jobs.expire_payments]
     return {
-        "functions": [jobs.heartbeat],
+        "functions": functions,
         "cron_jobs": [
-            # arq types a job's ctx as a plain dict; ours is the WorkerContext TypedDict.
-            cron(
-                jobs.heartbeat,  # type: ignore[arg-type]
-                second={0, 30},
-                run_at_startup=True,
-                unique=True,
-                timeout=10,
-            )
+            cron(jobs.heartbeat, second={0, 30}, run_at_startup=True, unique=True, timeout=10),  # type: ignore[arg-type]
+            cron(jobs.sweep_webhooks, second={15}, unique=True, timeout=JOB_TIMEOUT_SECONDS),  # type: ignore[arg-type]
+            cron(jobs.expire_payments, second={45}, unique=True, timeout=JOB_TIMEOUT_SECONDS),  # type: ignore[arg-type]
         ],
         "redis_settings": redis_settings(settings),
         "queue_name": QUEUE_NAME,
@@ -65,6 +68,9 @@ def build_worker_settings(settings: Settings) -> dict[str, Any]:
         "on_startup": on_startup,
         "on_shutdown": on_shutdown,
         "max_jobs": 20,
-        "job_timeout": 60,
+        "job_timeout": JOB_TIMEOUT_SECONDS,
+        "max_tries": MAX_TRIES,
         "keep_result": 3600,
+        # On SIGTERM, let running jobs finish (bounded); what is left is retried elsewhere.
+        "job_completion_wait": JOB_TIMEOUT_SECONDS,
     }

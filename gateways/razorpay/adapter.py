@@ -125,7 +125,7 @@ class RazorpayGateway:
             )
         if not request.reference or len(request.reference) > MAX_RECEIPT_LENGTH:
             raise ValueError(f"reference must be 1-{MAX_RECEIPT_LENGTH} characters (the receipt)")
-        notes = {mapping.NOTE_REFERENCE: request.reference, **request.notes}
+        notes = {**request.notes, mapping.NOTE_REFERENCE: request.reference}
         if request.customer_id:
             notes[mapping.NOTE_CUSTOMER] = request.customer_id
         if len(notes) > MAX_NOTES or any(len(v) > MAX_NOTE_VALUE_LENGTH for v in notes.values()):

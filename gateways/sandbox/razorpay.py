@@ -27,6 +27,7 @@ import hashlib
 import hmac
 import json
 import logging
+import random
 import re
 import secrets
 import string
@@ -1286,7 +1287,9 @@ def _control_post(sandbox: _Sandbox, body: Json) -> None:
     - {"action": "configure", any of "auto_capture": bool, "refund_mode":
        "processed"|"pending", "order_receipt_unique": bool, "webhooks":
        "deliver"|"drop"|"hold", "duplicate_webhooks": bool, "reorder_webhooks": bool}
-    - {"action": "release_webhooks", "order": "fifo"|"reverse"}: send held webhooks.
+    - {"action": "release_webhooks", "order": "fifo"|"reverse"|"shuffle", "seed": any,
+       "copies": 1-5, "concurrency": 1-64}: send held webhooks, each `copies` times (same event
+       id, as Razorpay's redeliveries), over `concurrency` parallel lanes.
     - {"action": "settle_refund", "refund_id": ..., "status": "processed"|"failed"}
     - {"action": "late_authorize", "payment_id": ...}: failed -> authorized, with
        late_authorized: true on the payment.authorized webhook.
@@ -1326,9 +1329,26 @@ def _control_post(sandbox: _Sandbox, body: Json) -> None:
         _configure(sandbox.settings, body)
     elif action == "release_webhooks":
         held, sandbox.held = sandbox.held, []
-        if body.get("order", "fifo") == "reverse":
+        copies = int(body.get("copies", 1))
+        if not 1 <= copies <= 5:
+            raise ValueError("copies must be between 1 and 5")
+        held = [
+            twin
+            for hook in held
+            for twin in [hook, *(sandbox._duplicate(hook) for _ in range(copies - 1))]
+        ]
+        order = body.get("order", "fifo")
+        if order == "reverse":
             held.reverse()
-        sandbox.spawn(sandbox._deliver_in_order(held))
+        elif order == "shuffle":
+            random.Random(body.get("seed")).shuffle(held)  # noqa: S311 - test delivery order
+        elif order != "fifo":
+            raise ValueError("order must be fifo, reverse or shuffle")
+        concurrency = int(body.get("concurrency", 1))
+        if not 1 <= concurrency <= 64:
+            raise ValueError("concurrency must be between 1 and 64")
+        for lane in range(concurrency):
+            sandbox.spawn(sandbox._deliver_in_order(held[lane::concurrency]))
     elif action == "settle_refund":
         _settle_refund(sandbox, str(body["refund_id"]), body.get("status", "processed"))
     elif action == "late_authorize":

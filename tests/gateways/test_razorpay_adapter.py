@@ -620,7 +620,9 @@ class TestVerifyWebhook:
         order_id, payment_id = await captured_payment(gateway, sandbox)
         refund = await gateway.refund(RefundRequest(payment_id, 10_000, "INR", "refund-key-0008"))
         received = await razorpay_webhooks.wait_for(5)
-        processed = await gateway.verify_webhook(received[-1].headers, received[-1].body)
+        # Deliveries run concurrently: pick refund.processed by name, not by arrival order.
+        [hook] = [h for h in received if b'"refund.processed"' in h.body]
+        processed = await gateway.verify_webhook(hook.headers, hook.body)
         assert processed.kind is GatewayEventKind.REFUND_PROCESSED
         assert (processed.refund_id, processed.payment_id, processed.order_id) == (
             refund.id,

@@ -33,6 +33,7 @@ from models import (
     WebhookEventStatus,
     utcnow,
 )
+from models.webhook_event import NormalizedEvent
 
 # Beanie documents cannot even be constructed before init_beanie, so every test here needs it.
 pytestmark = pytest.mark.usefixtures("mongo_db")
@@ -367,7 +368,8 @@ class TestSavedMethod:
 class TestWebhookInbox:
     async def test_event_id_is_unique_per_gateway(self, mongo_db: AsyncDatabase[Any]) -> None:
         event = {"gateway": Gateway.RAZORPAY, "gateway_event_id": "evt_1",
-                 "event_type": "payment.captured", "payload": {"a": {"b": [1, 2]}}}  # fmt: skip
+                 "event_type": "payment.captured", "payload": {"a": {"b": [1, 2]}},
+                 "event": NormalizedEvent(kind="PAYMENT_CAPTURED")}  # fmt: skip
         await WebhookEvent(**event).insert()
         with pytest.raises(DuplicateKeyError):
             await WebhookEvent(**event).insert()
@@ -380,6 +382,7 @@ class TestWebhookInbox:
             gateway_event_id="evt_2",
             event_type="payment.captured",
             payload=payload,
+            event=NormalizedEvent(kind="PAYMENT_CAPTURED", payment_id="pay_1", amount_minor=100),
         ).insert()
         loaded = await WebhookEvent.get(stored.id)
         assert loaded is not None

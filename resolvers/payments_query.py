@@ -1,4 +1,4 @@
-"""Query root: each field is one service call."""
+"""Payment queries: each field is one service call."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from services import catalog
 
 
 @strawberry.type
-class Query:
+class PaymentQuery:
     @strawberry.field(permission_classes=[IsAuthenticated], description="The caller.")
     def viewer(self, info: Info) -> Viewer:
         principal = info.context.require_principal()

@@ -12,7 +12,7 @@ from schema.permissions import IsAuthenticated
 
 
 @strawberry.type
-class Subscription:
+class PaymentSubscription:
     @strawberry.subscription(
         permission_classes=[IsAuthenticated],
         description="The payment now, then each status change; ends after a final status.",

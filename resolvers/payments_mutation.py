@@ -1,4 +1,4 @@
-"""Mutation root: each field is one service call; domain errors become schema data."""
+"""Payment mutations: each field is one service call; domain errors become schema data."""
 
 from __future__ import annotations
 
@@ -26,7 +26,8 @@ from services.payments import InitiateCommand, VerifyCommand
 T = TypeVar("T")
 
 
-async def _or_user_error(call: Callable[[], Awaitable[T]]) -> T | UserError:
+async def or_user_error(call: Callable[[], Awaitable[T]]) -> T | UserError:
+    """Run one service call; an expected failure becomes its schema error type."""
     try:
         return await call()
     except DomainError as error:
@@ -34,7 +35,7 @@ async def _or_user_error(call: Callable[[], Awaitable[T]]) -> T | UserError:
 
 
 @strawberry.type
-class Mutation:
+class PaymentMutation:
     @strawberry.mutation(permission_classes=[IsAuthenticated])
     async def initiate_payment(self, info: Info, input: InitiatePaymentInput) -> InitiatePaymentResult:
         principal = info.context.require_principal()
@@ -59,7 +60,7 @@ class Mutation:
             assert view.checkout is not None
             return InitiatePaymentSuccess(payment=view, checkout=view.checkout)
 
-        return await _or_user_error(run)  # type: ignore[return-value]
+        return await or_user_error(run)  # type: ignore[return-value]
 
     @strawberry.mutation(permission_classes=[IsAuthenticated])
     async def verify_payment(self, info: Info, input: VerifyPaymentInput) -> VerifyPaymentResult:
@@ -75,7 +76,7 @@ class Mutation:
             payment = await info.context.services.payments.verify(principal, command)
             return PaymentSuccess(payment=PaymentType.from_document(payment))
 
-        return await _or_user_error(run)  # type: ignore[return-value]
+        return await or_user_error(run)  # type: ignore[return-value]
 
     @strawberry.mutation(permission_classes=[IsAuthenticated])
     async def cancel_payment(self, info: Info, id: strawberry.ID) -> CancelPaymentResult:
@@ -85,4 +86,4 @@ class Mutation:
             payment = await info.context.services.payments.cancel(principal, str(id))
             return PaymentSuccess(payment=PaymentType.from_document(payment))
 
-        return await _or_user_error(run)  # type: ignore[return-value]
+        return await or_user_error(run)  # type: ignore[return-value]

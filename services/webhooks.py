@@ -1,0 +1,305 @@
+"""The webhook inbox: intake stores each verified gateway event once and enqueues it; the
+processor applies it through the same service methods as GraphQL.
+
+Intake is four steps (verify, insert under a unique index, enqueue only if new, answer) and never
+calls a gateway or decides anything. Processing is safe to run any number of times: duplicates
+and stale events are no-ops for the state machine, and the row's status records the outcome.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any, Protocol
+
+from beanie import PydanticObjectId
+from bson import ObjectId
+from bson.errors import InvalidId
+from pymongo.errors import DuplicateKeyError, PyMongoError
+
+from gateways.base import Gateway, GatewayError, GatewayEvent, GatewayEventKind
+from gateways.registry import GatewayRegistry
+from models.clock import utcnow
+from models.enums import WebhookEventStatus
+from models.errors import DomainError, InvalidState, NotFound, ValidationFailed
+from models.webhook_event import NormalizedEvent, WebhookEvent
+
+log = logging.getLogger("paygraph.webhooks")
+
+PAYMENT_KINDS = frozenset(
+    {
+        GatewayEventKind.PAYMENT_AUTHORIZED,
+        GatewayEventKind.PAYMENT_CAPTURED,
+        GatewayEventKind.PAYMENT_FAILED,
+        GatewayEventKind.ORDER_PAID,
+        GatewayEventKind.ORDER_APPROVED,
+    }
+)
+REFUND_KINDS = frozenset(
+    {
+        GatewayEventKind.REFUND_CREATED,
+        GatewayEventKind.REFUND_PROCESSED,
+        GatewayEventKind.REFUND_FAILED,
+        GatewayEventKind.PAYMENT_REVERSED,
+    }
+)
+
+
+class InboxUnavailable(Exception):
+    """The event could not be stored: the gateway must retry (HTTP 503)."""
+
+
+class TargetNotFound(Exception):
+    """The payment or refund the event is about is not (yet) in our database."""
+
+
+class JobQueue(Protocol):
+    """Where intake hands events to the workers (arq in workers/)."""
+
+    async def enqueue_webhook(self, gateway: Gateway, event_id: str, *, replay: int = 0) -> None: ...
+
+
+class PaymentEventHandler(Protocol):
+    async def apply_gateway_event(self, event: GatewayEvent) -> PydanticObjectId: ...
+
+
+class RefundEventHandler(Protocol):
+    async def apply_gateway_event(
+        self, event: GatewayEvent
+    ) -> tuple[PydanticObjectId, PydanticObjectId | None]: ...
+
+
+class Intake(StrEnum):
+    NEW = "new"
+    DUPLICATE = "duplicate"
+
+
+@dataclass(frozen=True, slots=True)
+class EventPage:
+    items: list[WebhookEvent]
+    has_next_page: bool
+    end_cursor: str | None
+
+
+@dataclass
+class WebhookPolicy:
+    max_attempts: int = 8  # of a job whose payment is not found yet, before it is FAILED
+    enqueue_timeout: float = 1.0
+    sweep_after: timedelta = field(default_factory=lambda: timedelta(seconds=30))
+    sweep_batch: int = 500
+
+
+class WebhookInbox:
+    def __init__(self, queue: JobQueue, policy: WebhookPolicy | None = None) -> None:
+        self._queue = queue
+        self._policy = policy or WebhookPolicy()
+
+    async def receive(self, event: GatewayEvent, payload: Mapping[str, Any]) -> Intake:
+        """Store a verified event once; enqueue it only when it is new. Redis being down loses
+        nothing: the row stays RECEIVED and the sweep enqueues it later."""
+        row = WebhookEvent(
+            gateway=event.gateway,
+            gateway_event_id=event.event_id,
+            event_type=event.raw_type,
+            payload=dict(payload),
+            event=normalize(event),
+        )
+        try:
+            await row.insert()
+        except DuplicateKeyError:
+            return Intake.DUPLICATE
+        except PyMongoError as exc:
+            raise InboxUnavailable(str(exc)) from exc
+        await self._enqueue(event.gateway, event.event_id)
+        return Intake.NEW
+
+    async def _enqueue(self, gateway: Gateway, event_id: str, *, replay: int = 0) -> bool:
+        try:
+            async with asyncio.timeout(self._policy.enqueue_timeout):
+                await self._queue.enqueue_webhook(gateway, event_id, replay=replay)
+        except (TimeoutError, OSError, ConnectionError) as exc:
+            log.warning("event %s:%s stored but not enqueued (%s); the sweep will", gateway, event_id, exc)
+            return False
+        except Exception as exc:  # noqa: BLE001 - any queue failure is recovered by the sweep
+            log.warning("event %s:%s stored but not enqueued (%r); the sweep will", gateway, event_id, exc)
+            return False
+        return True
+
+    async def sweep(self, *, now: datetime | None = None) -> int:
+        """Re-enqueue rows still RECEIVED after the threshold (stored while Redis was down, or
+        whose worker died). The deterministic job id keeps a queued job from doubling."""
+        cutoff = (now or utcnow()) - self._policy.sweep_after
+        stale = (
+            await WebhookEvent.find(
+                {"status": WebhookEventStatus.RECEIVED.value, "received_at": {"$lte": cutoff}}
+            )
+            .sort("received_at")
+            .limit(self._policy.sweep_batch)
+            .to_list()
+        )
+        enqueued = 0
+        for row in stale:
+            enqueued += await self._enqueue(row.gateway, row.gateway_event_id)
+        return enqueued
+
+    async def replay(self, event_row_id: str) -> WebhookEvent:
+        """Admin: process an event again (its effects stay idempotent)."""
+        row = await WebhookEvent.get(_object_id(event_row_id))
+        if row is None:
+            raise NotFound("webhook event not found", field="id")
+        await WebhookEvent.get_pymongo_collection().update_one(
+            {"_id": row.id},
+            {"$set": {"status": WebhookEventStatus.RECEIVED.value, "last_error": None}},
+        )
+        if not await self._enqueue(row.gateway, row.gateway_event_id, replay=row.attempts + 1):
+            raise InvalidState("the job queue is unavailable; the sweep will process it")
+        reread = await WebhookEvent.get(row.id)
+        assert reread is not None
+        return reread
+
+    async def list(
+        self,
+        *,
+        gateway: Gateway | None = None,
+        status: WebhookEventStatus | None = None,
+        first: int = 20,
+        after: str | None = None,
+    ) -> EventPage:
+        if not 1 <= first <= 100:
+            raise ValidationFailed("first must be between 1 and 100", field="first")
+        query: dict[str, Any] = {}
+        if gateway is not None:
+            query["gateway"] = gateway.value
+        if status is not None:
+            query["status"] = status.value
+        if after:
+            query["_id"] = {"$lt": _object_id(after, "after")}
+        found = await WebhookEvent.find(query).sort("-_id").limit(first + 1).to_list()
+        items = found[:first]
+        return EventPage(items, len(found) > first, str(items[-1].id) if items else None)
+
+
+class Outcome(StrEnum):
+    PROCESSED = "processed"
+    IGNORED = "ignored"
+    RETRY = "retry"
+    FAILED = "failed"
+    SKIPPED = "skipped"  # already done, or no such row
+
+
+class WebhookProcessor:
+    """Applies one stored event. Returns what happened; RETRY means "call again later"."""
+
+    def __init__(
+        self,
+        payments: PaymentEventHandler,
+        refunds: RefundEventHandler | None,
+        policy: WebhookPolicy | None = None,
+    ) -> None:
+        self._payments = payments
+        self._refunds = refunds
+        self._policy = policy or WebhookPolicy()
+
+    async def process(self, gateway: Gateway, event_id: str) -> Outcome:
+        row = await WebhookEvent.find_one({"gateway": gateway.value, "gateway_event_id": event_id})
+        if row is None or row.status in (WebhookEventStatus.PROCESSED, WebhookEventStatus.IGNORED):
+            return Outcome.SKIPPED
+        attempts = row.attempts + 1
+        event = denormalize(row)
+        if event.kind is GatewayEventKind.UNKNOWN or (
+            event.kind in REFUND_KINDS and self._refunds is None
+        ):
+            await _finish(row, WebhookEventStatus.IGNORED, attempts, None)
+            return Outcome.IGNORED
+        try:
+            if event.kind in REFUND_KINDS:
+                assert self._refunds is not None
+                payment_id, refund_id = await self._refunds.apply_gateway_event(event)
+            else:
+                payment_id, refund_id = await self._payments.apply_gateway_event(event), None
+        except TargetNotFound as exc:
+            if attempts < self._policy.max_attempts:
+                await _finish(row, WebhookEventStatus.RECEIVED, attempts, f"not found yet: {exc}")
+                return Outcome.RETRY
+            await _finish(row, WebhookEventStatus.FAILED, attempts, f"gave up: {exc}")
+            return Outcome.FAILED
+        except GatewayError as exc:
+            # A gateway call made while applying (a capture) failed: try again later.
+            await _finish(row, WebhookEventStatus.RECEIVED, attempts, f"{exc.code}: {exc.message}")
+            return Outcome.RETRY if attempts < self._policy.max_attempts else Outcome.FAILED
+        except (InvalidState, DomainError) as exc:
+            # A real contradiction with what we hold: keep it visible for an operator.
+            await _finish(row, WebhookEventStatus.FAILED, attempts, f"{exc.code}: {exc.message}")
+            return Outcome.FAILED
+        await _finish(row, WebhookEventStatus.PROCESSED, attempts, None, payment_id, refund_id)
+        return Outcome.PROCESSED
+
+
+async def _finish(
+    row: WebhookEvent,
+    status: WebhookEventStatus,
+    attempts: int,
+    error: str | None,
+    payment_id: PydanticObjectId | None = None,
+    refund_id: PydanticObjectId | None = None,
+) -> None:
+    fields: dict[str, Any] = {"status": status.value, "attempts": attempts, "last_error": error}
+    if status in (WebhookEventStatus.PROCESSED, WebhookEventStatus.IGNORED):
+        fields["processed_at"] = utcnow()
+    if payment_id is not None:
+        fields["payment_id"] = payment_id
+    if refund_id is not None:
+        fields["refund_id"] = refund_id
+    await WebhookEvent.get_pymongo_collection().update_one({"_id": row.id}, {"$set": fields})
+
+
+def normalize(event: GatewayEvent) -> NormalizedEvent:
+    return NormalizedEvent(
+        kind=event.kind.value,
+        order_id=event.order_id,
+        payment_id=event.payment_id,
+        refund_id=event.refund_id,
+        reference=event.reference,
+        amount_minor=event.amount_minor,
+        currency=event.currency,
+        error_code=event.error_code,
+        error_reason=event.error_reason,
+        created_at=event.created_at,
+    )
+
+
+def denormalize(row: WebhookEvent) -> GatewayEvent:
+    stored = row.event
+    try:
+        kind = GatewayEventKind(stored.kind)
+    except ValueError:
+        kind = GatewayEventKind.UNKNOWN
+    return GatewayEvent(
+        gateway=row.gateway,
+        event_id=row.gateway_event_id,
+        kind=kind,
+        raw_type=row.event_type,
+        order_id=stored.order_id,
+        payment_id=stored.payment_id,
+        refund_id=stored.refund_id,
+        reference=stored.reference,
+        amount_minor=stored.amount_minor,
+        currency=stored.currency,
+        error_code=stored.error_code,
+        error_reason=stored.error_reason,
+        created_at=stored.created_at,
+    )
+
+
+def _object_id(value: str, field_name: str = "id") -> PydanticObjectId:
+    try:
+        return PydanticObjectId(ObjectId(value))
+    except (InvalidId, TypeError):
+        raise NotFound("webhook event not found", field=field_name) from None
+
+
+__all__ = ["GatewayRegistry", "InboxUnavailable", "Intake", "TargetNotFound", "WebhookInbox", "WebhookProcessor"]
