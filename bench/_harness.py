@@ -182,7 +182,12 @@ class Stack:
         return token
 
     def start_server(
-        self, kind: str, *, instrument: bool = False, profile: Path | None = None
+        self,
+        kind: str,
+        *,
+        instrument: bool = False,
+        profile: Path | None = None,
+        what_if: Sequence[str] = (),
     ) -> ServerProcess:
         """kind "app": create_app(Settings(...)); kind "bare": bench.baseline_app."""
         port = embedded.free_port()
@@ -192,6 +197,7 @@ class Stack:
             "settings": self.settings_kwargs(port),
             "instrument": instrument,
             "profile": str(profile) if profile else None,
+            "what_if": list(what_if),
         }
         log_path = self.log_dir / f"{kind}-{port}.log"
         log_file = open(log_path, "ab")  # noqa: SIM115
@@ -338,9 +344,10 @@ def environment() -> dict[str, Any]:
     }
 
 
-def write_results(name: str, data: dict[str, Any]) -> Path:
+def write_results(name: str, data: dict[str, Any], what_if: Sequence[str] = ()) -> Path:
+    """bench/results/<name>.json; a run with what-if patches goes to <name>.whatif.json."""
     RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / f"{name}.json"
+    path = RESULTS / (f"{name}.whatif.json" if what_if else f"{name}.json")
     path.write_text(json.dumps(data, indent=2, default=str) + "\n")
     return path
 
@@ -440,6 +447,20 @@ def _cheap_sniffio_miss() -> None:
         sys.modules["sniffio"] = None  # type: ignore[assignment]
 
 
+def add_what_if_argument(parser: Any) -> None:
+    parser.add_argument(
+        "--what-if",
+        default="",
+        help="comma-separated patches applied in the app server process only, to measure a fix "
+        "(redis_pool, validation_cache, sniffio; see bench/_whatif.py); results go to "
+        "bench/results/<name>.whatif.json",
+    )
+
+
+def what_if_list(value: str) -> list[str]:
+    return [name.strip() for name in value.split(",") if name.strip()]
+
+
 def run(main: Any) -> Any:
     """Run the load generator's coroutine on uvloop when installed (cheaper per request)."""
     _cheap_sniffio_miss()
@@ -453,6 +474,9 @@ def run(main: Any) -> Any:
 
 
 def run_id() -> str:
+    """A tag for this run's order ids. Callers join it to numbers with letters, never with
+    digits or dashes: a 13-19 digit run (dashes allowed) passing Luhn is refused as a card
+    number by the PAN guard."""
     return dt.datetime.now(dt.UTC).strftime("%H%M%S") + secrets.token_hex(2)
 
 

@@ -2,7 +2,8 @@
 
 Configured by the BENCH_SERVER_CONFIG environment variable (JSON, written by bench._harness):
 kind ("app" | "bare"), port, settings (Settings keyword arguments), instrument (time Mongo,
-Redis and gateway calls per request; see bench._instrument) and profile (a path: run under
+Redis and gateway calls per request; see bench._instrument), what_if (patches of this process
+only, see bench._whatif) and profile (a path: run under
 cProfile and write the stats there on shutdown). Started and stopped by bench._harness.Stack.
 """
 
@@ -37,6 +38,10 @@ def build(config: dict[str, Any]) -> Any:
 def main() -> None:
     config = json.loads(os.environ["BENCH_SERVER_CONFIG"])
     configure_logging(json_output=False, level="WARNING")
+    if config.get("what_if"):
+        from bench import _whatif
+
+        _whatif.apply(config["what_if"])
     app = build(config)
     if config.get("instrument"):
         from bench import _instrument

@@ -25,6 +25,8 @@ import httpx
 
 from bench import _instrument
 from bench._harness import (
+    add_what_if_argument,
+    what_if_list,
     RESULTS,
     CpuMeter,
     Shopper,
@@ -55,7 +57,7 @@ async def phase(stack: Stack, url: str, kind: str, n_clients: int, per_client: i
     async def flow(index: int, recorder: Recorder) -> None:
         shopper = shoppers[index]
         sequence[index] += 1
-        order_id = f"L{tag}-{index}-{sequence[index]}"
+        order_id = f"L{tag}c{index}n{sequence[index]}"
         initiated: Any = await timed(recorder, "initiate", shopper.initiate(order_id))
         if kind == "initiate":
             return
@@ -74,10 +76,16 @@ async def phase(stack: Stack, url: str, kind: str, n_clients: int, per_client: i
             await close_all(https)
         cpu = meter.stop()
         stats = (await control.get("/_bench/stats")).json()
+    flows = n_clients * per_client - sum(recorder.errors.values())
     return {
         "clients": n_clients,
         "flows_per_client": per_client,
         "elapsed_s": round(elapsed, 2),
+        "flows_per_s": round(flows / elapsed, 1),
+        # CPU each completed flow cost the server and the database (Little's law: with N
+        # clients in a closed loop, latency ~ N / flows_per_s once the server is saturated).
+        "app_cpu_ms_per_flow": round(cpu["app"]["cpu_s"] / max(flows, 1) * 1000, 2),
+        "db_cpu_ms_per_flow": round(cpu["secantusdb"]["cpu_s"] / max(flows, 1) * 1000, 2),
         "latency": {name: latency_summary(values) for name, values in recorder.latencies.items()},
         "errors": dict(recorder.errors),
         "cpu_util": {name: v["util"] for name, v in cpu.items()},
@@ -109,7 +117,8 @@ async def measure(args: argparse.Namespace, stack: Stack, url: str) -> dict[str,
                 f"  round {r + 1} {name:8s}: {op} p50 {lat.get('p50_ms', float('nan')):7.1f} ms, "
                 f"p99 {lat.get('p99_ms', float('nan')):7.1f} ms, errors {sum(result['errors'].values())}, "
                 f"cpu app {result['cpu_util'].get('app', 0):.2f} db {result['cpu_util'].get('secantusdb', 0):.2f} "
-                f"loadgen {result['cpu_util'].get('loadgen', 0):.2f}",
+                f"loadgen {result['cpu_util'].get('loadgen', 0):.2f}; {result['flows_per_s']:.0f} flows/s, "
+                f"app CPU {result['app_cpu_ms_per_flow']:.1f} ms/flow",
                 flush=True,
             )
     summary: dict[str, Any] = {}
@@ -119,6 +128,9 @@ async def measure(args: argparse.Namespace, stack: Stack, url: str) -> dict[str,
             op: {k: med(rounds, op, k) for k in ("p50_ms", "p90_ms", "p99_ms", "max_ms")} for op in ops
         }
         summary[name]["errors"] = sum(sum(r["errors"].values()) for r in rounds)
+        summary[name]["flows_per_s"] = round(median([r["flows_per_s"] for r in rounds]), 1)
+        summary[name]["app_cpu_ms_per_flow"] = round(median([r["app_cpu_ms_per_flow"] for r in rounds]), 2)
+        summary[name]["db_cpu_ms_per_flow"] = round(median([r["db_cpu_ms_per_flow"] for r in rounds]), 2)
     verify, initiate = summary["verify"]["verify"], summary["initiate"]["initiate"]
     summary["floors"] = {
         "verify_p50_under_100ms": verify["p50_ms"] < VERIFY_FLOOR_MS,
@@ -149,18 +161,22 @@ def main() -> int:
     parser.add_argument("--verify-clients", type=int, default=50)
     parser.add_argument("--initiate-clients", type=int, default=100)
     parser.add_argument("--profile", action="store_true", help="cProfile the app server (slower)")
+    add_what_if_argument(parser)
     args = parser.parse_args()
+    args.what_if = what_if_list(args.what_if)
     args.rounds = args.rounds or (1 if args.quick else 3)
     args.flows = args.flows or (3 if args.quick else 6)
     args.serial_flows = 10 if args.quick else 20
 
     env = environment()
+    if args.what_if:
+        print(f"WHAT-IF run: patched in the app server process: {', '.join(args.what_if)}")
     print(f"{NAME}: {args.rounds} round(s); verify at {args.verify_clients} clients, initiate at {args.initiate_clients}")
     with Stack(NAME) as stack:
         profile = RESULTS / f"{NAME}.app.prof" if args.profile else None
         if profile:
             RESULTS.mkdir(parents=True, exist_ok=True)
-        app = stack.start_server("app", instrument=True, profile=profile)
+        app = stack.start_server("app", instrument=True, profile=profile, what_if=args.what_if)
         result = run(measure(args, stack, app.url))
 
     s = result["summary"]
@@ -168,10 +184,20 @@ def main() -> int:
     rows = []
     for name, label in (("serial", "1 client"), ("verify", f"{args.verify_clients} clients"), ("initiate", f"{args.initiate_clients} clients")):
         for op, values in s[name].items():
-            if op == "errors":
+            if not isinstance(values, dict):
                 continue
             rows.append([label, op, values["p50_ms"], values["p90_ms"], values["p99_ms"], values["max_ms"]])
     print(table(["load", "operation", "p50 ms", "p90 ms", "p99 ms", "max ms"], rows))
+    print()
+    print(
+        table(
+            ["phase", "flows/s (median)", "app CPU ms/flow", "DB CPU ms/flow", "errors"],
+            [
+                [name, s[name]["flows_per_s"], s[name]["app_cpu_ms_per_flow"], s[name]["db_cpu_ms_per_flow"], s[name]["errors"]]
+                for name in ("serial", "verify", "initiate")
+            ],
+        )
+    )
     floors = s["floors"]
     print(
         f"\nfloors: verify p50 < 100 ms: {'met' if floors['verify_p50_under_100ms'] else 'NOT met'} "
@@ -191,7 +217,7 @@ def main() -> int:
     errors = sum(s[name]["errors"] for name in ("serial", "verify", "initiate"))
     if errors:
         print(f"\n{errors} failed flows; see the JSON for the messages")
-    path = write_results(NAME, {"benchmark": NAME, "environment": env, "parameters": vars(args), **result})
+    path = write_results(NAME, {"benchmark": NAME, "environment": env, "parameters": vars(args), **result}, args.what_if)
     print(f"written {path}")
     return 0 if errors == 0 else 1
 

@@ -40,8 +40,10 @@ class SavedMethodType:
     @classmethod
     def from_document(cls, method: SavedPaymentMethod) -> SavedMethodType:
         now = utcnow()
-        expired = method.expiry_year is not None and method.expiry_month is not None and (
-            (now.year, now.month) > (method.expiry_year, method.expiry_month)
+        expired = (
+            method.expiry_year is not None
+            and method.expiry_month is not None
+            and ((now.year, now.month) > (method.expiry_year, method.expiry_month))
         )
         return cls(
             id=strawberry.ID(str(method.id)),

@@ -592,16 +592,17 @@ class PaymentService:
             ):
                 return payment  # this failed attempt was already counted
             decision = decide(payment.status, PaymentEvent.FAILED)
-            fields: dict[str, Any] = {"error_code": code, "error_message": reason}
-            if gateway_payment_id and payment.status is not PaymentStatus.COMPLETED:
-                fields["gateway_payment_id"] = gateway_payment_id
             if isinstance(decision, Reject):
                 raise InvalidState(decision.reason)
+            # A failed attempt is counted whenever its event arrives, even after a later
+            # attempt succeeded, so the count does not depend on delivery order; only the
+            # status follows the state machine.
             to = decision.to if isinstance(decision, Apply) else payment.status
-            if isinstance(decision, Noop) and payment.status not in (
-                PaymentStatus.FAILED, PaymentStatus.PENDING, PaymentStatus.INITIATED
-            ):
-                return payment  # a stale failure after success: nothing to count
+            fields: dict[str, Any] = {}
+            if to is PaymentStatus.FAILED:
+                fields = {"error_code": code, "error_message": reason}
+                if gateway_payment_id:
+                    fields["gateway_payment_id"] = gateway_payment_id
             entry = TimelineEntry(
                 from_status=payment.status, to_status=to, event=PaymentEvent.FAILED, source=source,
                 gateway_event_id=gateway_event_id, gateway_payment_id=gateway_payment_id,

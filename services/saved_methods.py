@@ -15,7 +15,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from beanie import PydanticObjectId, SortDirection
@@ -337,9 +336,14 @@ async def rotate_tokens(vault: TokenVault, *, batch_size: int = 500) -> Rotation
     last_id: ObjectId | None = None
     while True:
         query: Mapping[str, Any] = {} if last_id is None else {"_id": {"$gt": last_id}}
-        batch = await collection.find(
-            query, {"gateway": 1, "token_ciphertext": 1, "token_fingerprint": 1}
-        ).sort("_id", 1).limit(batch_size).to_list()
+        batch = (
+            await collection.find(
+                query, {"gateway": 1, "token_ciphertext": 1, "token_fingerprint": 1}
+            )
+            .sort("_id", 1)
+            .limit(batch_size)
+            .to_list()
+        )
         if not batch:
             break
         for row in batch:
@@ -391,11 +395,3 @@ def _clean_label(label: str | None) -> str | None:
 
 def _last4(value: str | None) -> str | None:
     return value if value is not None and len(value) == 4 and value.isdigit() else None
-
-
-def is_expired(method: SavedPaymentMethod, at: datetime | None = None) -> bool:
-    """A card is usable through the last day of its expiry month."""
-    if method.expiry_year is None or method.expiry_month is None:
-        return False
-    at = at or utcnow()
-    return (at.year, at.month) > (method.expiry_year, method.expiry_month)

@@ -19,18 +19,18 @@ _orders = itertools.count(1)
 
 METHOD_FIELDS = "id gateway methodType last4 network expiryMonth expiryYear expired label isDefault"
 
-SAVED_METHODS = "{ savedMethods { %s } }" % METHOD_FIELDS
-SAVED_METHOD = "query($id: ID!) { savedMethod(id: $id) { %s } }" % METHOD_FIELDS
+SAVED_METHODS = f"{{ savedMethods {{ {METHOD_FIELDS} }} }}"
+SAVED_METHOD = f"query($id: ID!) {{ savedMethod(id: $id) {{ {METHOD_FIELDS} }} }}"
 
-SAVE = """
-mutation($input: SavePaymentMethodInput!) {
-  savePaymentMethod(input: $input) {
+SAVE = f"""
+mutation($input: SavePaymentMethodInput!) {{
+  savePaymentMethod(input: $input) {{
     __typename
-    ... on SavedMethodSuccess { savedMethod { %s } }
-    ... on UserError { code message }
-    ... on ValidationError { field }
-  }
-}""" % METHOD_FIELDS
+    ... on SavedMethodSuccess {{ savedMethod {{ {METHOD_FIELDS} }} }}
+    ... on UserError {{ code message }}
+    ... on ValidationError {{ field }}
+  }}
+}}"""
 
 SET_DEFAULT = """
 mutation($id: ID!) {
@@ -77,7 +77,9 @@ async def sandbox(client):
     await client.post("/sandbox/razorpay/_control", json={"action": "reset"})
 
 
-async def paid(shopper: Shopper, *, save: bool = True, save_method: bool = False, card: str = TOKEN_CARD) -> dict:
+async def paid(
+    shopper: Shopper, *, save: bool = True, save_method: bool = False, card: str = TOKEN_CARD
+) -> dict:
     """initiate -> pay in the sandbox checkout (saving the card when `save`) -> verify."""
     initiated = await shopper.initiate(orderId=order_id(), amount="499.00", paymentMethod="CARD")
     assert initiated["__typename"] == "InitiatePaymentSuccess", initiated
@@ -112,7 +114,9 @@ async def gateway_token(client, settings, gateway_payment_id: str) -> str:
 
 
 class TestSaveFromVerifiedPayment:
-    async def test_verify_with_save_method_keeps_the_token_encrypted(self, shopper, sandbox, client, settings, mongo_db):
+    async def test_verify_with_save_method_keeps_the_token_encrypted(
+        self, shopper, sandbox, client, settings, mongo_db
+    ):
         payment = await paid(shopper, save=True, save_method=True)
         methods = (await shopper.graphql(SAVED_METHODS))["savedMethods"]
         assert len(methods) == 1
@@ -204,7 +208,10 @@ class TestDefaultAndDelete:
         body = response.json()
         assert body["data"] is None
         assert body["errors"][0]["extensions"]["code"] == "NOT_FOUND"
-        for mutation, name in ((SET_DEFAULT, "setDefaultSavedMethod"), (DELETE, "deleteSavedMethod")):
+        for mutation, name in (
+            (SET_DEFAULT, "setDefaultSavedMethod"),
+            (DELETE, "deleteSavedMethod"),
+        ):
             result = (await other_shopper.graphql(mutation, {"id": method_id}))[name]
             assert result["__typename"] == "NotFoundError"
         mine = (await shopper.graphql(SAVED_METHOD, {"id": method_id}))["savedMethod"]
@@ -241,7 +248,9 @@ class TestPanGuard:
             ("vpa", "4100280000001007@upi"),
         ],
     )
-    async def test_variables_are_refused_and_nothing_is_stored(self, shopper, field, value, mongo_db):
+    async def test_variables_are_refused_and_nothing_is_stored(
+        self, shopper, field, value, mongo_db
+    ):
         fields = {"orderId": order_id(), "amount": "499.00", "paymentMethod": "CARD", field: value}
         body = await post(shopper, INITIATE_BARE, {"input": fields})
         assert_refused(body, f"$input.{field}")
@@ -280,7 +289,9 @@ class TestPanGuard:
         )  # fmt: skip
 
     async def test_undeclared_variables_and_lists_are_scanned(self, shopper):
-        body = await post(shopper, "{ viewer { customerId } }", {"extra": ["x", "4100280000001007"]})
+        body = await post(
+            shopper, "{ viewer { customerId } }", {"extra": ["x", "4100280000001007"]}
+        )
         assert_refused(body, "$extra[1]")
 
     async def test_ids_that_are_object_ids_are_not_card_numbers(self, shopper):
@@ -289,10 +300,14 @@ class TestPanGuard:
         body = await post(shopper, SAVED_METHOD, {"id": object_id})
         assert body["errors"][0]["extensions"]["code"] == "NOT_FOUND"
         # The same value in a String argument is refused.
-        body = await post(shopper, INITIATE_BARE, {"input": {"orderId": "X", "amount": "1", "notes": object_id}})
+        body = await post(
+            shopper, INITIATE_BARE, {"input": {"orderId": "X", "amount": "1", "notes": object_id}}
+        )
         assert body["errors"][0]["extensions"]["code"] == "PAN_NOT_ACCEPTED"
 
     async def test_ordinary_digits_pass(self, shopper, sandbox):
         # 16 digits failing Luhn, and a phone number: not card numbers.
-        result = await shopper.initiate(orderId="4100280000001008", amount="499.00", notes="call +91 98765 43210")
+        result = await shopper.initiate(
+            orderId="4100280000001008", amount="499.00", notes="call +91 98765 43210"
+        )
         assert result["__typename"] == "InitiatePaymentSuccess"

@@ -119,8 +119,13 @@ class TestDuplicates:
         await shopper.pay_razorpay(initiated["checkout"]["gatewayOrderId"])
         pid = initiated["payment"]["id"]
         await eventually(lambda: completed(pid))
-        state = (await client.get("/sandbox/razorpay/_control")).json()
-        deliveries = [d for d in state["deliveries"] if d["delivered"]]
+
+        async def all_delivered() -> list[dict]:
+            state = (await client.get("/sandbox/razorpay/_control")).json()
+            done = state["deliveries"]
+            return done if done and all(d["delivered"] for d in done) else []
+
+        deliveries = await eventually(all_delivered)
         assert len(deliveries) >= 4 and len(deliveries) == 2 * len({d["event_id"] for d in deliveries})
         await eventually(lambda: _all_processed(len(deliveries) // 2))
         payment = await Payment.get(pid)

@@ -105,7 +105,9 @@ class TestTokenVault:
         vault = TokenVault([KEY_NEW, KEY_OLD])
         assert vault.fingerprint("RAZORPAY", "t") == vault.fingerprint("RAZORPAY", "t")
         assert vault.fingerprint("RAZORPAY", "t") != vault.fingerprint("PAYPAL", "t")
-        assert vault.fingerprint("RAZORPAY", "t") != TokenVault([KEY_OLD]).fingerprint("RAZORPAY", "t")
+        assert vault.fingerprint("RAZORPAY", "t") != TokenVault([KEY_OLD]).fingerprint(
+            "RAZORPAY", "t"
+        )
         assert vault.fingerprints("RAZORPAY", "t") == [
             TokenVault([KEY_NEW]).fingerprint("RAZORPAY", "t"),
             TokenVault([KEY_OLD]).fingerprint("RAZORPAY", "t"),
@@ -150,7 +152,9 @@ class TestDefault:
         svc = service(KEY_OLD)
         methods = [await save(svc, f"token_DEF{i:011d}") for i in range(20)]
         await asyncio.gather(*(svc.set_default(principal(), str(m.id)) for m in methods))
-        defaults = await SavedPaymentMethod.find({"customer_id": "cust-1", "is_default": True}).to_list()
+        defaults = await SavedPaymentMethod.find(
+            {"customer_id": "cust-1", "is_default": True}
+        ).to_list()
         assert len(defaults) == 1
 
     async def test_concurrent_first_saves_make_one_default(self, mongo_db):
@@ -205,7 +209,9 @@ class TestRotation:
         for i, method in enumerate(saved):
             raw = await mongo_db["saved_payment_methods"].find_one({"_id": method.id})
             assert only_new.decrypt(raw["token_ciphertext"]) == f"token_ROT{i:011d}"
-            assert raw["token_fingerprint"] == only_new.fingerprint("RAZORPAY", f"token_ROT{i:011d}")
+            assert raw["token_fingerprint"] == only_new.fingerprint(
+                "RAZORPAY", f"token_ROT{i:011d}"
+            )
 
         # With the old key retired, dedupe still works and a second run has nothing to do.
         retired = SavedMethodService(GatewayRegistry(), only_new)
