@@ -39,6 +39,7 @@ from services.health import HealthService
 from services.payments import PaymentPolicy, PaymentService
 from services.crypto import TokenVault
 from services.ratelimit import RateLimiter
+from services.refunds import RefundPolicy, RefundService
 from services.saved_methods import SavedMethodService
 from services.webhooks import WebhookInbox, WebhookProcessor
 from workers.queue import ArqJobQueue
@@ -210,6 +211,7 @@ class Core:
     queue: ArqJobQueue
     payments: PaymentService
     saved_methods: SavedMethodService
+    refunds: RefundService
     inbox: WebhookInbox
     processor: WebhookProcessor
 
@@ -236,9 +238,13 @@ def build_core(settings: Settings, *, serve_sandboxes: bool = True) -> Core:
     gateways = build_gateways(settings, serve_sandboxes=serve_sandboxes)
     queue = ArqJobQueue(settings.redis_url)
     saved_methods = SavedMethodService(gateways.registry, token_vault(settings))
+    events = EventBus(pubsub_redis)
+    refunds = RefundService(
+        gateways.registry, events, RefundPolicy(timeout_hours=settings.refund_timeout_hours)
+    )
     payments = PaymentService(
         gateways.registry,
-        EventBus(pubsub_redis),
+        events,
         payment_policy(settings),
         limiter=RateLimiter(redis, settings.initiate_rate_limit, name="initiate"),
         saved_methods=saved_methods,
@@ -252,8 +258,9 @@ def build_core(settings: Settings, *, serve_sandboxes: bool = True) -> Core:
         queue=queue,
         payments=payments,
         saved_methods=saved_methods,
+        refunds=refunds,
         inbox=WebhookInbox(queue),
-        processor=WebhookProcessor(payments, refunds=None),
+        processor=WebhookProcessor(payments, refunds=refunds),
     )
 
 
@@ -262,7 +269,10 @@ def webhook_routes(core: Core) -> list[BaseRoute]:
     disabled = set(core.settings.disabled_webhooks())
     registry = core.gateways.registry
     routes = []
-    for gateway, path in ((Gateway.RAZORPAY, "/api/webhooks/razorpay"), (Gateway.PAYPAL, "/api/webhooks/paypal")):
+    for gateway, path in (
+        (Gateway.RAZORPAY, "/api/webhooks/razorpay"),
+        (Gateway.PAYPAL, "/api/webhooks/paypal"),
+    ):
         enabled = gateway.value.lower() not in disabled and gateway in registry
         routes.append(webhook_route(path, registry.get(gateway) if enabled else None, core.inbox))
     return routes
@@ -278,6 +288,7 @@ def create_app(settings: Settings) -> Starlette:
         health=health,
         payments=payments,
         saved_methods=core.saved_methods,
+        refunds=core.refunds,
         webhooks=core.inbox,
     )
     registry = CollectorRegistry()

@@ -10,13 +10,16 @@ from strawberry.tools import merge_types
 from resolvers.payments_mutation import PaymentMutation
 from resolvers.payments_query import PaymentQuery
 from resolvers.payments_subscription import PaymentSubscription
+from resolvers.refunds import RefundMutation, RefundQuery, RefundSubscription
 from resolvers.saved_methods import SavedMethodMutation, SavedMethodQuery
 from resolvers.webhooks_graphql import WebhookMutation, WebhookQuery
 from schema import Limits, PaygraphSchema, build_schema
 
-Query = merge_types("Query", (PaymentQuery, SavedMethodQuery, WebhookQuery))
-Mutation = merge_types("Mutation", (PaymentMutation, SavedMethodMutation, WebhookMutation))
-Subscription = merge_types("Subscription", (PaymentSubscription,))
+Query = merge_types("Query", (PaymentQuery, RefundQuery, SavedMethodQuery, WebhookQuery))
+Mutation = merge_types(
+    "Mutation", (PaymentMutation, RefundMutation, SavedMethodMutation, WebhookMutation)
+)
+Subscription = merge_types("Subscription", (PaymentSubscription, RefundSubscription))
 
 
 def graphql_schema(limits: Limits | None = None) -> PaygraphSchema:

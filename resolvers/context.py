@@ -18,6 +18,7 @@ from models.refund import Refund
 from services.auth import Principal, TokenService
 from services.health import HealthService
 from services.payments import PaymentService
+from services.refunds import RefundService
 from services.saved_methods import SavedMethodService
 from services.webhooks import WebhookInbox
 
@@ -30,6 +31,7 @@ class AppServices:
     health: HealthService
     payments: PaymentService
     saved_methods: SavedMethodService
+    refunds: RefundService
     webhooks: WebhookInbox
 
 

@@ -1,0 +1,569 @@
+"""Refunds: full and partial, never more than was captured, never twice.
+
+The amount is reserved on the payment (captured - refunded - reserved >= amount, one atomic
+conditional update) in the same transaction that inserts the refund, before the gateway is
+called. The gateway call carries an idempotency key derived from our refund id, so a retry, a
+second worker or reconciliation replays it instead of refunding again. Settling moves the
+reservation into the refunded total (and the payment to PARTIALLY_REFUNDED or REFUNDED) in one
+transaction with the refund's own status change; a failure releases the reservation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from beanie import PydanticObjectId
+from beanie.odm.utils.encoder import Encoder
+from bson import ObjectId
+from bson.errors import InvalidId
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.errors import DuplicateKeyError
+
+from gateways.base import (
+    Gateway,
+    GatewayEvent,
+    GatewayEventKind,
+    GatewayOutcomeUnknown,
+    GatewayRefund,
+    GatewayRefundStatus,
+    GatewayRejected,
+    GatewayUnavailable,
+    RefundRequest,
+)
+from gateways.registry import GatewayRegistry
+from gateways.retry import with_retries
+from models.clock import utcnow
+from models.common import RefundTimelineEntry, TimelineEntry
+from models.enums import PaymentStatus, RefundReason, RefundStatus, TransitionSource
+from models.errors import (
+    Forbidden,
+    IdempotencyConflict,
+    InvalidState,
+    PaymentNotFound,
+    RefundExceedsCaptured,
+    RefundNotFound,
+    RefundWindowExpired,
+    ValidationFailed,
+)
+from models.money import Money
+from models.payment import Payment
+from models.refund import Refund
+from models.transitions import Apply, Noop, PaymentEvent, RefundEvent, decide, decide_refund
+from services.auth import Principal
+from services.events import ChangeNotice, EventBus, payment_channel, refund_channel
+
+log = logging.getLogger("paygraph.refunds")
+
+_ENCODER = Encoder()
+_CAS_ATTEMPTS = 8
+REFUNDABLE = (PaymentStatus.COMPLETED, PaymentStatus.PARTIALLY_REFUNDED)
+# Razorpay refuses refunds of payments captured more than 180 days ago; PayPal allows 180 too.
+REFUND_WINDOW = timedelta(days=180)
+NOTES_MAX_LENGTH = 500
+MIN_REFUND_MINOR: dict[Gateway, int] = {Gateway.RAZORPAY: 100, Gateway.PAYPAL: 1}
+
+
+@dataclass(frozen=True, slots=True)
+class RefundCommand:
+    payment_id: str
+    amount: str | None = None  # major units; None: the whole refundable remainder
+    reason: RefundReason = RefundReason.CUSTOMER_REQUEST
+    notes: str | None = None
+    idempotency_key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RefundPolicy:
+    gateway_attempts: int = 3
+    gateway_base_delay: float = 1.0
+    gateway_max_delay: float = 30.0
+    timeout_hours: int = 24
+
+
+class RefundService:
+    def __init__(
+        self, gateways: GatewayRegistry, events: EventBus, policy: RefundPolicy | None = None
+    ) -> None:
+        self._gateways = gateways
+        self._events = events
+        self._policy = policy or RefundPolicy()
+
+    # -- reads ---------------------------------------------------------------------------
+
+    async def get(self, principal: Principal, refund_id: str) -> Refund:
+        refund = await Refund.get(_object_id(refund_id, RefundNotFound))
+        if refund is None or not (principal.is_admin or refund.customer_id == principal.customer_id):
+            raise RefundNotFound("refund not found", field="id")
+        return refund
+
+    async def of_payment(self, principal: Principal, payment_id: str) -> list[Refund]:
+        payment = await _visible_payment(principal, payment_id)
+        return await Refund.find({"payment_id": payment.id}).sort("created_at").to_list()
+
+    async def watch(self, principal: Principal, payment_id: str) -> AsyncIterator[Refund]:
+        """The payment's refunds now, then each refund change (from any process)."""
+        payment = await _visible_payment(principal, payment_id)
+        seen: dict[str, int] = {}
+        async for _notice in self._events.listen(refund_channel(str(payment.id))):
+            for refund in await Refund.find({"payment_id": payment.id}).sort("created_at").to_list():
+                if seen.get(str(refund.id), -1) < refund.version:
+                    seen[str(refund.id)] = refund.version
+                    yield refund
+
+    async def stale(self, *, older_than: timedelta | None = None) -> list[Refund]:
+        """Refunds still PENDING or PROCESSING after REFUND_TIMEOUT_HOURS (for reconciliation)."""
+        cutoff = utcnow() - (older_than or timedelta(hours=self._policy.timeout_hours))
+        return await Refund.find(
+            {
+                "status": {"$in": [RefundStatus.PENDING.value, RefundStatus.PROCESSING.value]},
+                "updated_at": {"$lte": cutoff},
+            }
+        ).to_list()
+
+    # -- refund --------------------------------------------------------------------------
+
+    async def refund(self, principal: Principal, command: RefundCommand) -> Refund:
+        """Accept (or reject) a refund. Admin only; a customer gets FORBIDDEN for their own
+        payment and NOT_FOUND for anyone else's. The same idempotency key returns the first
+        refund; the same key with other parameters is IDEMPOTENCY_CONFLICT."""
+        payment = await _visible_payment(principal, command.payment_id)
+        if not principal.is_admin:
+            raise Forbidden("refunds need the admin role")
+        fingerprint = _fingerprint(command)
+        if command.idempotency_key is not None:
+            existing = await self._by_key(payment, command.idempotency_key, fingerprint)
+            if existing is not None:
+                return existing
+        amount = self._validate(payment, command)
+        refund = await self._reserve(payment, amount, command, fingerprint, principal)
+        return await self.submit(refund)
+
+    async def _by_key(self, payment: Payment, key: str, fingerprint: str) -> Refund | None:
+        existing = await Refund.find_one({"payment_id": payment.id, "idempotency_key": key})
+        if existing is None:
+            return None
+        if existing.request_fingerprint != fingerprint:
+            raise IdempotencyConflict(
+                "this idempotencyKey was used for a refund with other parameters",
+                field="idempotencyKey",
+            )
+        return existing
+
+    def _validate(self, payment: Payment, command: RefundCommand) -> Money:
+        if command.idempotency_key is not None and not 1 <= len(command.idempotency_key) <= 128:
+            raise ValidationFailed("idempotencyKey must be 1-128 characters", field="idempotencyKey")
+        if command.notes is not None and len(command.notes) > NOTES_MAX_LENGTH:
+            raise ValidationFailed(f"notes may hold at most {NOTES_MAX_LENGTH} characters", field="notes")
+        if payment.status not in REFUNDABLE:
+            raise InvalidState(
+                f"only a completed payment can be refunded; this one is {payment.status.value}"
+            )
+        assert payment.gateway is not None
+        captured_at = _completed_at(payment)
+        if utcnow() - captured_at > REFUND_WINDOW:
+            raise RefundWindowExpired(
+                f"the refund window of {REFUND_WINDOW.days} days after capture has passed"
+            )
+        if command.amount is None:
+            if payment.refundable_minor <= 0:
+                raise RefundExceedsCaptured(
+                    refundable_minor=0, currency=payment.currency,
+                    message="nothing is left to refund on this payment",
+                )  # fmt: skip
+            return payment.refundable_amount
+        amount = Money.parse(command.amount, payment.currency, field="amount")
+        minimum = MIN_REFUND_MINOR[payment.gateway]
+        if amount.amount_minor < minimum:
+            raise ValidationFailed(
+                f"a refund must be at least {Money(amount_minor=minimum, currency=payment.currency).to_decimal_string()}",
+                field="amount",
+            )
+        if amount.amount_minor > payment.refundable_minor:
+            raise RefundExceedsCaptured(
+                refundable_minor=payment.refundable_minor, currency=payment.currency,
+                message=f"at most {payment.refundable_amount.to_decimal_string()} can be refunded",
+            )  # fmt: skip
+        return amount
+
+    async def _reserve(
+        self,
+        payment: Payment,
+        amount: Money,
+        command: RefundCommand,
+        fingerprint: str,
+        principal: Principal,
+    ) -> Refund:
+        """Reserve the amount and insert the PENDING refund atomically."""
+        assert payment.gateway is not None and payment.id is not None
+        now = utcnow()
+        refund = Refund(
+            payment_id=payment.id,
+            order_id=payment.order_id,
+            customer_id=payment.customer_id,
+            amount=amount,
+            reason=command.reason,
+            notes={"note": command.notes} if command.notes else {},
+            gateway=payment.gateway,
+            idempotency_key=command.idempotency_key,
+            request_fingerprint=fingerprint,
+            created_at=now,
+            updated_at=now,
+            timeline=[
+                RefundTimelineEntry(
+                    at=now, from_status=None, to_status=RefundStatus.PENDING,
+                    source=TransitionSource.API, actor=principal.customer_id,
+                    note=f"requested by {principal.customer_id}",
+                )  # fmt: skip
+            ],
+        )
+
+        async def reserve(session: AsyncClientSession) -> None:
+            result = await Payment.get_pymongo_collection().update_one(
+                {
+                    "_id": payment.id,
+                    "status": {"$in": [s.value for s in REFUNDABLE]},
+                    "$expr": {
+                        "$gte": [
+                            {"$subtract": [
+                                "$amount.amount_minor",
+                                {"$add": ["$refunded_minor", "$refund_reserved_minor"]},
+                            ]},
+                            amount.amount_minor,
+                        ]
+                    },
+                },  # fmt: skip
+                {"$inc": {"refund_reserved_minor": amount.amount_minor, "version": 1},
+                 "$set": {"updated_at": now}},  # fmt: skip
+                session=session,
+            )
+            if result.modified_count != 1:
+                raise _NotEnough
+            await refund.insert(session=session)
+
+        try:
+            await _transaction(reserve)
+        except _NotEnough:
+            current = await Payment.get(payment.id)
+            refundable = current.refundable_minor if current else 0
+            raise RefundExceedsCaptured(
+                refundable_minor=refundable, currency=payment.currency,
+                message="the amount exceeds what is left to refund "
+                f"({Money(amount_minor=refundable, currency=payment.currency).to_decimal_string()})",
+            ) from None  # fmt: skip
+        except DuplicateKeyError:
+            # The same idempotency key won a concurrent race: answer with its refund.
+            assert command.idempotency_key is not None
+            existing = await self._by_key(payment, command.idempotency_key, fingerprint)
+            if existing is None:
+                raise InvalidState("the refund is being created; try again") from None
+            return existing
+        await self._publish(refund)
+        return refund
+
+    async def submit(self, refund: Refund) -> Refund:
+        """Send the refund to its gateway (idempotent by our refund id) and apply the answer.
+        An unknown outcome leaves it PENDING for reconciliation, which calls this again."""
+        payment = await Payment.get(refund.payment_id)
+        if payment is None or payment.gateway_payment_id is None:
+            raise InvalidState("the payment has no gateway payment to refund")
+        adapter = self._gateways.get(refund.gateway)
+        request = RefundRequest(
+            payment_id=payment.gateway_payment_id,
+            amount_minor=refund.amount.amount_minor,
+            currency=refund.amount.currency,
+            idempotency_key=idempotency_key(refund),
+            notes={"refund_id": str(refund.id), "payment_id": str(payment.id)},
+        )
+        try:
+            answer: GatewayRefund = await with_retries(
+                lambda: adapter.refund(request),
+                max_attempts=self._policy.gateway_attempts,
+                base_delay=self._policy.gateway_base_delay,
+                max_delay=self._policy.gateway_max_delay,
+            )
+        except GatewayRejected as exc:
+            return await self._settle(
+                refund, RefundEvent.FAILED, TransitionSource.API,
+                error=(exc.gateway_code, exc.reason or exc.message),
+            )  # fmt: skip
+        except (GatewayUnavailable, GatewayOutcomeUnknown) as exc:
+            log.warning("refund %s left pending: %s", refund.id, exc.message)
+            return refund
+        return await self.apply_gateway_refund(refund, answer, TransitionSource.API)
+
+    async def apply_gateway_refund(
+        self,
+        refund: Refund,
+        answer: GatewayRefund,
+        source: TransitionSource,
+        gateway_event_id: str | None = None,
+    ) -> Refund:
+        """Feed what the gateway says about one refund through the refund state machine."""
+        if refund.gateway_refund_id is None:
+            updated = await _set_gateway_refund_id(refund, answer.id)
+            refund = updated or await _reload(refund)
+        match answer.status:
+            case GatewayRefundStatus.PROCESSED:
+                return await self._settle(refund, RefundEvent.PROCESSED, source, gateway_event_id=gateway_event_id)
+            case GatewayRefundStatus.FAILED:
+                return await self._settle(
+                    refund, RefundEvent.FAILED, source, gateway_event_id=gateway_event_id,
+                    error=("GATEWAY_FAILED", answer.error_reason or "the gateway failed the refund"),
+                )  # fmt: skip
+            case _:
+                return await self._settle(refund, RefundEvent.SUBMITTED, source, gateway_event_id=gateway_event_id)
+
+    async def apply_gateway_event(
+        self, event: GatewayEvent
+    ) -> tuple[PydanticObjectId, PydanticObjectId | None]:
+        """A refund webhook. Raises TargetNotFound while we do not know the refund (yet)."""
+        from services.webhooks import TargetNotFound
+
+        refund = None
+        if event.refund_id:
+            refund = await Refund.find_one(
+                {"gateway": event.gateway.value, "gateway_refund_id": event.refund_id}
+            )
+        if refund is None:
+            refund = await _unmatched_refund_for(event)
+        if refund is None:
+            raise TargetNotFound(f"no refund for {event.raw_type} {event.refund_id}")
+        assert refund.id is not None
+        status = {
+            GatewayEventKind.REFUND_CREATED: GatewayRefundStatus.PENDING,
+            GatewayEventKind.REFUND_PROCESSED: GatewayRefundStatus.PROCESSED,
+            GatewayEventKind.REFUND_FAILED: GatewayRefundStatus.FAILED,
+        }.get(event.kind)
+        if status is None:
+            raise InvalidState(f"{event.raw_type} needs an operator (reversal or chargeback)")
+        answer = GatewayRefund(
+            gateway=event.gateway,
+            id=event.refund_id or "",
+            payment_id=event.payment_id or "",
+            amount_minor=event.amount_minor or refund.amount.amount_minor,
+            currency=event.currency or refund.amount.currency,
+            status=status,
+            error_reason=event.error_reason,
+        )
+        await self.apply_gateway_refund(refund, answer, TransitionSource.WEBHOOK, event.event_id)
+        return refund.payment_id, refund.id
+
+    # -- the one write path --------------------------------------------------------------
+
+    async def _settle(
+        self,
+        refund: Refund,
+        event: RefundEvent,
+        source: TransitionSource,
+        *,
+        gateway_event_id: str | None = None,
+        error: tuple[str | None, str] | None = None,
+    ) -> Refund:
+        """Move the refund and, when it ends, the payment's money in one transaction."""
+        for _ in range(_CAS_ATTEMPTS):
+            decision = decide_refund(refund.status, event)
+            if isinstance(decision, Noop):
+                return refund
+            if not isinstance(decision, Apply):
+                raise InvalidState(decision.reason)
+            to = RefundStatus(decision.to)
+            now = utcnow()
+            entry = RefundTimelineEntry(
+                at=now, from_status=refund.status, to_status=to, event=event, source=source,
+                gateway_event_id=gateway_event_id,
+            )  # fmt: skip
+            changes: dict[str, Any] = {"status": to, "updated_at": now}
+            if to in (RefundStatus.COMPLETED, RefundStatus.FAILED):
+                changes["completed_at"] = now
+            if error is not None:
+                changes["error_code"], changes["error_message"] = error
+            outcome = await self._write_settlement(refund, changes, entry, to, source)
+            if outcome is not None:
+                refund_after, payment_after = outcome
+                await self._publish(refund_after)
+                if payment_after is not None:
+                    await self._events.publish(
+                        payment_channel(str(payment_after.id)),
+                        ChangeNotice(str(payment_after.id), payment_after.status.value, payment_after.version),
+                    )
+                return refund_after
+            refund = await _reload(refund)
+        raise InvalidState("the refund is changing too fast; try again")
+
+    async def _write_settlement(
+        self,
+        refund: Refund,
+        changes: dict[str, Any],
+        entry: RefundTimelineEntry,
+        to: RefundStatus,
+        source: TransitionSource,
+    ) -> tuple[Refund, Payment | None] | None:
+        amount = refund.amount.amount_minor
+        outcome: list[Payment | None] = [None]
+
+        async def write(session: AsyncClientSession) -> None:
+            result = await Refund.get_pymongo_collection().update_one(
+                {"_id": refund.id, "version": refund.version},
+                {
+                    "$set": {key: _ENCODER.encode(value) for key, value in changes.items()},
+                    "$inc": {"version": 1},
+                    "$push": {"timeline": _ENCODER.encode(entry)},
+                },
+                session=session,
+            )
+            if result.modified_count != 1:
+                raise _LostRace
+            if to is RefundStatus.FAILED:
+                await Payment.get_pymongo_collection().update_one(
+                    {"_id": refund.payment_id},
+                    {"$inc": {"refund_reserved_minor": -amount, "version": 1},
+                     "$set": {"updated_at": entry.at}},  # fmt: skip
+                    session=session,
+                )
+            elif to is RefundStatus.COMPLETED:
+                outcome[0] = await _move_money(refund, amount, entry.at, source, session)
+
+        try:
+            await _transaction(write)
+        except _LostRace:
+            return None
+        local = refund.model_copy(
+            update={**changes, "version": refund.version + 1, "timeline": [*refund.timeline, entry]}
+        )
+        return local, outcome[0]
+
+    async def _publish(self, refund: Refund) -> None:
+        await self._events.publish(
+            refund_channel(str(refund.payment_id)),
+            ChangeNotice(str(refund.id), refund.status.value, refund.version),
+        )
+
+
+async def _move_money(
+    refund: Refund, amount: int, at: datetime, source: TransitionSource, session: AsyncClientSession
+) -> Payment:
+    """Reserved -> refunded on the payment, and its status through the state machine."""
+    raw = await Payment.get_pymongo_collection().find_one({"_id": refund.payment_id}, session=session)
+    if raw is None:
+        raise InvalidState("the refunded payment is gone")
+    payment = Payment.model_validate(raw)
+    refunded = payment.refunded_minor + amount
+    event = PaymentEvent.REFUNDED if refunded >= payment.amount.amount_minor else PaymentEvent.PARTIALLY_REFUNDED
+    decision = decide(payment.status, event)
+    status = decision.to if isinstance(decision, Apply) else payment.status
+    entry = TimelineEntry(
+        at=at, from_status=payment.status, to_status=status, event=event, source=source,
+        note=f"refund {refund.id} of {refund.amount.to_decimal_string()} {refund.amount.currency} completed",
+    )  # fmt: skip
+    update: dict[str, Any] = {
+        "$inc": {"refunded_minor": amount, "refund_reserved_minor": -amount, "version": 1},
+        "$set": {"status": status.value, "updated_at": at},
+        "$push": {"timeline": _ENCODER.encode(entry)},
+    }
+    await Payment.get_pymongo_collection().update_one({"_id": payment.id}, update, session=session)
+    return payment.model_copy(
+        update={
+            "refunded_minor": refunded,
+            "refund_reserved_minor": payment.refund_reserved_minor - amount,
+            "status": status,
+            "version": payment.version + 1,
+        }
+    )
+
+
+class _NotEnough(Exception):
+    pass
+
+
+class _LostRace(Exception):
+    pass
+
+
+async def _transaction(work: Callable[[AsyncClientSession], Awaitable[None]]) -> None:
+    """Run `work` in a multi-document transaction (retried on transient conflicts)."""
+    client = Payment.get_pymongo_collection().database.client
+    async with client.start_session() as session:
+        await session.with_transaction(work)
+
+
+async def _unmatched_refund_for(event: GatewayEvent) -> Refund | None:
+    """A refund whose gateway call never answered (a timeout) learns its gateway id from the
+    webhook: the one refund of that payment, of that amount, still without a gateway id."""
+    if not event.payment_id or event.amount_minor is None:
+        return None
+    payment = await Payment.find_one(
+        {"gateway": event.gateway.value, "gateway_payment_id": event.payment_id}
+    )
+    if payment is None:
+        return None
+    candidates = await Refund.find(
+        {
+            "payment_id": payment.id,
+            "gateway_refund_id": None,
+            "status": {"$in": [RefundStatus.PENDING.value, RefundStatus.PROCESSING.value]},
+            "amount.amount_minor": event.amount_minor,
+        }
+    ).to_list()
+    return candidates[0] if len(candidates) == 1 else None
+
+
+async def _set_gateway_refund_id(refund: Refund, gateway_refund_id: str) -> Refund | None:
+    result = await Refund.get_pymongo_collection().update_one(
+        {"_id": refund.id, "version": refund.version},
+        {"$set": {"gateway_refund_id": gateway_refund_id, "updated_at": utcnow()}, "$inc": {"version": 1}},
+    )
+    if result.modified_count != 1:
+        return None
+    return refund.model_copy(update={"gateway_refund_id": gateway_refund_id, "version": refund.version + 1})
+
+
+async def _reload(refund: Refund) -> Refund:
+    fresh = await Refund.get(refund.id)
+    if fresh is None:
+        raise RefundNotFound("refund not found")
+    return fresh
+
+
+async def _visible_payment(principal: Principal, payment_id: str) -> Payment:
+    payment = await Payment.get(_object_id(payment_id, PaymentNotFound))
+    if payment is None or not (principal.is_admin or payment.customer_id == principal.customer_id):
+        raise PaymentNotFound("payment not found", field="paymentId")
+    return payment
+
+
+def _completed_at(payment: Payment) -> datetime:
+    for entry in payment.timeline:
+        if entry.to_status is PaymentStatus.COMPLETED:
+            return entry.at
+    return payment.created_at
+
+
+def idempotency_key(refund: Refund) -> str:
+    """The gateway idempotency key of a refund: derived from our refund id, never reused."""
+    return f"paygraph-refund-{refund.id}"
+
+
+def _fingerprint(command: RefundCommand) -> str:
+    canonical = json.dumps(
+        {
+            "payment_id": command.payment_id,
+            "amount": command.amount,
+            "reason": command.reason.value,
+            "notes": command.notes,
+        },
+        sort_keys=True,
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _object_id(value: str, error: type[PaymentNotFound] | type[RefundNotFound]) -> PydanticObjectId:
+    try:
+        return PydanticObjectId(ObjectId(value))
+    except (InvalidId, TypeError):
+        raise error("not found", field="id") from None
