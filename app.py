@@ -7,6 +7,7 @@ import logging
 import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from prometheus_client import CollectorRegistry
@@ -29,6 +30,7 @@ from infra.db import connect_mongo, init_models
 from infra.http import BodyLimitMiddleware, HttpMetrics, MetricsMiddleware, RequestIdMiddleware
 from resolvers import graphql_schema
 from resolvers.context import AppServices
+from resolvers.demo import demo_routes
 from resolvers.graphql_view import PaygraphGraphQL
 from resolvers.probes import healthz, metrics_endpoint, readyz_endpoint
 from resolvers.webhooks import webhook_route
@@ -39,6 +41,7 @@ from services.health import HealthService
 from services.payments import PaymentPolicy, PaymentService
 from services.crypto import TokenVault
 from services.ratelimit import RateLimiter
+from services.reconciliation import ReconciliationPolicy, ReconciliationService
 from services.refunds import RefundPolicy, RefundService
 from services.saved_methods import SavedMethodService
 from services.webhooks import WebhookInbox, WebhookProcessor
@@ -199,6 +202,13 @@ def payment_policy(settings: Settings) -> PaymentPolicy:
     )
 
 
+def reconciliation_policy(settings: Settings) -> ReconciliationPolicy:
+    return ReconciliationPolicy(
+        pending_after=timedelta(seconds=settings.reconcile_pending_after_seconds),
+        refund_timeout=timedelta(hours=settings.refund_timeout_hours),
+    )
+
+
 @dataclass
 class Core:
     """Clients and services shared by the API and the worker (both build it here)."""
@@ -214,6 +224,7 @@ class Core:
     refunds: RefundService
     inbox: WebhookInbox
     processor: WebhookProcessor
+    reconciliation: ReconciliationService
 
     async def aclose(self) -> None:
         for sandbox in self.gateways.sandboxes:
@@ -261,6 +272,9 @@ def build_core(settings: Settings, *, serve_sandboxes: bool = True) -> Core:
         refunds=refunds,
         inbox=WebhookInbox(queue),
         processor=WebhookProcessor(payments, refunds=refunds),
+        reconciliation=ReconciliationService(
+            payments, refunds, gateways.registry, redis, reconciliation_policy(settings)
+        ),
     )
 
 
@@ -290,6 +304,7 @@ def create_app(settings: Settings) -> Starlette:
         saved_methods=core.saved_methods,
         refunds=core.refunds,
         webhooks=core.inbox,
+        reconciliation=core.reconciliation,
     )
     registry = CollectorRegistry()
 
@@ -306,6 +321,8 @@ def create_app(settings: Settings) -> Starlette:
         Route("/metrics", metrics_endpoint(registry), methods=["GET"]),
         *webhook_routes(core),
         *gateways.mounts,
+        # The checkout demo and its token endpoint: never in production.
+        *([] if settings.is_production else demo_routes(services.tokens)),
     ]
 
     @contextlib.asynccontextmanager

@@ -94,6 +94,11 @@ class Settings(BaseSettings):
 
     encryption_keys: str | None = None
     alert_webhook_url: str | None = None
+    alert_webhook_secret: str | None = None
+    alert_error_rate_threshold: float = Field(default=0.05, gt=0, lt=1)
+    alert_window_seconds: int = Field(default=300, ge=1, le=86400)
+    alert_min_attempts: int = Field(default=10, ge=1)
+    worker_metrics_port: int | None = Field(default=None, ge=1, le=65535)
     rate_limit_initiate: str = "5/minute"
 
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
@@ -147,6 +152,8 @@ class Settings(BaseSettings):
             ]
             if missing:
                 raise ValueError(f"APP_ENV=production requires {', '.join(missing)}")
+        if self.alert_webhook_url and not self.alert_webhook_secret:
+            raise ValueError("ALERT_WEBHOOK_URL needs ALERT_WEBHOOK_SECRET (alerts are signed)")
         if bool(self.paypal_client_id) != bool(self.paypal_client_secret):
             raise ValueError("PAYPAL_CLIENT_ID and PAYPAL_CLIENT_SECRET must be set together")
         if bool(self.razorpay_key_id) != bool(self.razorpay_key_secret):

@@ -202,7 +202,7 @@ class Stack:
         log_path = self.log_dir / f"{kind}-{port}.log"
         log_file = open(log_path, "ab")  # noqa: SIM115
         try:
-            process = subprocess.Popen(  # noqa: S603
+            process = subprocess.Popen(
                 [sys.executable, "-m", "bench._server"],
                 cwd=ROOT,
                 env={**os.environ, "BENCH_SERVER_CONFIG": json.dumps(config)},
@@ -218,7 +218,9 @@ class Stack:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if process.poll() is not None:
-                raise RuntimeError(f"{kind} server exited; see {log_path}:\n{log_path.read_text()[-3000:]}")
+                raise RuntimeError(
+                    f"{kind} server exited; see {log_path}:\n{log_path.read_text()[-3000:]}"
+                )
             try:
                 if httpx.get(f"{server.url}/healthz", timeout=1).status_code == 200:
                     return server
@@ -258,7 +260,10 @@ class CpuMeter:
         end = self._now()
         wall = time.perf_counter() - self._wall
         return {
-            name: {"cpu_s": round(end[name] - self._start[name], 3), "util": round((end[name] - self._start[name]) / wall, 3)}
+            name: {
+                "cpu_s": round(end[name] - self._start[name], 3),
+                "util": round((end[name] - self._start[name]) / wall, 3),
+            }
             for name in end
         }
 
@@ -319,11 +324,16 @@ def source_revision() -> str:
         return marker.read_text().strip()
     try:
         head = subprocess.run(
-            ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
+            ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout.strip()
         dirty = subprocess.run(
             ["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True, text=True, check=True,
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
@@ -344,10 +354,14 @@ def environment() -> dict[str, Any]:
     }
 
 
-def write_results(name: str, data: dict[str, Any], what_if: Sequence[str] = ()) -> Path:
-    """bench/results/<name>.json; a run with what-if patches goes to <name>.whatif.json."""
+def write_results(
+    name: str, data: dict[str, Any], what_if: Sequence[str] = (), *, profiled: bool = False
+) -> Path:
+    """bench/results/<name>.json; a run with what-if patches goes to <name>.whatif.json and a
+    profiled run to <name>.profiled.json, so neither overwrites the plain figures."""
     RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / (f"{name}.whatif.json" if what_if else f"{name}.json")
+    suffix = (".whatif" if what_if else "") + (".profiled" if profiled else "")
+    path = RESULTS / f"{name}{suffix}.json"
     path.write_text(json.dumps(data, indent=2, default=str) + "\n")
     return path
 
@@ -365,9 +379,13 @@ class Shopper:
     def __post_init__(self) -> None:
         self.headers = {"Authorization": f"Bearer {self.token}"}
 
-    async def graphql(self, query: str, variables: dict[str, Any], op: str | None = None) -> dict[str, Any]:
+    async def graphql(
+        self, query: str, variables: dict[str, Any], op: str | None = None
+    ) -> dict[str, Any]:
         headers = {**self.headers, "X-Bench-Op": op} if op else self.headers
-        response = await self.http.post("/graphql", json={"query": query, "variables": variables}, headers=headers)
+        response = await self.http.post(
+            "/graphql", json={"query": query, "variables": variables}, headers=headers
+        )
         if response.status_code != 200:
             raise BenchError(f"graphql HTTP {response.status_code}")
         body: dict[str, Any] = response.json()
@@ -378,7 +396,9 @@ class Shopper:
 
     async def initiate(self, order_id: str, amount: str = "499.00") -> dict[str, Any]:
         data = await self.graphql(
-            INITIATE, {"input": {"orderId": order_id, "amount": amount, "paymentMethod": "CARD"}}, "initiate"
+            INITIATE,
+            {"input": {"orderId": order_id, "amount": amount, "paymentMethod": "CARD"}},
+            "initiate",
         )
         result: dict[str, Any] = data["initiatePayment"]
         if result["__typename"] != "InitiatePaymentSuccess":

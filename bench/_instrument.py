@@ -60,8 +60,16 @@ def install() -> None:
 
     from gateways.razorpay.adapter import RazorpayGateway
 
-    for method in ("find_one", "insert_one", "update_one", "find_one_and_update", "count_documents"):
-        setattr(AsyncCollection, method, _timed(f"mongo.{method}", getattr(AsyncCollection, method)))
+    for method in (
+        "find_one",
+        "insert_one",
+        "update_one",
+        "find_one_and_update",
+        "count_documents",
+    ):
+        setattr(
+            AsyncCollection, method, _timed(f"mongo.{method}", getattr(AsyncCollection, method))
+        )
     Redis.execute_command = _timed(  # type: ignore[method-assign]
         lambda args, kwargs: f"redis.{str(args[1]).lower()}", Redis.execute_command
     )
@@ -97,7 +105,9 @@ class Instrumented:
         finally:
             total = time.perf_counter() - started
             _CURRENT.reset(token)
-            stats = _STATS.setdefault(label, {"requests": 0, "total": 0.0, "parts": defaultdict(lambda: [0, 0.0])})
+            stats = _STATS.setdefault(
+                label, {"requests": 0, "total": 0.0, "parts": defaultdict(lambda: [0, 0.0])}
+            )
             stats["requests"] += 1
             stats["total"] += total
             for category, (calls, seconds) in acc.items():
@@ -114,7 +124,13 @@ class Instrumented:
                 for label, s in _STATS.items()
             }
         ).encode()
-        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"application/json")],
+            }
+        )
         await send({"type": "http.response.body", "body": body})
 
 

@@ -33,7 +33,9 @@ def apply(names: list[str]) -> None:
 def _redis_pool() -> None:
     from redis.asyncio.connection import ConnectionPool
 
-    async def get_connection(self: Any, command_name: Any = None, *keys: Any, **options: Any) -> Any:
+    async def get_connection(
+        self: Any, command_name: Any = None, *keys: Any, **options: Any
+    ) -> Any:
         async with self._lock:
             connection = self.get_available_connection()
         try:
@@ -47,8 +49,9 @@ def _redis_pool() -> None:
 
 
 def _validation_cache() -> None:
-    import schema
     from strawberry.extensions import AddValidationRules, MaxAliasesLimiter, QueryDepthLimiter
+
+    import schema
 
     original = schema.build_extensions
 
@@ -60,7 +63,8 @@ def _validation_cache() -> None:
         kept = [
             factory
             for factory in original(limits)
-            if isinstance(factory, type) or not isinstance(factory(), QueryDepthLimiter | MaxAliasesLimiter)
+            if isinstance(factory, type)
+            or not isinstance(factory(), QueryDepthLimiter | MaxAliasesLimiter)
         ]
         return [*kept[:2], lambda: AddValidationRules(rules), *kept[2:]]
 

@@ -72,7 +72,10 @@ def payment_json(doc: dict[str, Any]) -> dict[str, Any]:
 
 def _not_found() -> JSONResponse:
     return JSONResponse(
-        {"data": None, "errors": [{"message": "payment not found", "extensions": {"code": "NOT_FOUND"}}]}
+        {
+            "data": None,
+            "errors": [{"message": "payment not found", "extensions": {"code": "NOT_FOUND"}}],
+        }
     )
 
 
@@ -89,7 +92,9 @@ def create_baseline_app(settings: Any) -> Starlette:
         try:
             principal = tokens.from_authorization_header(request.headers.get("authorization"))
         except Unauthenticated as exc:
-            return JSONResponse({"data": None, "errors": [{"message": exc.message}]}, status_code=401)
+            return JSONResponse(
+                {"data": None, "errors": [{"message": exc.message}]}, status_code=401
+            )
         body = await request.json()
         try:
             oid = ObjectId(body["id"])
@@ -111,6 +116,9 @@ def create_baseline_app(settings: Any) -> Starlette:
             await client.close()
 
     return Starlette(
-        routes=[Route("/payment", payment, methods=["POST"]), Route("/healthz", healthz, methods=["GET"])],
+        routes=[
+            Route("/payment", payment, methods=["POST"]),
+            Route("/healthz", healthz, methods=["GET"]),
+        ],
         lifespan=lifespan,
     )

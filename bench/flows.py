@@ -48,7 +48,12 @@ async def measure(args: argparse.Namespace, stack: Stack, url: str) -> dict[str,
     https = clients(url, args.flows, timeout=300)
     tokens = {c: stack.token(f"flow-{tag}-{c}") for c in range(max(args.flows // 5, 1))}
     limit = asyncio.Semaphore(args.concurrency) if args.concurrency else None
-    latencies: dict[str, list[float]] = {"initiate": [], "sandbox_pay": [], "verify": [], "flow": []}
+    latencies: dict[str, list[float]] = {
+        "initiate": [],
+        "sandbox_pay": [],
+        "verify": [],
+        "flow": [],
+    }
     outcomes: dict[int, dict[str, Any]] = {}
     errors: Counter[str] = Counter()
 
@@ -103,9 +108,13 @@ async def measure(args: argparse.Namespace, stack: Stack, url: str) -> dict[str,
         collection = mongo[BENCH_DB]["payment_orders"]
         by_status = {
             row["_id"]: row["n"]
-            async for row in await collection.aggregate([{"$group": {"_id": "$status", "n": {"$sum": 1}}}])
+            async for row in await collection.aggregate(
+                [{"$group": {"_id": "$status", "n": {"$sum": 1}}}]
+            )
         }
-        docs = await collection.find({}, {"status": 1, "gateway_order_id": 1, "order_id": 1}).to_list(None)
+        docs = await collection.find(
+            {}, {"status": 1, "gateway_order_id": 1, "order_id": 1}
+        ).to_list(None)
     finally:
         await mongo.close()
     stored = {str(d["_id"]): d for d in docs}
@@ -137,7 +146,8 @@ async def measure(args: argparse.Namespace, stack: Stack, url: str) -> dict[str,
         and audit["distinct_gateway_order_ids"] == len(docs),
         "one_gateway_payment_per_paid_flow": sandbox["payments"] == paid_flows,
         # every payment an initiate answered for is stored, and nothing else is
-        "none_lost": audit["flow_payments_missing_from_mongodb"] == 0 and audit["unexpected_payments"] == 0,
+        "none_lost": audit["flow_payments_missing_from_mongodb"] == 0
+        and audit["unexpected_payments"] == 0,
         "none_stuck": set(by_status) == {"COMPLETED"},
     }
     assert all(ObjectId.is_valid(pid) for pid in flow_ids)
@@ -153,17 +163,24 @@ async def measure(args: argparse.Namespace, stack: Stack, url: str) -> dict[str,
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true", help="200 flows")
     parser.add_argument("--flows", type=int)
     parser.add_argument(
-        "--concurrency", type=int, default=0, help="at most N flows in flight (default 0: no bound, all at once)"
+        "--concurrency",
+        type=int,
+        default=0,
+        help="at most N flows in flight (default 0: no bound, all at once)",
     )
     args = parser.parse_args()
     args.flows = args.flows or (200 if args.quick else 1000)
 
     env = environment()
-    bound = f"at most {args.concurrency} at a time" if args.concurrency else "all at once, no semaphore"
+    bound = (
+        f"at most {args.concurrency} at a time" if args.concurrency else "all at once, no semaphore"
+    )
     print(f"{NAME}: {args.flows} flows, {bound}", flush=True)
     with Stack(NAME) as stack:
         app = stack.start_server("app")
@@ -173,7 +190,10 @@ def main() -> int:
     print(
         table(
             ["step", "n", "p50 ms", "p90 ms", "p99 ms", "max ms"],
-            [[name, v["n"], v["p50_ms"], v["p90_ms"], v["p99_ms"], v["max_ms"]] for name, v in result["latency"].items()],
+            [
+                [name, v["n"], v["p50_ms"], v["p90_ms"], v["p99_ms"], v["max_ms"]]
+                for name, v in result["latency"].items()
+            ],
         )
     )
     audit = result["audit"]
@@ -183,11 +203,20 @@ def main() -> int:
         f"sandbox payments {audit['sandbox_counts']['payments']}, payments in MongoDB "
         f"{audit['payments_in_mongodb']} by status {audit['payments_by_status']}"
     )
-    print(f"failed flows: {audit['failed_flows']} (initiated {audit['initiated_flows']}, paid {audit['paid_flows']})")
-    print(table(["check", "result"], [[name, "pass" if ok else "FAIL"] for name, ok in result["checks"].items()]))
+    print(
+        f"failed flows: {audit['failed_flows']} (initiated {audit['initiated_flows']}, paid {audit['paid_flows']})"
+    )
+    print(
+        table(
+            ["check", "result"],
+            [[name, "pass" if ok else "FAIL"] for name, ok in result["checks"].items()],
+        )
+    )
     for message, count in result["errors"].items():
         print(f"  {count} x {message}")
-    path = write_results(NAME, {"benchmark": NAME, "environment": env, "parameters": vars(args), **result})
+    path = write_results(
+        NAME, {"benchmark": NAME, "environment": env, "parameters": vars(args), **result}
+    )
     print(f"written {path}")
     return 0 if all(result["checks"].values()) else 1
 

@@ -25,12 +25,11 @@ import httpx
 
 from bench import _instrument
 from bench._harness import (
-    add_what_if_argument,
-    what_if_list,
     RESULTS,
     CpuMeter,
     Shopper,
     Stack,
+    add_what_if_argument,
     clients,
     close_all,
     environment,
@@ -39,6 +38,7 @@ from bench._harness import (
     run,
     run_id,
     table,
+    what_if_list,
     write_results,
 )
 from bench._load import Recorder, closed_loop, timed
@@ -48,10 +48,14 @@ VERIFY_FLOOR_MS = 100.0
 INITIATE_P99_FLOOR_MS = 200.0
 
 
-async def phase(stack: Stack, url: str, kind: str, n_clients: int, per_client: int) -> dict[str, Any]:
+async def phase(
+    stack: Stack, url: str, kind: str, n_clients: int, per_client: int
+) -> dict[str, Any]:
     tag = run_id()
     https = clients(url, n_clients, timeout=120)
-    shoppers = [Shopper(https[i], stack.token(f"lat-{tag}-{i}"), f"lat-{tag}-{i}") for i in range(n_clients)]
+    shoppers = [
+        Shopper(https[i], stack.token(f"lat-{tag}-{i}"), f"lat-{tag}-{i}") for i in range(n_clients)
+    ]
     sequence = [0] * n_clients
 
     async def flow(index: int, recorder: Recorder) -> None:
@@ -61,8 +65,12 @@ async def phase(stack: Stack, url: str, kind: str, n_clients: int, per_client: i
         initiated: Any = await timed(recorder, "initiate", shopper.initiate(order_id))
         if kind == "initiate":
             return
-        paid: Any = await timed(recorder, "sandbox_pay", shopper.pay(initiated["checkout"]["gatewayOrderId"]))
-        verified: Any = await timed(recorder, "verify", shopper.verify(initiated["payment"]["id"], paid))
+        paid: Any = await timed(
+            recorder, "sandbox_pay", shopper.pay(initiated["checkout"]["gatewayOrderId"])
+        )
+        verified: Any = await timed(
+            recorder, "verify", shopper.verify(initiated["payment"]["id"], paid)
+        )
         if verified["payment"]["status"] != "COMPLETED":
             raise RuntimeError(f"verify left the payment {verified['payment']['status']}")
 
@@ -90,7 +98,8 @@ async def phase(stack: Stack, url: str, kind: str, n_clients: int, per_client: i
         "errors": dict(recorder.errors),
         "cpu_util": {name: v["util"] for name, v in cpu.items()},
         "breakdown": {
-            label: _instrument.breakdown(stats, label) for label in ("initiate", "verify", "sandbox_pay", "sandbox")
+            label: _instrument.breakdown(stats, label)
+            for label in ("initiate", "verify", "sandbox_pay", "sandbox")
         },
     }
 
@@ -125,12 +134,17 @@ async def measure(args: argparse.Namespace, stack: Stack, url: str) -> dict[str,
     for name, rounds in phases.items():
         ops = ["initiate"] if name == "initiate" else ["initiate", "sandbox_pay", "verify"]
         summary[name] = {
-            op: {k: med(rounds, op, k) for k in ("p50_ms", "p90_ms", "p99_ms", "max_ms")} for op in ops
+            op: {k: med(rounds, op, k) for k in ("p50_ms", "p90_ms", "p99_ms", "max_ms")}
+            for op in ops
         }
         summary[name]["errors"] = sum(sum(r["errors"].values()) for r in rounds)
         summary[name]["flows_per_s"] = round(median([r["flows_per_s"] for r in rounds]), 1)
-        summary[name]["app_cpu_ms_per_flow"] = round(median([r["app_cpu_ms_per_flow"] for r in rounds]), 2)
-        summary[name]["db_cpu_ms_per_flow"] = round(median([r["db_cpu_ms_per_flow"] for r in rounds]), 2)
+        summary[name]["app_cpu_ms_per_flow"] = round(
+            median([r["app_cpu_ms_per_flow"] for r in rounds]), 2
+        )
+        summary[name]["db_cpu_ms_per_flow"] = round(
+            median([r["db_cpu_ms_per_flow"] for r in rounds]), 2
+        )
     verify, initiate = summary["verify"]["verify"], summary["initiate"]["initiate"]
     summary["floors"] = {
         "verify_p50_under_100ms": verify["p50_ms"] < VERIFY_FLOOR_MS,
@@ -147,14 +161,22 @@ async def measure(args: argparse.Namespace, stack: Stack, url: str) -> dict[str,
 def print_breakdown(title: str, entry: dict[str, Any]) -> None:
     if not entry:
         return
-    print(f"\n{title}: {entry['server_ms_per_req']:.1f} ms in the server per request (mean over {entry['requests']})")
-    rows = [[name, part["calls_per_req"], part["ms_per_req"]] for name, part in entry["parts"].items()]
-    rows.append(["other (GraphQL, pydantic, JSON, waiting for the loop)", "", entry["other_ms_per_req"]])
+    print(
+        f"\n{title}: {entry['server_ms_per_req']:.1f} ms in the server per request (mean over {entry['requests']})"
+    )
+    rows = [
+        [name, part["calls_per_req"], part["ms_per_req"]] for name, part in entry["parts"].items()
+    ]
+    rows.append(
+        ["other (GraphQL, pydantic, JSON, waiting for the loop)", "", entry["other_ms_per_req"]]
+    )
     print(table(["awaited call", "calls/req", "ms/req"], rows))
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true", help="1 round, 3 flows per client")
     parser.add_argument("--rounds", type=int)
     parser.add_argument("--flows", type=int, help="flows per client per round")
@@ -171,7 +193,9 @@ def main() -> int:
     env = environment()
     if args.what_if:
         print(f"WHAT-IF run: patched in the app server process: {', '.join(args.what_if)}")
-    print(f"{NAME}: {args.rounds} round(s); verify at {args.verify_clients} clients, initiate at {args.initiate_clients}")
+    print(
+        f"{NAME}: {args.rounds} round(s); verify at {args.verify_clients} clients, initiate at {args.initiate_clients}"
+    )
     with Stack(NAME) as stack:
         profile = RESULTS / f"{NAME}.app.prof" if args.profile else None
         if profile:
@@ -182,18 +206,30 @@ def main() -> int:
     s = result["summary"]
     print()
     rows = []
-    for name, label in (("serial", "1 client"), ("verify", f"{args.verify_clients} clients"), ("initiate", f"{args.initiate_clients} clients")):
+    for name, label in (
+        ("serial", "1 client"),
+        ("verify", f"{args.verify_clients} clients"),
+        ("initiate", f"{args.initiate_clients} clients"),
+    ):
         for op, values in s[name].items():
             if not isinstance(values, dict):
                 continue
-            rows.append([label, op, values["p50_ms"], values["p90_ms"], values["p99_ms"], values["max_ms"]])
+            rows.append(
+                [label, op, values["p50_ms"], values["p90_ms"], values["p99_ms"], values["max_ms"]]
+            )
     print(table(["load", "operation", "p50 ms", "p90 ms", "p99 ms", "max ms"], rows))
     print()
     print(
         table(
             ["phase", "flows/s (median)", "app CPU ms/flow", "DB CPU ms/flow", "errors"],
             [
-                [name, s[name]["flows_per_s"], s[name]["app_cpu_ms_per_flow"], s[name]["db_cpu_ms_per_flow"], s[name]["errors"]]
+                [
+                    name,
+                    s[name]["flows_per_s"],
+                    s[name]["app_cpu_ms_per_flow"],
+                    s[name]["db_cpu_ms_per_flow"],
+                    s[name]["errors"],
+                ]
                 for name in ("serial", "verify", "initiate")
             ],
         )
@@ -206,18 +242,27 @@ def main() -> int:
         f"initiate p99 < 200 ms: {'met' if floors['initiate_p99_under_200ms'] else 'NOT met'} "
         f"({s['initiate']['initiate']['p99_ms']:.1f})"
     )
-    print(f"loaded / serial p50: verify {s['loaded_over_serial']['verify_p50']}x, initiate {s['loaded_over_serial']['initiate_p50']}x")
+    print(
+        f"loaded / serial p50: verify {s['loaded_over_serial']['verify_p50']}x, initiate {s['loaded_over_serial']['initiate_p50']}x"
+    )
     last_verify = result["phases"]["verify"][-1]["breakdown"]
     last_initiate = result["phases"]["initiate"][-1]["breakdown"]
     last_serial = result["phases"]["serial"][-1]["breakdown"]
     print_breakdown("verifyPayment, 1 client", last_serial["verify"])
     print_breakdown(f"verifyPayment, {args.verify_clients} clients", last_verify["verify"])
-    print_breakdown("sandbox requests made by the gateway adapter (same server)", last_verify["sandbox"])
+    print_breakdown(
+        "sandbox requests made by the gateway adapter (same server)", last_verify["sandbox"]
+    )
     print_breakdown(f"initiatePayment, {args.initiate_clients} clients", last_initiate["initiate"])
     errors = sum(s[name]["errors"] for name in ("serial", "verify", "initiate"))
     if errors:
         print(f"\n{errors} failed flows; see the JSON for the messages")
-    path = write_results(NAME, {"benchmark": NAME, "environment": env, "parameters": vars(args), **result}, args.what_if)
+    path = write_results(
+        NAME,
+        {"benchmark": NAME, "environment": env, "parameters": vars(args), **result},
+        args.what_if,
+        profiled=args.profile,
+    )
     print(f"written {path}")
     return 0 if errors == 0 else 1
 

@@ -23,14 +23,13 @@ import sys
 from typing import Any
 
 from bench._harness import (
-    BenchError,
-    add_what_if_argument,
-    what_if_list,
     PAYMENT,
     RESULTS,
+    BenchError,
     CpuMeter,
     Shopper,
     Stack,
+    add_what_if_argument,
     client,
     clients,
     close_all,
@@ -41,6 +40,7 @@ from bench._harness import (
     run_id,
     stage,
     table,
+    what_if_list,
     write_results,
 )
 from bench._load import Recorder, closed_loop
@@ -67,15 +67,22 @@ async def seed(app_url: str, stack: Stack, payments: int, customers: int) -> dic
                     paid = await shopper.pay(initiated["checkout"]["gatewayOrderId"])
                     try:
                         await shopper.verify(payment_id, paid)
-                    except BenchError as exc:  # e.g. the PAN guard's false positives: still readable
-                        print(f"  seeding: verify refused ({exc}); the payment stays INITIATED", flush=True)
+                    except (
+                        BenchError
+                    ) as exc:  # e.g. the PAN guard's false positives: still readable
+                        print(
+                            f"  seeding: verify refused ({exc}); the payment stays INITIATED",
+                            flush=True,
+                        )
             by_customer[cid].append(payment_id)
 
         await asyncio.gather(*(one(i) for i in range(payments)))
     return by_customer
 
 
-async def shape_check(app_url: str, bare_url: str, stack: Stack, ids: dict[str, list[str]]) -> dict[str, Any]:
+async def shape_check(
+    app_url: str, bare_url: str, stack: Stack, ids: dict[str, list[str]]
+) -> dict[str, Any]:
     """The bare endpoint must answer exactly what GraphQL answers, or the comparison is void."""
     checked = 0
     async with client(app_url, 4) as app_http, client(bare_url, 4) as bare_http:
@@ -83,9 +90,15 @@ async def shape_check(app_url: str, bare_url: str, stack: Stack, ids: dict[str, 
             headers = {"Authorization": f"Bearer {stack.token(cid)}"}
             for pid in payment_ids[:3]:
                 via_graphql = (
-                    await app_http.post("/graphql", json={"query": PAYMENT, "variables": {"id": pid}}, headers=headers)
+                    await app_http.post(
+                        "/graphql",
+                        json={"query": PAYMENT, "variables": {"id": pid}},
+                        headers=headers,
+                    )
                 ).json()
-                via_bare = (await bare_http.post("/payment", json={"id": pid}, headers=headers)).json()
+                via_bare = (
+                    await bare_http.post("/payment", json={"id": pid}, headers=headers)
+                ).json()
                 if via_graphql != via_bare:
                     return {"identical": False, "graphql": via_graphql, "bare": via_bare}
                 checked += 1
@@ -100,7 +113,9 @@ def make_step(target: str, https: list[Any], ids: dict[str, list[str]], stack: S
     async def step(index: int, recorder: Recorder) -> None:
         slot = index % len(customers)
         if index not in cycles:
-            cycles[index] = itertools.cycle(ids[customers[slot]][index // len(customers) :] + ids[customers[slot]])
+            cycles[index] = itertools.cycle(
+                ids[customers[slot]][index // len(customers) :] + ids[customers[slot]]
+            )
         pid = next(cycles[index])
         http = https[index]
         started = asyncio.get_running_loop().time()
@@ -111,7 +126,9 @@ def make_step(target: str, https: list[Any], ids: dict[str, list[str]], stack: S
                 "/graphql", json={"query": PAYMENT, "variables": {"id": pid}}, headers=headers[slot]
             )
         else:
-            response = await http.post("/graphql", json={"query": VIEWER, "variables": {}}, headers=headers[slot])
+            response = await http.post(
+                "/graphql", json={"query": VIEWER, "variables": {}}, headers=headers[slot]
+            )
         body = response.json()
         elapsed = asyncio.get_running_loop().time() - started
         if response.status_code != 200 or body.get("errors") or body.get("data") is None:
@@ -134,7 +151,6 @@ async def measure(args: argparse.Namespace, stack: Stack) -> dict[str, Any]:
         print(shape, file=sys.stderr)
 
     targets = ["graphql", "bare"] + (["viewer"] if args.viewer else [])
-    urls = {"graphql": app.url, "viewer": app.url, "bare": bare.url}
     pids = stack.pids()
     server_pid = {"graphql": "app", "viewer": "app", "bare": "bare"}
     rounds: list[dict[str, Any]] = []
@@ -151,7 +167,9 @@ async def measure(args: argparse.Namespace, stack: Stack) -> dict[str, Any]:
             for target in order:
                 meter = CpuMeter(pids)
                 meter.start()
-                recorder, window = await closed_loop(args.clients, steps[target], duration=args.duration)
+                recorder, window = await closed_loop(
+                    args.clients, steps[target], duration=args.duration
+                )
                 cpu = meter.stop()
                 done = recorder.count(target)
                 this_round[target] = {
@@ -159,9 +177,15 @@ async def measure(args: argparse.Namespace, stack: Stack) -> dict[str, Any]:
                     "req_per_s": round(done / window, 1),
                     **latency_summary(recorder.latencies.get(target, [])),
                     "errors": dict(recorder.errors),
-                    "server_cpu_ms_per_req": round(cpu[server_pid[target]]["cpu_s"] / max(done, 1) * 1000, 3),
+                    "server_cpu_ms_per_req": round(
+                        cpu[server_pid[target]]["cpu_s"] / max(done, 1) * 1000, 3
+                    ),
                     "db_cpu_ms_per_req": round(cpu["secantusdb"]["cpu_s"] / max(done, 1) * 1000, 3),
-                    "cpu_util": {name: v["util"] for name, v in cpu.items() if name in (server_pid[target], "secantusdb", "loadgen")},
+                    "cpu_util": {
+                        name: v["util"]
+                        for name, v in cpu.items()
+                        if name in (server_pid[target], "secantusdb", "loadgen")
+                    },
                 }
             this_round["ratio_graphql_over_bare"] = round(
                 this_round["graphql"]["req_per_s"] / this_round["bare"]["req_per_s"], 3
@@ -181,8 +205,12 @@ async def measure(args: argparse.Namespace, stack: Stack) -> dict[str, Any]:
             "median_req_per_s": round(median([rd[target]["req_per_s"] for rd in rounds]), 1),
             "median_p50_ms": round(median([rd[target]["p50_ms"] for rd in rounds]), 2),
             "median_p99_ms": round(median([rd[target]["p99_ms"] for rd in rounds]), 2),
-            "median_server_cpu_ms_per_req": round(median([rd[target]["server_cpu_ms_per_req"] for rd in rounds]), 3),
-            "median_db_cpu_ms_per_req": round(median([rd[target]["db_cpu_ms_per_req"] for rd in rounds]), 3),
+            "median_server_cpu_ms_per_req": round(
+                median([rd[target]["server_cpu_ms_per_req"] for rd in rounds]), 3
+            ),
+            "median_db_cpu_ms_per_req": round(
+                median([rd[target]["db_cpu_ms_per_req"] for rd in rounds]), 3
+            ),
             "errors": sum(sum(rd[target]["errors"].values()) for rd in rounds),
         }
         for target in targets
@@ -194,14 +222,18 @@ async def measure(args: argparse.Namespace, stack: Stack) -> dict[str, Any]:
         "max": max(ratios),
         "stdev": round(statistics.stdev(ratios), 3) if len(ratios) > 1 else None,
         "server_cpu_per_req_graphql_over_bare": round(
-            summary["graphql"]["median_server_cpu_ms_per_req"] / summary["bare"]["median_server_cpu_ms_per_req"], 2
+            summary["graphql"]["median_server_cpu_ms_per_req"]
+            / summary["bare"]["median_server_cpu_ms_per_req"],
+            2,
         ),
     }
     return {"shape_check": shape, "rounds": rounds, "summary": summary}
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true", help="2 rounds of 3 s, 60 payments")
     parser.add_argument("--rounds", type=int)
     parser.add_argument("--duration", type=float, help="seconds per target per round")
@@ -209,11 +241,14 @@ def main() -> int:
     parser.add_argument("--payments", type=int)
     parser.add_argument("--customers", type=int, default=8)
     parser.add_argument(
-        "--profile", action="store_true",
+        "--profile",
+        action="store_true",
         help="run the app server under cProfile (slows it: figures are then not comparable); "
         "writes bench/results/payment_read.app.prof(.txt)",
     )
-    parser.add_argument("--no-viewer", dest="viewer", action="store_false", help="skip the viewer target")
+    parser.add_argument(
+        "--no-viewer", dest="viewer", action="store_false", help="skip the viewer target"
+    )
     add_what_if_argument(parser)
     args = parser.parse_args()
     args.what_if = what_if_list(args.what_if)
@@ -225,7 +260,10 @@ def main() -> int:
     env = environment()
     if args.what_if:
         print(f"WHAT-IF run: patched in the app server process: {', '.join(args.what_if)}")
-    print(f"{NAME}: {args.clients} clients, {args.rounds} rounds x {args.duration:g} s per target", flush=True)
+    print(
+        f"{NAME}: {args.clients} clients, {args.rounds} rounds x {args.duration:g} s per target",
+        flush=True,
+    )
     with Stack(NAME) as stack:
         profile = RESULTS / f"{NAME}.app.prof" if args.profile else None
         if profile:
@@ -239,10 +277,22 @@ def main() -> int:
     print()
     print(
         table(
-            ["target", "req/s (median)", "p50 ms", "p99 ms", "server CPU ms/req", "DB CPU ms/req", "errors"],
+            [
+                "target",
+                "req/s (median)",
+                "p50 ms",
+                "p99 ms",
+                "server CPU ms/req",
+                "DB CPU ms/req",
+                "errors",
+            ],
             [
                 [
-                    {"graphql": "GraphQL payment(id)", "bare": "bare Starlette read", "viewer": "GraphQL viewer (no DB)"}[t],
+                    {
+                        "graphql": "GraphQL payment(id)",
+                        "bare": "bare Starlette read",
+                        "viewer": "GraphQL viewer (no DB)",
+                    }[t],
                     s[t]["median_req_per_s"],
                     s[t]["median_p50_ms"],
                     s[t]["median_p99_ms"],
@@ -260,7 +310,12 @@ def main() -> int:
         f"(range {ratio['min']:.3f}-{ratio['max']:.3f} over {args.rounds} rounds); "
         f"server CPU per request GraphQL/bare: {ratio['server_cpu_per_req_graphql_over_bare']:.2f}x"
     )
-    path = write_results(NAME, {"benchmark": NAME, "environment": env, "parameters": vars(args), **result}, args.what_if)
+    path = write_results(
+        NAME,
+        {"benchmark": NAME, "environment": env, "parameters": vars(args), **result},
+        args.what_if,
+        profiled=args.profile,
+    )
     print(f"written {path}")
     return 0 if result["shape_check"]["identical"] else 1
 

@@ -18,6 +18,13 @@ class CircuitBreaker:
         self._opened_at: float | None = None
 
     @property
+    def state(self) -> str:
+        """`closed`, `open` (calls are skipped) or `half_open` (the next call is a trial)."""
+        if self._opened_at is None:
+            return "closed"
+        return "open" if self.open else "half_open"
+
+    @property
     def open(self) -> bool:
         if self._opened_at is None:
             return False

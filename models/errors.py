@@ -29,6 +29,7 @@ class ErrorCode(StrEnum):
     REFUND_WINDOW_EXPIRED = "REFUND_WINDOW_EXPIRED"
     PAN_NOT_ACCEPTED = "PAN_NOT_ACCEPTED"
     IDEMPOTENCY_CONFLICT = "IDEMPOTENCY_CONFLICT"
+    RECONCILIATION_RUNNING = "RECONCILIATION_RUNNING"
 
 
 class DomainError(Exception):
@@ -220,3 +221,14 @@ class IdempotencyConflict(DomainError):
 
     def __init__(self, message: str | None = None, *, field: str | None = "idempotencyKey") -> None:
         super().__init__(message, field=field)
+
+
+class ReconciliationRunning(DomainError):
+    """Another reconciliation run holds the lock; runs never overlap."""
+
+    code = ErrorCode.RECONCILIATION_RUNNING
+    default_message = "A reconciliation run is already in progress."
+
+    def __init__(self, message: str | None = None, *, retry_after_seconds: int = 0) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds

@@ -31,6 +31,7 @@ class CheckoutParams(BaseModel):
     amount_minor: int = Field(ge=0, strict=True)
     currency: str
     approve_url: str | None = None  # PayPal only
+    saved_token: str | None = None  # the gateway's token of a saved method (never card data)
 
 
 class GatewayAttempt(BaseModel):

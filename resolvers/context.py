@@ -18,6 +18,7 @@ from models.refund import Refund
 from services.auth import Principal, TokenService
 from services.health import HealthService
 from services.payments import PaymentService
+from services.reconciliation import ReconciliationService
 from services.refunds import RefundService
 from services.saved_methods import SavedMethodService
 from services.webhooks import WebhookInbox
@@ -33,6 +34,7 @@ class AppServices:
     saved_methods: SavedMethodService
     refunds: RefundService
     webhooks: WebhookInbox
+    reconciliation: ReconciliationService
 
 
 async def _load_refunds(payment_ids: list[str]) -> list[list[Refund]]:

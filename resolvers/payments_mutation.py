@@ -11,6 +11,7 @@ from models.errors import DomainError
 from resolvers.context import Info
 from schema.errors import UserError, from_domain_error
 from schema.payments import (
+    checkout_view,
     CancelPaymentResult,
     InitiatePaymentInput,
     InitiatePaymentResult,
@@ -53,12 +54,11 @@ class PaymentMutation:
         )
 
         async def run() -> InitiatePaymentSuccess:
-            payment = await info.context.services.payments.initiate(
+            initiated = await info.context.services.payments.initiate(
                 principal, command, info.context.client()
             )
-            view = PaymentType.from_document(payment)
-            assert view.checkout is not None
-            return InitiatePaymentSuccess(payment=view, checkout=view.checkout)
+            view = PaymentType.from_document(initiated.payment)
+            return InitiatePaymentSuccess(payment=view, checkout=checkout_view(initiated.checkout))
 
         return await or_user_error(run)  # type: ignore[return-value]
 

@@ -89,6 +89,13 @@ class IdempotencyConflictError(UserError):
     pass
 
 
+@strawberry.type
+class ReconciliationRunningError(UserError):
+    retry_after_seconds: int = strawberry.field(
+        description="When the running lock expires at the latest (a crashed run's lock lapses)."
+    )
+
+
 ALL_ERROR_TYPES: tuple[type, ...] = (
     UnauthenticatedError,
     ForbiddenError,
@@ -104,6 +111,7 @@ ALL_ERROR_TYPES: tuple[type, ...] = (
     RefundError,
     PanNotAcceptedError,
     IdempotencyConflictError,
+    ReconciliationRunningError,
 )
 
 
@@ -138,6 +146,10 @@ def from_domain_error(error: domain.DomainError) -> UserError:
             return PanNotAcceptedError(code=code, message=message, field=error.field)
         case domain.IdempotencyConflict():
             return IdempotencyConflictError(code=code, message=message)
+        case domain.ReconciliationRunning():
+            return ReconciliationRunningError(
+                code=code, message=message, retry_after_seconds=error.retry_after_seconds
+            )
         case domain.ValidationFailed():
             return ValidationError(code=code, message=message, field=error.field)
     if code in ("GATEWAY_UNAVAILABLE", "GATEWAY_REJECTED"):

@@ -10,6 +10,7 @@ import strawberry
 from gateways.base import Gateway
 from models.enums import PaymentMethodType, PaymentStatus, RefundReason, RefundStatus
 from models.money import Money
+from models.payment import CheckoutParams
 from models.payment import Payment as PaymentDocument
 from models.refund import Refund as RefundDocument
 from schema.errors import (
@@ -71,6 +72,18 @@ class RefundType:
         )
 
 
+def checkout_view(checkout: CheckoutParams) -> CheckoutParamsType:
+    return CheckoutParamsType(
+        gateway=checkout.gateway,
+        key_id=checkout.key_id,
+        gateway_order_id=checkout.gateway_order_id,
+        amount_minor=checkout.amount_minor,
+        currency=checkout.currency,
+        approve_url=checkout.approve_url,
+        saved_token=checkout.saved_token,
+    )
+
+
 @strawberry.type(name="Payment")
 class PaymentType:
     id: strawberry.ID
@@ -119,16 +132,7 @@ class PaymentType:
             created_at=payment.created_at,
             updated_at=payment.updated_at,
             expires_at=payment.expires_at,
-            checkout=CheckoutParamsType(
-                gateway=checkout.gateway,
-                key_id=checkout.key_id,
-                gateway_order_id=checkout.gateway_order_id,
-                amount_minor=checkout.amount_minor,
-                currency=checkout.currency,
-                approve_url=checkout.approve_url,
-            )
-            if checkout
-            else None,
+            checkout=checkout_view(checkout) if checkout else None,
             timeline=[
                 TimelineEntryType(
                     at=e.at,

@@ -63,6 +63,9 @@ class CheckoutParamsType:
     amount_minor: int
     currency: str
     approve_url: str | None = strawberry.field(description="PayPal: where the buyer approves.")
+    saved_token: str | None = strawberry.field(
+        description="A saved method's gateway token for the checkout (Razorpay `token`)."
+    )
 
 
 @strawberry.type(description="A payment method the checkout can offer for a currency and amount.")

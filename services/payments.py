@@ -101,6 +101,12 @@ class VerifyCommand:
 
 
 @dataclass(frozen=True, slots=True)
+class Initiated:
+    payment: Payment
+    checkout: CheckoutParams
+
+
+@dataclass(frozen=True, slots=True)
 class PaymentPage:
     items: list[Payment]
     has_next_page: bool
@@ -216,9 +222,23 @@ class PaymentService:
 
     async def initiate(
         self, principal: Principal, command: InitiateCommand, client: ClientMetadata
-    ) -> Payment:
+    ) -> Initiated:
         """Create (or return, for an identical repeat) the payment for (customer, orderId) and
         its gateway order. At most one gateway order per payment, whatever the concurrency."""
+        payment = await self._initiate(principal, command, client)
+        if payment.checkout is None:
+            raise GatewayUnavailableError("the gateway order is still being created; repeat the request")
+        checkout = payment.checkout
+        if payment.saved_method_id is not None and self._saved_methods is not None:
+            # The saved method's gateway token goes to the checkout in this answer only; at
+            # rest it stays encrypted on the saved method, never copied onto the payment.
+            _, token = await self._saved_methods.checkout_token(principal, str(payment.saved_method_id))
+            checkout = checkout.model_copy(update={"saved_token": token})
+        return Initiated(payment, checkout)
+
+    async def _initiate(
+        self, principal: Principal, command: InitiateCommand, client: ClientMetadata
+    ) -> Payment:
         if self._limiter is not None:
             await self._limiter.hit(f"ip:{client.ip or 'unknown'}", f"customer:{principal.customer_id}")
         valid = await self._validate(principal, command)
@@ -942,6 +962,30 @@ class PaymentService:
     @property
     def max_attempts(self) -> int:
         return self._policy.max_attempts
+
+    # -- reconciliation ------------------------------------------------------------------
+
+    async def capture_approved(
+        self, payment: Payment, source: TransitionSource, *, actor: str | None = None
+    ) -> Payment:
+        """Capture a PayPal order the buyer approved but nobody captured (the webhook and the
+        verify call were lost). The capture's PayPal-Request-Id makes a repeat a replay."""
+        if payment.gateway is None or payment.gateway_order_id is None:
+            raise InvalidState("the payment has no gateway order")
+        adapter = self._gateways.get(payment.gateway)
+        captured = await self._call(
+            adapter,
+            lambda: adapter.capture(
+                payment.gateway_order_id or "", None, payment.amount.amount_minor, payment.currency
+            ),
+        )
+        return await self.apply_gateway_payment(payment, captured, source, actor=actor)
+
+    async def expire(
+        self, payment: Payment, source: TransitionSource, *, actor: str | None = None, note: str
+    ) -> Payment:
+        """Close an unpaid payment as EXPIRED (InvalidState if it has moved past that)."""
+        return await self._transition(payment, PaymentEvent.EXPIRED, source, actor=actor, note=note)
 
 
 def _may_see(principal: Principal, customer_id: str) -> bool:

@@ -266,9 +266,12 @@ class RefundService:
         await self._publish(refund)
         return refund
 
-    async def submit(self, refund: Refund) -> Refund:
+    async def submit(
+        self, refund: Refund, *, source: TransitionSource = TransitionSource.API
+    ) -> Refund:
         """Send the refund to its gateway (idempotent by our refund id) and apply the answer.
-        An unknown outcome leaves it PENDING for reconciliation, which calls this again."""
+        An unknown outcome leaves it PENDING for reconciliation, which calls this again (with
+        source RECONCILIATION): the gateway replays the first refund instead of making another."""
         payment = await Payment.get(refund.payment_id)
         if payment is None or payment.gateway_payment_id is None:
             raise InvalidState("the payment has no gateway payment to refund")
@@ -289,13 +292,13 @@ class RefundService:
             )
         except GatewayRejected as exc:
             return await self._settle(
-                refund, RefundEvent.FAILED, TransitionSource.API,
+                refund, RefundEvent.FAILED, source,
                 error=(exc.gateway_code, exc.reason or exc.message),
             )  # fmt: skip
         except (GatewayUnavailable, GatewayOutcomeUnknown) as exc:
             log.warning("refund %s left pending: %s", refund.id, exc.message)
             return refund
-        return await self.apply_gateway_refund(refund, answer, TransitionSource.API)
+        return await self.apply_gateway_refund(refund, answer, source)
 
     async def apply_gateway_refund(
         self,

@@ -129,6 +129,12 @@ class SavedMethodService:
             raise SavedMethodNotFound(field="id")
         return method
 
+    async def checkout_token(self, principal: Principal, method_id: str) -> tuple[SavedPaymentMethod, str]:
+        """The caller's saved method and its gateway token in clear, for the gateway's checkout
+        only (never stored or logged in clear)."""
+        method = await self.get(principal, method_id)
+        return method, self._vault.decrypt(method.token_ciphertext)
+
     # -- save ----------------------------------------------------------------------------
 
     async def save(self, principal: Principal, command: SaveCommand) -> SavedPaymentMethod:

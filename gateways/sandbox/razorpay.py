@@ -465,6 +465,7 @@ class _Sandbox:
         self.order_rules: dict[str, _OrderRules] = {}
         self.payments: dict[str, Json] = {}
         self.cards: dict[str, Json] = {}  # payment id -> card entity (last4/network only)
+        self.tokens: dict[str, Json] = {}  # saved-card token -> card entity (never the number)
         self.emi: dict[str, Json] = {}
         self.refunds: dict[str, Json] = {}
         self.idempotency: dict[str, tuple[str, str]] = {}  # key -> (fingerprint, refund id)
@@ -1122,7 +1123,13 @@ def _pay(sandbox: _Sandbox, order: Json, body: Json) -> Response:
     outcome = body.get("outcome", "success")
     if outcome not in ("success", "failure"):
         raise _invalid("outcome must be success or failure", "outcome")
-    if method in ("card", "emi"):
+    if method == "card" and body.get("token") is not None:
+        # A saved card: Checkout sends the token Razorpay issued, never a card number.
+        saved = sandbox.tokens.get(str(body["token"]))
+        if saved is None:
+            raise _invalid("The token is invalid or was not issued to this merchant.", "token")
+        card, failure = saved, None
+    elif method in ("card", "emi"):
         card, failure = _card(body)
         if method == "emi":
             duration = body.get("emi_duration")
@@ -1182,7 +1189,7 @@ def _pay(sandbox: _Sandbox, order: Json, body: Json) -> Response:
         "email": "void@razorpay.com",
         "contact": "+919000090000",
         "customer_id": None,
-        "token_id": _new_id("token") if card and body.get("save") else None,
+        "token_id": body.get("token") if card and body.get("token") else None,
         "notes": [],
         "fee": None,
         "tax": None,
@@ -1224,6 +1231,9 @@ def _pay(sandbox: _Sandbox, order: Json, body: Json) -> Response:
             metadata=metadata,
         )
 
+    if card is not None and body.get("save") and not body.get("token"):
+        payment["token_id"] = _new_id("token")
+        sandbox.tokens[payment["token_id"]] = card
     payment["status"] = "authorized"
     payment["acquirer_data"] = {"auth_code": _new_id()[:6].upper()}
     events: list[tuple[str, Json]] = [("payment.authorized", {"payment": payment})]

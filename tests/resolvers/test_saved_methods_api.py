@@ -170,6 +170,69 @@ class TestSaveFromVerifiedPayment:
         assert not [n for n in names if "token" in n or "cvv" in n or "number" in n]
 
 
+class TestPayWithSavedMethod:
+    async def test_a_saved_card_pays_a_second_order(self, shopper, sandbox, client, settings, mongo_db):
+        first = await paid(shopper, save=True, save_method=True)
+        method = (await shopper.graphql(SAVED_METHODS))["savedMethods"][0]
+        token = await gateway_token(client, settings, first["gatewayPaymentId"])
+        second = await shopper.initiate(
+            orderId=order_id(), amount="250.00", paymentMethod="CARD", savedMethodId=method["id"]
+        )
+        assert second["__typename"] == "InitiatePaymentSuccess", second
+        response = await client.post(
+            "/graphql",
+            json={
+                "query": "query($id: ID!) { payment(id: $id) { checkout { savedToken } } }",
+                "variables": {"id": second["payment"]["id"]},
+            },
+            headers={"Authorization": f"Bearer {shopper.token}"},
+        )
+        assert response.json()["data"]["payment"]["checkout"]["savedToken"] is None  # not at rest
+        checkout = await client.post(
+            f"/sandbox/razorpay/checkout/{second['checkout']['gatewayOrderId']}/pay",
+            json={"method": "card", "token": token},
+        )
+        paid_second = checkout.json()
+        verified = await shopper.verify(
+            paymentId=second["payment"]["id"],
+            gatewayPaymentId=paid_second["razorpay_payment_id"],
+            signature=paid_second["razorpay_signature"],
+        )
+        assert verified["payment"]["status"] == "COMPLETED"
+        raw_payment = await mongo_db["payment_orders"].find_one({"order_id": second["payment"]["orderId"]})
+        assert token not in json_util.dumps(raw_payment)
+
+    async def test_initiate_returns_the_token_for_the_checkout(self, shopper, sandbox, client, settings):
+        first = await paid(shopper, save=True, save_method=True)
+        method = (await shopper.graphql(SAVED_METHODS))["savedMethods"][0]
+        token = await gateway_token(client, settings, first["gatewayPaymentId"])
+        response = await client.post(
+            "/graphql",
+            json={
+                "query": """mutation($input: InitiatePaymentInput!) { initiatePayment(input: $input) {
+                    ... on InitiatePaymentSuccess { checkout { savedToken } } } }""",
+                "variables": {"input": {"orderId": order_id(), "amount": "10.00", "savedMethodId": method["id"]}},
+            },
+            headers={"Authorization": f"Bearer {shopper.token}"},
+        )
+        assert response.json()["data"]["initiatePayment"]["checkout"]["savedToken"] == token
+
+    async def test_another_customers_saved_method_cannot_pay(self, shopper, other_shopper, sandbox):
+        await paid(shopper, save=True, save_method=True)
+        method = (await shopper.graphql(SAVED_METHODS))["savedMethods"][0]
+        result = await other_shopper.initiate(orderId=order_id(), amount="10.00", savedMethodId=method["id"])
+        assert result["code"] == "NOT_FOUND"
+
+    async def test_a_token_the_sandbox_never_issued_is_refused(self, shopper, sandbox, client):
+        initiated = await shopper.initiate(orderId=order_id(), amount="10.00")
+        response = await client.post(
+            f"/sandbox/razorpay/checkout/{initiated['checkout']['gatewayOrderId']}/pay",
+            json={"method": "card", "token": "token_NeverIssued0001"},
+        )
+        assert response.status_code == 400
+        assert response.json()["error"]["field"] == "token"
+
+
 class TestDefaultAndDelete:
     async def test_twenty_concurrent_set_default_calls_leave_one_default(self, shopper, sandbox):
         ids = []
