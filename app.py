@@ -10,9 +10,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from prometheus_client import CollectorRegistry
 from pymongo import AsyncMongoClient
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
@@ -22,12 +21,15 @@ from gateways.paypal.config import PayPalConfig
 from gateways.razorpay.adapter import RazorpayGateway
 from gateways.razorpay.config import RazorpayConfig
 from gateways.base import Gateway
+from gateways.circuit import CircuitBreaker
+from gateways.instrumented import GatewayCallRecorder, InstrumentedGateway
 from gateways.registry import GatewayRegistry
 from gateways.sandbox.paypal import PayPalSandboxConfig, create_paypal_sandbox
 from gateways.sandbox.razorpay import RazorpaySandboxConfig, create_razorpay_sandbox
 
 from infra.db import connect_mongo, init_models
-from infra.http import BodyLimitMiddleware, HttpMetrics, MetricsMiddleware, RequestIdMiddleware
+from infra.http import BodyLimitMiddleware, MetricsMiddleware, RequestIdMiddleware
+from infra.metrics import PaygraphMetrics
 from resolvers import graphql_schema
 from resolvers.context import AppServices
 from resolvers.demo import demo_routes
@@ -35,6 +37,7 @@ from resolvers.graphql_view import PaygraphGraphQL
 from resolvers.probes import healthz, metrics_endpoint, readyz_endpoint
 from resolvers.webhooks import webhook_route
 from schema import Limits
+from services.alerts import AlertPolicy, AlertService, AlertWebhook
 from services.auth import TokenConfig, TokenService
 from services.events import EventBus
 from services.health import HealthService
@@ -44,8 +47,10 @@ from services.ratelimit import RateLimiter
 from services.reconciliation import ReconciliationPolicy, ReconciliationService
 from services.refunds import RefundPolicy, RefundService
 from services.saved_methods import SavedMethodService
+from services.stats import StatsService
 from services.webhooks import WebhookInbox, WebhookProcessor
-from workers.queue import ArqJobQueue
+from workers.queue import QUEUE_NAME, ArqJobQueue
+from workers.settings import JOB_TIMEOUT_SECONDS, in_progress_timeout_seconds
 from settings import ConfigurationError, Settings
 
 log = logging.getLogger("paygraph.app")
@@ -109,7 +114,12 @@ def sandbox_credentials(settings: Settings) -> Settings:
     return settings.model_copy(update=generated) if generated else settings
 
 
-def build_gateways(settings: Settings, *, serve_sandboxes: bool = True) -> GatewaySetup:
+def build_gateways(
+    settings: Settings,
+    *,
+    serve_sandboxes: bool = True,
+    recorder: GatewayCallRecorder | None = None,
+) -> GatewaySetup:
     """Adapters for both gateways; in development and test, the sandboxes they talk to when no
     gateway URL is configured (mounted under /sandbox on the API server; a worker built with
     serve_sandboxes=False talks to the API's)."""
@@ -178,6 +188,8 @@ def build_gateways(settings: Settings, *, serve_sandboxes: bool = True) -> Gatew
                 )
             )
         )
+    if recorder is not None:  # every call timed and classified, no adapter touched
+        registry = GatewayRegistry(InstrumentedGateway(adapter, recorder) for adapter in registry)
     return GatewaySetup(registry, mounts, sandboxes)
 
 
@@ -193,6 +205,20 @@ def token_vault(settings: Settings) -> TokenVault:
         "only as long as this process (set ENCRYPTION_KEYS to keep them usable)"
     )
     return TokenVault.ephemeral()
+
+
+def alert_policy(settings: Settings) -> AlertPolicy:
+    return AlertPolicy(
+        window_seconds=settings.alert_window_seconds,
+        error_rate_threshold=settings.alert_error_rate_threshold,
+        min_attempts=settings.alert_min_attempts,
+    )
+
+
+def alert_webhook(settings: Settings) -> AlertWebhook | None:
+    if not settings.alert_webhook_url or not settings.alert_webhook_secret:
+        return None  # settings refuse a URL without a secret
+    return AlertWebhook(settings.alert_webhook_url, settings.alert_webhook_secret)
 
 
 def payment_policy(settings: Settings) -> PaymentPolicy:
@@ -224,11 +250,15 @@ class Core:
     refunds: RefundService
     inbox: WebhookInbox
     processor: WebhookProcessor
+    metrics: PaygraphMetrics
+    stats: StatsService
+    alerts: AlertService
     reconciliation: ReconciliationService
 
     async def aclose(self) -> None:
         for sandbox in self.gateways.sandboxes:
             await sandbox.aclose()
+        await self.alerts.aclose()
         await self.gateways.registry.aclose()
         await self.queue.aclose()
         await self.pubsub_redis.aclose()
@@ -243,15 +273,43 @@ def build_core(settings: Settings, *, serve_sandboxes: bool = True) -> Core:
         raise ConfigurationError("REDIS_URL must be set (`paygraph dev` starts an embedded one)")
     settings = sandbox_credentials(settings)
     mongo = connect_mongo(settings.mongodb_url)
-    redis = Redis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=5)
+    # A blocking pool checks connections outside its lock (the default pool serialises every
+    # command behind it under load) and caps connections instead of failing.
+    redis = Redis(
+        connection_pool=BlockingConnectionPool.from_url(
+            settings.redis_url,
+            max_connections=64,
+            timeout=5,
+            socket_connect_timeout=2,
+            socket_timeout=5,
+        )
+    )
     # Subscriptions block on pub/sub reads: give them a connection pool without a read timeout.
     pubsub_redis = Redis.from_url(settings.redis_url, socket_connect_timeout=2)
-    gateways = build_gateways(settings, serve_sandboxes=serve_sandboxes)
-    queue = ArqJobQueue(settings.redis_url)
+    metrics = PaygraphMetrics()  # this process's registry (README: per-process scrape)
+    gateways = build_gateways(settings, serve_sandboxes=serve_sandboxes, recorder=metrics)
+    breakers = {adapter.name: CircuitBreaker() for adapter in gateways.registry}
+    metrics.watch_breakers(breakers)
+    stats = StatsService()
+    alerts = AlertService(
+        redis,
+        alert_policy(settings),
+        webhook=alert_webhook(settings),
+        stats=stats,
+        recorder=metrics,
+    )
+    queue = ArqJobQueue(
+        settings.redis_url,
+        in_progress_timeout_s=in_progress_timeout_seconds(),
+        webhook_timeout_s=JOB_TIMEOUT_SECONDS,
+    )
     saved_methods = SavedMethodService(gateways.registry, token_vault(settings))
-    events = EventBus(pubsub_redis)
+    events = EventBus(redis, subscriber=pubsub_redis)
     refunds = RefundService(
-        gateways.registry, events, RefundPolicy(timeout_hours=settings.refund_timeout_hours)
+        gateways.registry,
+        events,
+        RefundPolicy(timeout_hours=settings.refund_timeout_hours),
+        observer=metrics,
     )
     payments = PaymentService(
         gateways.registry,
@@ -259,6 +317,8 @@ def build_core(settings: Settings, *, serve_sandboxes: bool = True) -> Core:
         payment_policy(settings),
         limiter=RateLimiter(redis, settings.initiate_rate_limit, name="initiate"),
         saved_methods=saved_methods,
+        breakers=breakers,
+        observer=metrics,
     )
     return Core(
         settings=settings,
@@ -272,6 +332,9 @@ def build_core(settings: Settings, *, serve_sandboxes: bool = True) -> Core:
         refunds=refunds,
         inbox=WebhookInbox(queue),
         processor=WebhookProcessor(payments, refunds=refunds),
+        metrics=metrics,
+        stats=stats,
+        alerts=alerts,
         reconciliation=ReconciliationService(
             payments, refunds, gateways.registry, redis, reconciliation_policy(settings)
         ),
@@ -288,7 +351,8 @@ def webhook_routes(core: Core) -> list[BaseRoute]:
         (Gateway.PAYPAL, "/api/webhooks/paypal"),
     ):
         enabled = gateway.value.lower() not in disabled and gateway in registry
-        routes.append(webhook_route(path, registry.get(gateway) if enabled else None, core.inbox))
+        adapter = registry.get(gateway) if enabled else None
+        routes.append(webhook_route(path, adapter, core.inbox, recorder=core.metrics))
     return routes
 
 
@@ -304,9 +368,9 @@ def create_app(settings: Settings) -> Starlette:
         saved_methods=core.saved_methods,
         refunds=core.refunds,
         webhooks=core.inbox,
+        stats=core.stats,
         reconciliation=core.reconciliation,
     )
-    registry = CollectorRegistry()
 
     graphql = PaygraphGraphQL(
         graphql_schema(schema_limits(settings)),
@@ -318,7 +382,14 @@ def create_app(settings: Settings) -> Starlette:
         WebSocketRoute("/graphql", graphql),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz_endpoint(health), methods=["GET"]),
-        Route("/metrics", metrics_endpoint(registry), methods=["GET"]),
+        Route(
+            "/metrics",
+            metrics_endpoint(
+                core.metrics.registry,
+                before_scrape=lambda: core.metrics.refresh_queue_depth(redis, QUEUE_NAME),
+            ),
+            methods=["GET"],
+        ),
         *webhook_routes(core),
         *gateways.mounts,
         # The checkout demo and its token endpoint: never in production.
@@ -341,7 +412,7 @@ def create_app(settings: Settings) -> Starlette:
         lifespan=lifespan,
         middleware=[
             Middleware(RequestIdMiddleware),
-            Middleware(MetricsMiddleware, metrics=HttpMetrics(registry), known_routes=known),
+            Middleware(MetricsMiddleware, metrics=core.metrics.http, known_routes=known),
             Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),
         ],
     )

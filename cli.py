@@ -1,4 +1,4 @@
-"""The `paygraph` command: dev, serve, worker, token, schema, rotate-keys."""
+"""The `paygraph` command: dev, serve, worker, token, schema, reconcile, rotate-keys."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from cryptography.fernet import Fernet
 
@@ -183,6 +184,11 @@ def cmd_dev(args: argparse.Namespace) -> int:
         settings = load_settings()
         from app import build_token_service, create_app
 
+        # Generated sandbox credentials go to the environment and dev.env, so the worker and
+        # `paygraph reconcile` beside this dev talk to its sandboxes with the same keys.
+        generated = _generated_sandbox_env(settings)
+        os.environ.update(generated)
+        settings = load_settings()
         port = args.port if args.port is not None else settings.port
         embedded.write_dev_env(
             {
@@ -190,6 +196,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
                 "REDIS_URL": settings.redis_url or "",
                 "JWT_SECRET": os.environ.get("JWT_SECRET", ""),
                 "PAYGRAPH_URL": f"http://{settings.host}:{port}",
+                **generated,
             }
         )
         worker = subprocess.Popen(
@@ -227,6 +234,167 @@ def cmd_dev(args: argparse.Namespace) -> int:
             process.stop()
         embedded.DEV_ENV_FILE.unlink(missing_ok=True)
         print("paygraph dev: stopped", flush=True)
+
+
+def _generated_sandbox_env(settings: Settings) -> dict[str, str]:
+    """The test credentials the sandboxes would generate for unset gateway keys, by env name."""
+    from app import sandbox_credentials
+
+    filled = sandbox_credentials(settings)
+    names = {
+        "razorpay_key_id": "RAZORPAY_KEY_ID",
+        "razorpay_key_secret": "RAZORPAY_KEY_SECRET",
+        "razorpay_webhook_secret": "RAZORPAY_WEBHOOK_SECRET",
+        "paypal_client_id": "PAYPAL_CLIENT_ID",
+        "paypal_client_secret": "PAYPAL_CLIENT_SECRET",
+        "paypal_webhook_id": "PAYPAL_WEBHOOK_ID",
+    }
+    return {
+        env: str(getattr(filled, attr))
+        for attr, env in names.items()
+        if getattr(settings, attr) is None and getattr(filled, attr) is not None
+    }
+
+
+def cmd_reconcile(args: argparse.Namespace) -> int:
+    """One reconciliation run from the terminal: progress on stderr, a summary on stdout.
+    Exit 0: nothing needs a person; 1: issues or gateway errors to look at; 3: another run
+    holds the lock."""
+    import asyncio
+    from urllib.parse import urlsplit
+
+    from app import build_core
+    from infra.db import init_models
+    from models.enums import ReconciliationTrigger
+    from models.errors import ReconciliationRunning, ValidationFailed
+    from models.reconciliation import ReconciliationReport
+    from services.reconciliation import parse_duration
+
+    _adopt_dev_env()
+    settings = _settings()
+    try:
+        since = parse_duration(args.since) if args.since else None
+    except ValidationFailed as exc:
+        print(f"paygraph reconcile: --since: {exc.message}", file=sys.stderr)
+        return 2
+    dev_url = os.environ.get("PAYGRAPH_URL")
+    if dev_url and "PORT" not in os.environ and urlsplit(dev_url).port:
+        # Beside `paygraph dev`: its sandboxes are mounted on its port.
+        settings = settings.model_copy(update={"port": urlsplit(dev_url).port})
+    bar = _ProgressBar(sys.stderr)
+
+    async def run() -> ReconciliationReport:
+        core = build_core(settings, serve_sandboxes=False)
+        try:
+            await init_models(core.mongo, core.settings.mongodb_db)
+            return await core.reconciliation.reconcile(
+                ReconciliationTrigger.CLI, since=since, dry_run=args.dry_run, progress=bar.update
+            )
+        finally:
+            await core.aclose()
+
+    try:
+        report = asyncio.run(run())
+    except ReconciliationRunning as exc:
+        bar.close()
+        print(f"paygraph reconcile: {exc.message}", file=sys.stderr)
+        return 3
+    bar.close()
+    sys.stdout.write(reconcile_summary(report))
+    return 1 if report.mismatches or report.gateway_errors else 0
+
+
+class _ProgressBar:
+    """`[#####-----] 120/400` redrawn in place on a terminal; every 10% otherwise."""
+
+    def __init__(self, stream: Any, width: int = 30) -> None:
+        self._stream = stream
+        self._width = width
+        self._tty = stream.isatty()
+        self._shown = -1
+        self._drawn = False
+
+    def update(self, done: int, total: int) -> None:
+        step = 100 if self._tty else 10
+        mark = done * step // total if total else step
+        if mark == self._shown:
+            return
+        self._shown = mark
+        filled = self._width * done // total if total else self._width
+        line = f"reconcile [{'#' * filled}{'-' * (self._width - filled)}] {done}/{total}"
+        self._stream.write(("\r" + line) if self._tty else line + "\n")
+        self._stream.flush()
+        self._drawn = True
+
+    def close(self) -> None:
+        if self._tty and self._drawn:
+            self._stream.write("\n")
+            self._stream.flush()
+
+
+def reconcile_summary(report: Any, *, max_fixes: int = 20) -> str:
+    """The run as a person reads it: counts, then issues and fixes as tables."""
+    took = (report.finished_at - report.started_at).total_seconds() if report.finished_at else 0.0
+    title = "reconciliation " + (
+        "DRY RUN - nothing was changed; counts say what a real run would do"
+        if report.dry_run
+        else f"report {report.id}"
+    )
+    counts = [
+        ("payments checked", report.checked_payments),
+        ("refunds checked", report.checked_refunds),
+        ("recovered (-> COMPLETED)", report.recovered),
+        ("expired", report.expired),
+        ("failed attempts recorded", report.failed_attempts),
+        ("refunds settled", report.refunds_settled),
+        ("unchanged", report.unchanged),
+        ("issues to review", len(report.mismatches)),
+        ("gateway errors", report.gateway_errors),
+    ]
+    lines = [
+        title,
+        f"trigger {report.trigger.value}, started {report.started_at:%Y-%m-%d %H:%M:%S} UTC, "
+        f"took {took:.1f} s" + (f", since {report.since:%Y-%m-%d %H:%M:%S} UTC" if report.since else ""),
+        "",
+        _table(("", "count"), [(name, str(value)) for name, value in counts]),
+    ]
+    for heading, findings, limit in (
+        ("Issues (reported, not changed)", report.mismatches, None),
+        ("Fixes" + (" (would apply)" if report.dry_run else ""), report.fixed, max_fixes),
+    ):
+        if not findings:
+            continue
+        shown = findings if limit is None else findings[:limit]
+        rows = [
+            (
+                f.kind,
+                str(f.payment_id or ""),
+                f.order_id or "",
+                f.gateway.value if f.gateway else "",
+                f.gateway_refund_id or f.gateway_payment_id or f.gateway_order_id or "",
+                f.expected or "",
+                f.actual or "",
+                f.action or "",
+            )
+            for f in shown
+        ]
+        lines += ["", f"{heading}:", _table(
+            ("kind", "payment", "order", "gateway", "gateway id", "gateway says", "we had", "action"), rows
+        )]  # fmt: skip
+        hidden = len(findings) - len(shown) + (report.fixed_not_listed if findings is report.fixed else 0)
+        if hidden:
+            lines.append(f"  ... and {hidden} more")
+    if report.errors:
+        lines += ["", "Gateway errors:", *(f"  {error}" for error in report.errors)]
+    return "\n".join(lines) + "\n"
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=False)]
+    out = ["  " + "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
+    out.append("  " + "  ".join("-" * w for w in widths))
+    out += ["  " + "  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows]
+    return "\n".join(out)
 
 
 def _raise_keyboard_interrupt(signum: int, frame: object) -> None:
@@ -270,6 +438,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     schema = sub.add_parser("schema", help="print the GraphQL SDL")
     schema.set_defaults(func=cmd_schema)
+
+    reconcile = sub.add_parser(
+        "reconcile",
+        help="check stale payments and refunds with the gateways (exit 1: issues to review)",
+    )
+    reconcile.add_argument(
+        "--since", default=None, metavar="DURATION",
+        help="only records created within DURATION (e.g. 30m, 6h, 2d); also the drift window",
+    )  # fmt: skip
+    reconcile.add_argument(
+        "--dry-run", action="store_true", help="change nothing; say what a run would do"
+    )
+    reconcile.set_defaults(func=cmd_reconcile)
 
     rotate = sub.add_parser(
         "rotate-keys", help="re-encrypt saved payment tokens under the first ENCRYPTION_KEYS key"

@@ -34,7 +34,9 @@ T = TypeVar("T")
 
 
 class GatewayCallRecorder(Protocol):
-    def gateway_call(self, gateway: Gateway, operation: str, seconds: float, outcome: str) -> None: ...
+    def gateway_call(
+        self, gateway: Gateway, operation: str, seconds: float, outcome: str
+    ) -> None: ...
 
 
 def outcome_of(exc: BaseException) -> str:
@@ -64,7 +66,9 @@ class InstrumentedGateway:
         try:
             result = await call()
         except BaseException as exc:
-            self._recorder.gateway_call(self.name, operation, time.perf_counter() - started, outcome_of(exc))
+            self._recorder.gateway_call(
+                self.name, operation, time.perf_counter() - started, outcome_of(exc)
+            )
             raise
         self._recorder.gateway_call(self.name, operation, time.perf_counter() - started, "ok")
         return result
@@ -86,7 +90,9 @@ class InstrumentedGateway:
         return await self._timed("fetch_order", lambda: self.inner.fetch_order(order_id))
 
     async def list_order_payments(self, order_id: str) -> list[GatewayPayment]:
-        return await self._timed("list_order_payments", lambda: self.inner.list_order_payments(order_id))
+        return await self._timed(
+            "list_order_payments", lambda: self.inner.list_order_payments(order_id)
+        )
 
     async def fetch_payment(self, payment_id: str) -> GatewayPayment:
         return await self._timed("fetch_payment", lambda: self.inner.fetch_payment(payment_id))
@@ -102,7 +108,9 @@ class InstrumentedGateway:
         return await self._timed("refund", lambda: self.inner.refund(request))
 
     async def fetch_refund(self, payment_id: str, refund_id: str) -> GatewayRefund:
-        return await self._timed("fetch_refund", lambda: self.inner.fetch_refund(payment_id, refund_id))
+        return await self._timed(
+            "fetch_refund", lambda: self.inner.fetch_refund(payment_id, refund_id)
+        )
 
     async def verify_webhook(self, headers: Mapping[str, str], body: bytes) -> GatewayEvent:
         return await self._timed("verify_webhook", lambda: self.inner.verify_webhook(headers, body))

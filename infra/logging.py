@@ -20,6 +20,9 @@ request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
 
 # 13-19 digits, optionally separated by single spaces or dashes, not part of a longer number.
 _PAN_CANDIDATE = re.compile(r"(?<![\d])(?:\d[ -]?){12,18}\d(?![\d])")
+# The same, standing alone: not glued to letters either, so digit runs inside hex signatures,
+# gateway ids or tokens are not mistaken for card numbers.
+_STANDALONE_PAN_CANDIDATE = re.compile(r"(?<![0-9A-Za-z])(?:\d[ -]?){12,18}\d(?![0-9A-Za-z])")
 _SENSITIVE_KEYS = (
     r"cvv2?|cvc2?|cid|card_?number|card_?no|pan|pin|password|passwd|secret|"
     r"api_?key|key_secret|client_secret|webhook_secret|token|access_token|refresh_token|"
@@ -47,10 +50,13 @@ def luhn_valid(digits: str) -> bool:
     return total % 10 == 0
 
 
-def find_card_numbers(text: str) -> list[str]:
-    """Card-number-shaped runs (13-19 digits, spaces/dashes allowed) that pass Luhn."""
+def find_card_numbers(text: str, *, standalone: bool = False) -> list[str]:
+    """Card-number-shaped runs (13-19 digits, spaces/dashes allowed) that pass Luhn.
+    `standalone` skips runs glued to letters (hex digests, ids): for refusing input, where a
+    false positive blocks a payment; logs are redacted with the wider net."""
     found = []
-    for match in _PAN_CANDIDATE.finditer(text):
+    pattern = _STANDALONE_PAN_CANDIDATE if standalone else _PAN_CANDIDATE
+    for match in pattern.finditer(text):
         digits = re.sub(r"[ -]", "", match.group(0))
         if 13 <= len(digits) <= 19 and luhn_valid(digits):
             found.append(match.group(0))

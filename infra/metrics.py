@@ -15,7 +15,7 @@ reconciliation recorder and the alert counter. It does no I/O except `refresh_qu
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -181,9 +181,7 @@ class PaygraphMetrics:
     def watch_breakers(self, breakers: Mapping[Gateway, CircuitBreaker]) -> None:
         """The breaker gauges read each breaker's state when scraped (no polling)."""
         for gateway, breaker in breakers.items():
-            self.circuit.labels(gateway.value).set_function(
-                lambda b=breaker: float(CIRCUIT_STATES[b.state])
-            )
+            self.circuit.labels(gateway.value).set_function(_state_reader(breaker))
 
     async def refresh_queue_depth(self, redis: Redis, queue_name: str) -> None:
         """ZCARD of the arq queue. Redis being down keeps the last value (and /metrics up)."""
@@ -193,6 +191,10 @@ class PaygraphMetrics:
             log.debug("queue depth not refreshed: %s", exc)
             return
         self.queue_depth.labels(queue_name).set(depth)
+
+
+def _state_reader(breaker: CircuitBreaker) -> Callable[[], float]:
+    return lambda: float(CIRCUIT_STATES[breaker.state])
 
 
 def _gateway(gateway: Gateway | None) -> str:

@@ -10,14 +10,19 @@ from strawberry.tools import merge_types
 from resolvers.payments_mutation import PaymentMutation
 from resolvers.payments_query import PaymentQuery
 from resolvers.payments_subscription import PaymentSubscription
+from resolvers.reconciliation import ReconciliationMutation, ReconciliationQuery
 from resolvers.refunds import RefundMutation, RefundQuery, RefundSubscription
 from resolvers.saved_methods import SavedMethodMutation, SavedMethodQuery
+from resolvers.stats import StatsQuery
 from resolvers.webhooks_graphql import WebhookMutation, WebhookQuery
 from schema import Limits, PaygraphSchema, build_schema
 
-Query = merge_types("Query", (PaymentQuery, RefundQuery, SavedMethodQuery, WebhookQuery))
+Query = merge_types(
+    "Query", (PaymentQuery, RefundQuery, SavedMethodQuery, WebhookQuery, ReconciliationQuery, StatsQuery)
+)
 Mutation = merge_types(
-    "Mutation", (PaymentMutation, RefundMutation, SavedMethodMutation, WebhookMutation)
+    "Mutation",
+    (PaymentMutation, RefundMutation, SavedMethodMutation, WebhookMutation, ReconciliationMutation),
 )
 Subscription = merge_types("Subscription", (PaymentSubscription, RefundSubscription))
 

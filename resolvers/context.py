@@ -21,6 +21,7 @@ from services.payments import PaymentService
 from services.reconciliation import ReconciliationService
 from services.refunds import RefundService
 from services.saved_methods import SavedMethodService
+from services.stats import StatsService
 from services.webhooks import WebhookInbox
 
 
@@ -34,6 +35,7 @@ class AppServices:
     saved_methods: SavedMethodService
     refunds: RefundService
     webhooks: WebhookInbox
+    stats: StatsService
     reconciliation: ReconciliationService
 
 

@@ -54,7 +54,12 @@ def token_endpoint(tokens: TokenService):  # type: ignore[no-untyped-def]
             return JSONResponse({"error": "admin must be true or false", "field": "admin"}, 400)
         token = tokens.mint(customer, admin=admin, ttl_seconds=TOKEN_TTL_SECONDS)
         return JSONResponse(
-            {"token": token, "customerId": customer, "admin": admin, "expiresIn": TOKEN_TTL_SECONDS},
+            {
+                "token": token,
+                "customerId": customer,
+                "admin": admin,
+                "expiresIn": TOKEN_TTL_SECONDS,
+            },
             headers={"Cache-Control": "no-store"},
         )
 
@@ -79,5 +84,7 @@ def demo_routes(tokens: TokenService) -> list[BaseRoute]:
         # PAYPAL_RETURN_URL and PAYPAL_CANCEL_URL default to these paths of `paygraph dev`.
         Route("/checkout/success", _paypal_return("approved"), methods=["GET"]),
         Route("/checkout/cancel", _paypal_return("cancelled"), methods=["GET"]),
+        # Browsers ask every page's origin for one (the PayPal sandbox's page too): none here.
+        Route("/favicon.ico", lambda request: Response(status_code=204), methods=["GET"]),
         Mount("/demo", StaticFiles(directory=STATIC_DIR, html=True), name="demo"),
     ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -33,8 +35,14 @@ def readyz_endpoint(health: HealthService):  # type: ignore[no-untyped-def]
     return readyz
 
 
-def metrics_endpoint(registry: CollectorRegistry):  # type: ignore[no-untyped-def]
+def metrics_endpoint(  # type: ignore[no-untyped-def]
+    registry: CollectorRegistry, before_scrape: Callable[[], Awaitable[None]] | None = None
+):
+    """This process's metrics; `before_scrape` refreshes values that need I/O (queue depth)."""
+
     async def metrics(request: Request) -> Response:
+        if before_scrape is not None:
+            await before_scrape()
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     return metrics

@@ -27,5 +27,7 @@ class StatsQuery:
         to: datetime | None = None,
         group_by: StatsGroupBy | None = None,
     ) -> PaymentStatsType:
-        stats = await info.context.services.stats.payment_stats(start=from_, end=to, group_by=group_by)
+        stats = await info.context.services.stats.payment_stats(
+            start=from_, end=to, group_by=group_by
+        )
         return PaymentStatsType.from_stats(stats)

@@ -67,14 +67,19 @@ class ErrorPolicy(MaskErrors):
 
 
 def build_extensions(limits: Limits) -> list[type[SchemaExtension] | Callable[[], SchemaExtension]]:
-    extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = [
+    # The depth and alias limiters each build a new rule class per instance, and the validation
+    # cache is keyed by the rule classes: build them once, so every request reuses the same
+    # classes and a repeated query is validated once.
+    rules = [
+        *QueryDepthLimiter(max_depth=limits.max_depth).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=limits.max_aliases).validation_rules,
+    ]
+    if not limits.introspection:
+        rules.append(NoSchemaIntrospectionCustomRule)
+    return [
         lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
         lambda: ParserCache(maxsize=limits.parser_cache_size),
-        lambda: QueryDepthLimiter(max_depth=limits.max_depth),
-        lambda: MaxAliasesLimiter(max_alias_count=limits.max_aliases),
+        lambda: AddValidationRules(rules),
         lambda: ValidationCache(maxsize=limits.validation_cache_size),
         ErrorPolicy,
     ]
-    if not limits.introspection:
-        extensions.append(lambda: AddValidationRules([NoSchemaIntrospectionCustomRule]))
-    return extensions

@@ -63,7 +63,7 @@ _MAX_NAMED = 5
 
 
 def _holds_pan(text: str) -> bool:
-    return bool(find_card_numbers(text))
+    return bool(find_card_numbers(text, standalone=True))
 
 
 def _is_identifier(value: str, input_type: Any) -> bool:

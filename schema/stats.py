@@ -14,7 +14,10 @@ from services.stats import CurrencyRevenue, PaymentStats, StatsBucket, StatsGrou
 strawberry.enum(StatsGroupBy, name="PaymentStatsGroupBy")
 
 
-@strawberry.type(description="Captured, refunded and net revenue of succeeded payments in one currency.")
+@strawberry.type(
+    name="CurrencyRevenue",
+    description="Captured, refunded and net revenue of succeeded payments in one currency.",
+)
 class CurrencyRevenueType:
     currency: str
     payments: int = strawberry.field(description="Succeeded payments in this currency.")
@@ -81,7 +84,9 @@ class PaymentStatsGroup:
         )
 
 
-@strawberry.type(description="Payments created in [from, to), in total and per group.")
+@strawberry.type(
+    name="PaymentStats", description="Payments created in [from, to), in total and per group."
+)
 class PaymentStatsType:
     from_: datetime = strawberry.field(name="from")
     to: datetime

@@ -56,7 +56,7 @@ class AlertPolicy:
     delivery_attempts: int = 4
     delivery_base_delay: float = 0.5
     delivery_max_delay: float = 8.0
-    delivery_timeout: float = 5.0
+    delivery_timeout: float = 3.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,7 +143,11 @@ class AlertService:
             kind,
             key,
             json.dumps(dict(details), sort_keys=True, default=str),
-            extra={"alert_kind": kind, "alert_key": key, "alert_window_seconds": alert.window_seconds},
+            extra={
+                "alert_kind": kind,
+                "alert_key": key,
+                "alert_window_seconds": alert.window_seconds,
+            },
         )
         if self._recorder is not None:
             self._recorder.alert_raised(kind)
@@ -190,7 +194,10 @@ class AlertService:
     async def _first_in_window(self, kind: str, key: str) -> bool:
         try:
             won = await self._redis.set(
-                f"{DEDUPE_PREFIX}{kind}:{key}", str(time.time()), nx=True, ex=self._policy.window_seconds
+                f"{DEDUPE_PREFIX}{kind}:{key}",
+                str(time.time()),
+                nx=True,
+                ex=self._policy.window_seconds,
             )
         except (RedisError, OSError) as exc:
             log.warning("alert dedupe unavailable (%s); raising %s [%s] anyway", exc, kind, key)
@@ -222,8 +229,10 @@ class AlertService:
                 if response.status_code != 429 and response.status_code < 500:
                     break  # the receiver refuses this alert: repeating will not help
             if attempt < policy.delivery_attempts:
-                cap = min(policy.delivery_max_delay, policy.delivery_base_delay * 2 ** (attempt - 1))
-                await self._sleep(cap / 2 + random.random() * cap / 2)
+                cap = min(
+                    policy.delivery_max_delay, policy.delivery_base_delay * 2 ** (attempt - 1)
+                )
+                await self._sleep(cap / 2 + random.random() * cap / 2)  # noqa: S311 - jitter
         log.error(
             "alert %s [%s] was not delivered to the alert webhook: %s",
             alert.kind,

@@ -35,8 +35,13 @@ class ChangeNotice:
 
 
 class EventBus:
-    def __init__(self, redis: Redis, *, heartbeat_seconds: float = 15.0) -> None:
+    def __init__(
+        self, redis: Redis, *, subscriber: Redis | None = None, heartbeat_seconds: float = 15.0
+    ) -> None:
+        """`redis` publishes; `subscriber` (default the same) holds one connection per
+        subscription, so it should be a pool without a read timeout or connection cap."""
         self._redis = redis
+        self._subscriber = subscriber or redis
         self._heartbeat = heartbeat_seconds
 
     async def publish(self, channel: str, notice: ChangeNotice) -> None:
@@ -51,7 +56,7 @@ class EventBus:
         """Notices on `channel`; `None` every heartbeat interval without one, so the caller can
         re-read the record and notice a change whose message was lost. Subscribed before the
         first `None` is yielded."""
-        pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+        pubsub = self._subscriber.pubsub(ignore_subscribe_messages=True)
         await pubsub.subscribe(channel)
         try:
             yield None  # subscribed: the caller reads the current state now

@@ -62,6 +62,7 @@ from models.transitions import Apply, Noop, PaymentEvent, Reject, decide
 from services import catalog
 from services.auth import Principal
 from services.events import ChangeNotice, EventBus, payment_channel
+from services.observers import ChangeObserver, NullObserver
 from services.ratelimit import RateLimiter
 from services.saved_methods import SavedMethodService
 
@@ -150,7 +151,9 @@ class PaymentService:
         limiter: RateLimiter | None = None,
         breakers: Mapping[Gateway, CircuitBreaker] | None = None,
         saved_methods: SavedMethodService | None = None,
+        observer: ChangeObserver | None = None,
     ) -> None:
+        self._observer = observer or NullObserver()  # metrics; told after each applied write
         self._limiter = limiter
         self._saved_methods = saved_methods  # verifyPayment(saveMethod: true) saves through it
         self._gateways = gateways
@@ -631,6 +634,7 @@ class PaymentService:
             fields["status"] = to
             updated = await self._cas(payment, fields, entry=entry, inc_attempts=True)
             if updated is not None:
+                self._observe(updated, entry, failed_attempt=True)
                 await self._publish(updated)
                 return updated
             payment = await self._reload(payment)
@@ -706,6 +710,7 @@ class PaymentService:
             fields = {**(set_fields or {}), "status": decision.to}
             updated = await self._cas(payment, fields, entry=entry, inc_attempts=inc_attempts)
             if updated is not None:
+                self._observe(updated, entry, failed_attempt=inc_attempts)
                 await self._publish(updated)
                 return updated
             payment = await self._reload(payment)
@@ -747,6 +752,12 @@ class PaymentService:
         if fresh is None:
             raise PaymentNotFound("payment not found")
         return fresh
+
+    def _observe(self, payment: Payment, entry: TimelineEntry, *, failed_attempt: bool) -> None:
+        if entry.to_status is not entry.from_status:
+            self._observer.payment_transitioned(payment, entry.to_status, entry.at)
+        if failed_attempt:
+            self._observer.payment_attempt_failed(payment)
 
     async def _publish(self, payment: Payment) -> None:
         await self._events.publish(

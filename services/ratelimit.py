@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 import time
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from models.errors import RateLimited
 from settings import RateLimit
+
+log = logging.getLogger("paygraph.ratelimit")
 
 # INCR and set the window's expiry in one round trip, atomically.
 _HIT = """
@@ -31,7 +35,12 @@ class RateLimiter:
         worst_retry = 0
         for subject in subjects:
             key = f"paygraph:rl:{self._name}:{subject}:{window}"
-            count, ttl = await self._script(keys=[key], args=[self._limit.window_seconds])
+            try:
+                count, ttl = await self._script(keys=[key], args=[self._limit.window_seconds])
+            except (RedisError, OSError) as exc:
+                # Fail open: a Redis outage must not stop customers from paying.
+                log.warning("rate limiter unavailable (%s); allowing the request", exc)
+                return
             if int(count) > self._limit.count:
                 worst_retry = max(worst_retry, int(ttl) if int(ttl) > 0 else 1)
         if worst_retry:

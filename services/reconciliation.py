@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -51,7 +52,7 @@ from gateways.base import (
 from gateways.registry import GatewayRegistry
 from gateways.retry import with_retries
 from models.clock import utcnow
-from models.enums import PaymentStatus, RefundStatus, ReconciliationTrigger, TransitionSource
+from models.enums import PaymentStatus, ReconciliationTrigger, RefundStatus, TransitionSource
 from models.errors import InvalidState, ReconciliationRunning, ValidationFailed
 from models.money import Money
 from models.payment import Payment
@@ -70,6 +71,7 @@ MAX_PAGE = 100
 # A report keeps every issue; fixes beyond this many are counted, not listed (BSON size).
 MAX_LISTED_FIXES = 2000
 MAX_LISTED_ERRORS = 200
+_BATCH = 200
 
 _PAID = (GatewayPaymentStatus.CAPTURED, GatewayPaymentStatus.REFUNDED)
 _HELD = (*_PAID, GatewayPaymentStatus.AUTHORIZED)
@@ -132,12 +134,12 @@ class RunLock:
             renewer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await renewer
-            await self._redis.eval(self._RELEASE, 1, self._key, token)  # type: ignore[no-untyped-call]
+            await self._redis.eval(self._RELEASE, 1, self._key, token)  # type: ignore[misc]
 
     async def _renew(self, token: str) -> None:
         while True:
             await asyncio.sleep(self._ttl_ms / 3000)
-            kept = await self._redis.eval(self._RENEW, 1, self._key, token, self._ttl_ms)  # type: ignore[no-untyped-call]
+            kept = await self._redis.eval(self._RENEW, 1, self._key, token, str(self._ttl_ms))  # type: ignore[misc]
             if not kept:
                 log.error("reconciliation lock lost (expired while this run was stalled)")
                 return
@@ -287,11 +289,19 @@ class ReconciliationService:
             "updated_at": {"$lte": stale},
             **created,
         }
-        run.total = (
-            await Payment.find(open_payments).count()
-            + await Payment.find(settled_payments).count()
-            + await Refund.find(open_refunds).count()
-        )
+        # The selection is fixed when the run starts: ids first, documents in batches that
+        # re-apply the filter. A cursor left open while the run changes what it selects can
+        # return a changed document twice; a batch skips whatever moved on meanwhile.
+        selections: list[tuple[type[Payment] | type[Refund], dict[str, Any], Any]] = [
+            (Payment, open_payments, self._check_open),
+            (Payment, settled_payments, self._check_settled),
+            (Refund, open_refunds, self._check_refund),
+        ]
+        chosen = [
+            [row["_id"] async for row in model.get_pymongo_collection().find(query, {"_id": 1})]
+            for model, query, _ in selections
+        ]
+        run.total = sum(len(ids) for ids in chosen)
         if run.progress is not None:
             run.progress(0, run.total)
 
@@ -299,12 +309,14 @@ class ReconciliationService:
         slots = asyncio.Semaphore(policy.concurrency)
 
         async def produce() -> None:
-            async for payment in Payment.find(open_payments):
-                await queue.put(lambda p=payment: self._guard(run, p, None, self._check_open(run, slots, p)))
-            async for payment in Payment.find(settled_payments):
-                await queue.put(lambda p=payment: self._guard(run, p, None, self._check_settled(run, slots, p)))
-            async for refund in Refund.find(open_refunds):
-                await queue.put(lambda r=refund: self._guard(run, None, r, self._check_refund(run, slots, r)))
+            for (model, query, check), ids in zip(selections, chosen, strict=True):
+                for start in range(0, len(ids), _BATCH):
+                    batch = ids[start : start + _BATCH]
+                    found = await model.find({"_id": {"$in": batch}, **query}).to_list()
+                    for _ in range(len(batch) - len(found)):
+                        run.step()  # changed since the run started: no longer ours to check
+                    for item in found:
+                        await queue.put(functools.partial(self._guard_check, run, slots, check, item))
             for _ in range(policy.workers):
                 await queue.put(None)
 
@@ -314,11 +326,16 @@ class ReconciliationService:
 
         await asyncio.gather(produce(), *(work() for _ in range(policy.workers)))
 
-    async def _guard(
-        self, run: _Run, payment: Payment | None, refund: Refund | None, check: Awaitable[bool]
+    async def _guard_check(
+        self, run: _Run, slots: asyncio.Semaphore, check: Any, item: Payment | Refund
     ) -> None:
+        await self._guard(run, item, check(run, slots, item))
+
+    async def _guard(self, run: _Run, item: Payment | Refund, check: Awaitable[bool]) -> None:
         """Run one record's check; count it. Gateway failures and state-machine refusals are
         this record's outcome, not the run's end."""
+        payment = item if isinstance(item, Payment) else None
+        refund = item if isinstance(item, Refund) else None
         report = run.report
         if payment is not None:
             report.checked_payments += 1

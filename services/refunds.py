@@ -57,6 +57,7 @@ from models.refund import Refund
 from models.transitions import Apply, Noop, PaymentEvent, RefundEvent, decide, decide_refund
 from services.auth import Principal
 from services.events import ChangeNotice, EventBus, payment_channel, refund_channel
+from services.observers import ChangeObserver, NullObserver
 
 log = logging.getLogger("paygraph.refunds")
 
@@ -88,8 +89,14 @@ class RefundPolicy:
 
 class RefundService:
     def __init__(
-        self, gateways: GatewayRegistry, events: EventBus, policy: RefundPolicy | None = None
+        self,
+        gateways: GatewayRegistry,
+        events: EventBus,
+        policy: RefundPolicy | None = None,
+        *,
+        observer: ChangeObserver | None = None,
     ) -> None:
+        self._observer = observer or NullObserver()  # metrics; told after each applied write
         self._gateways = gateways
         self._events = events
         self._policy = policy or RefundPolicy()
@@ -263,6 +270,7 @@ class RefundService:
             if existing is None:
                 raise InvalidState("the refund is being created; try again") from None
             return existing
+        self._observer.refund_transitioned(refund, RefundStatus.PENDING)
         await self._publish(refund)
         return refund
 
@@ -389,6 +397,9 @@ class RefundService:
             outcome = await self._write_settlement(refund, changes, entry, to, source)
             if outcome is not None:
                 refund_after, payment_after = outcome
+                self._observer.refund_transitioned(refund_after, to)
+                if payment_after is not None:
+                    self._observer.payment_transitioned(payment_after, payment_after.status, entry.at)
                 await self._publish(refund_after)
                 if payment_after is not None:
                     await self._events.publish(

@@ -129,7 +129,8 @@ class _Acc:
                 captured=Money(amount_minor=self.captured[currency], currency=currency),
                 refunded=Money(amount_minor=self.refunded[currency], currency=currency),
                 net=Money(
-                    amount_minor=self.captured[currency] - self.refunded[currency], currency=currency
+                    amount_minor=self.captured[currency] - self.refunded[currency],
+                    currency=currency,
                 ),
                 average=Money(
                     amount_minor=_divide_half_up(self.captured[currency], self.paid[currency]),
@@ -168,7 +169,9 @@ class StatsService:
         if start >= end:
             raise ValidationFailed("from must be before to", field="from")
         if end - start > MAX_RANGE:
-            raise ValidationFailed(f"the range may span at most {MAX_RANGE.days} days", field="from")
+            raise ValidationFailed(
+                f"the range may span at most {MAX_RANGE.days} days", field="from"
+            )
         rows = await Payment.get_pymongo_collection().aggregate(_pipeline(start, end, group_by))
         total = _Acc()
         groups: dict[str, _Acc] = defaultdict(_Acc)
@@ -223,7 +226,9 @@ class StatsService:
         }
 
 
-def _pipeline(start: datetime, end: datetime, group_by: StatsGroupBy | None) -> list[dict[str, Any]]:
+def _pipeline(
+    start: datetime, end: datetime, group_by: StatsGroupBy | None
+) -> list[dict[str, Any]]:
     key: Any = {
         None: None,
         StatsGroupBy.GATEWAY: {"$ifNull": ["$gateway", NO_GATEWAY]},

@@ -8,9 +8,12 @@ from arq import Retry
 from arq.connections import ArqRedis
 
 from gateways.base import Gateway
+from models.enums import ReconciliationTrigger
+from models.errors import ReconciliationRunning
 from services.health import record_heartbeat
 from services.webhooks import Outcome
 from settings import Settings
+from workers.queue import QUEUE_NAME
 
 if TYPE_CHECKING:
     from app import Core
@@ -29,11 +32,15 @@ class WorkerContext(TypedDict):
 
 async def heartbeat(ctx: WorkerContext) -> float:
     """Proves the worker runs: /readyz shows how long ago it last beat."""
+    core = ctx.get("core")
+    if core is not None:  # the queue-depth gauge of this worker's /metrics
+        await core.metrics.refresh_queue_depth(ctx["redis"], QUEUE_NAME)
     return await record_heartbeat(ctx["redis"])
 
 
 async def process_webhook(ctx: WorkerContext, gateway: str, event_id: str) -> str:
     outcome = await ctx["core"].processor.process(Gateway(gateway), event_id)
+    ctx["core"].metrics.webhook_processed(Gateway(gateway), outcome.value)
     if outcome is Outcome.RETRY:
         try_number = ctx.get("job_try", 1)
         delay = WEBHOOK_RETRY_DELAYS[min(try_number, len(WEBHOOK_RETRY_DELAYS)) - 1]
@@ -46,6 +53,22 @@ async def sweep_webhooks(ctx: WorkerContext) -> int:
     return await ctx["core"].inbox.sweep()
 
 
+async def check_alerts(ctx: WorkerContext) -> int:
+    """The payment error-rate alert over the last ALERT_WINDOW_SECONDS; returns alerts raised."""
+    checks = await ctx["core"].alerts.check_error_rate()
+    return sum(check.raised for check in checks)
+
+
 async def expire_payments(ctx: WorkerContext) -> int:
     """Mark EXPIRED the payments unpaid past PAYMENT_TIMEOUT_MINUTES."""
     return await ctx["core"].payments.expire_stale()
+
+
+async def reconcile(ctx: WorkerContext) -> str:
+    """Every RECONCILIATION_INTERVAL_HOURS: check stale payments and refunds with the gateways.
+    Another run holding the lock (a CLI or admin run) makes this one a no-op."""
+    try:
+        report = await ctx["core"].reconciliation.reconcile(ReconciliationTrigger.CRON)
+    except ReconciliationRunning as running:
+        return f"skipped: {running.message}"
+    return f"report {report.id}: {report.checked} checked, {len(report.mismatches)} issues"

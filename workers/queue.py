@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from arq.connections import ArqRedis
+from arq.constants import in_progress_key_prefix
 from redis.asyncio import ConnectionPool
 
 from gateways.base import Gateway
@@ -16,8 +17,18 @@ def webhook_job_id(gateway: Gateway, event_id: str, replay: int = 0) -> str:
     return f"{base}:replay:{replay}" if replay else base
 
 
+# A webhook job older than its own timeout plus this grace is no longer running anywhere.
+ORPHAN_GRACE_SECONDS = 15
+
+
 class ArqJobQueue:
-    def __init__(self, redis_url: str) -> None:
+    def __init__(
+        self, redis_url: str, *, in_progress_timeout_s: float, webhook_timeout_s: float
+    ) -> None:
+        """`in_progress_timeout_s` is how long arq marks a started job as running (its workers'
+        longest job timeout + 10 s); `webhook_timeout_s` is how long a webhook job may run."""
+        self._in_progress_ms = int(in_progress_timeout_s * 1000)
+        self._orphan_after_ms = int((webhook_timeout_s + ORPHAN_GRACE_SECONDS) * 1000)
         pool = ConnectionPool.from_url(redis_url, socket_connect_timeout=1, socket_timeout=2)
         self.redis = ArqRedis(
             pool,
@@ -27,12 +38,24 @@ class ArqJobQueue:
         )
 
     async def enqueue_webhook(self, gateway: Gateway, event_id: str, *, replay: int = 0) -> None:
+        job_id = webhook_job_id(gateway, event_id, replay)
+        await self._release_if_orphaned(job_id)
         await self.redis.enqueue_job(
             "process_webhook",
             gateway.value,
             event_id,
-            _job_id=webhook_job_id(gateway, event_id, replay),
+            _job_id=job_id,
         )
+
+    async def _release_if_orphaned(self, job_id: str) -> None:
+        """A worker killed mid-job leaves arq's in-progress marker for the longest job timeout
+        (an hour, with reconciliation in the same worker). A webhook job marked running for
+        longer than it may run is orphaned: drop the marker so a live worker takes the job,
+        which is still queued. Processing is idempotent, so a slow original is harmless."""
+        key = in_progress_key_prefix + job_id
+        remaining_ms = await self.redis.pttl(key)
+        if remaining_ms > 0 and self._in_progress_ms - remaining_ms > self._orphan_after_ms:
+            await self.redis.delete(key)
 
     async def aclose(self) -> None:
         await self.redis.aclose()

@@ -10,6 +10,7 @@ from typing import Any
 
 from arq import cron
 from arq.connections import RedisSettings
+from prometheus_client import start_http_server
 
 from infra.db import init_models
 from settings import Settings
@@ -22,9 +23,16 @@ log = logging.getLogger("paygraph.worker")
 HEALTH_CHECK_KEY = "paygraph:worker:health-check"
 # Bounded job time: a job that hangs (a gateway that never answers) is cancelled and retried.
 JOB_TIMEOUT_SECONDS = 30
+# A reconciliation run reads every stale record from the gateways; its lock outlives a cancel.
+RECONCILE_TIMEOUT_SECONDS = 3600
 MAX_TRIES = len(jobs.WEBHOOK_RETRY_DELAYS) + 1
 
-__all__ = ["QUEUE_NAME", "build_worker_settings", "redis_settings"]
+__all__ = ["QUEUE_NAME", "build_worker_settings", "in_progress_timeout_seconds", "redis_settings"]
+
+
+def in_progress_timeout_seconds() -> float:
+    """How long arq marks a started job as running: its longest job timeout + 10 s."""
+    return max(JOB_TIMEOUT_SECONDS, RECONCILE_TIMEOUT_SECONDS) + 10
 
 
 def redis_settings(settings: Settings) -> RedisSettings:
@@ -43,21 +51,46 @@ def build_worker_settings(settings: Settings) -> dict[str, Any]:
         ctx["settings"] = core.settings
         ctx["core"] = core
         await init_models(core.mongo, core.settings.mongodb_db)
+        if core.settings.worker_metrics_port:
+            # Per-process scrape (README): this worker's registry on its own port.
+            server, _thread = start_http_server(
+                core.settings.worker_metrics_port, addr=core.settings.host, registry=core.metrics.registry
+            )
+            ctx["metrics_server"] = server
+            log.info("worker metrics on http://%s:%d/metrics", core.settings.host, core.settings.worker_metrics_port)
         log.info("worker started on queue %s", QUEUE_NAME)
 
     async def on_shutdown(ctx: dict[str, Any]) -> None:
+        server = ctx.pop("metrics_server", None)
+        if server is not None:
+            server.shutdown()
+            server.server_close()
         core = ctx.get("core")
         if core is not None:
             await core.aclose()
 
     # arq types a job's ctx as a plain dict; ours is the WorkerContext TypedDict.
-    functions: list[Any] = [jobs.heartbeat, jobs.process_webhook, jobs.sweep_webhooks, jobs.expire_payments]
+    functions: list[Any] = [
+        jobs.heartbeat, jobs.process_webhook, jobs.sweep_webhooks, jobs.expire_payments, jobs.reconcile,
+        jobs.check_alerts,
+    ]
     return {
         "functions": functions,
         "cron_jobs": [
             cron(jobs.heartbeat, second={0, 30}, run_at_startup=True, unique=True, timeout=10),  # type: ignore[arg-type]
             cron(jobs.sweep_webhooks, second={15}, unique=True, timeout=JOB_TIMEOUT_SECONDS),  # type: ignore[arg-type]
             cron(jobs.expire_payments, second={45}, unique=True, timeout=JOB_TIMEOUT_SECONDS),  # type: ignore[arg-type]
+            # One aggregation a minute, whatever the traffic; dedupe in Redis across workers.
+            cron(jobs.check_alerts, second={50}, unique=True, timeout=JOB_TIMEOUT_SECONDS),  # type: ignore[arg-type]
+            cron(
+                jobs.reconcile,  # type: ignore[arg-type]
+                hour=set(range(0, 24, settings.reconciliation_interval_hours)),
+                minute={7},
+                second={0},
+                unique=True,
+                timeout=RECONCILE_TIMEOUT_SECONDS,
+                max_tries=1,  # the next interval is the retry
+            ),
         ],
         "redis_settings": redis_settings(settings),
         "queue_name": QUEUE_NAME,

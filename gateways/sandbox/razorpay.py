@@ -1303,6 +1303,9 @@ def _control_post(sandbox: _Sandbox, body: Json) -> None:
     - {"action": "settle_refund", "refund_id": ..., "status": "processed"|"failed"}
     - {"action": "late_authorize", "payment_id": ...}: failed -> authorized, with
        late_authorized: true on the payment.authorized webhook.
+    - {"action": "alter_payment", "payment_id": ..., "amount"?: N, "currency"?: C}: rewrite a
+       payment's amount and/or currency (no webhook), so the merchant's record and Razorpay's
+       disagree - the drift reconciliation must report, never copy over.
     """
     action = body.get("action")
     if action == "reset":
@@ -1363,6 +1366,8 @@ def _control_post(sandbox: _Sandbox, body: Json) -> None:
         _settle_refund(sandbox, str(body["refund_id"]), body.get("status", "processed"))
     elif action == "late_authorize":
         _late_authorize(sandbox, str(body["payment_id"]))
+    elif action == "alter_payment":
+        _alter_payment(sandbox, str(body["payment_id"]), body)
     else:
         raise ValueError(f"unknown action {action!r}")
 
@@ -1412,3 +1417,16 @@ def _late_authorize(sandbox: _Sandbox, payment_id: str) -> None:
         error_reason=None,
     )
     sandbox.emit([("payment.authorized", {"payment": payment})])
+
+
+def _alter_payment(sandbox: _Sandbox, payment_id: str, body: Json) -> None:
+    payment = sandbox.payments.get(payment_id)
+    if payment is None:
+        raise ValueError(f"no payment {payment_id}")
+    amount = body.get("amount", payment["amount"])
+    currency = body.get("currency", payment["currency"])
+    if not isinstance(amount, int) or isinstance(amount, bool) or amount < 100:
+        raise ValueError("amount must be an integer of at least 100 minor units")
+    if currency not in CURRENCIES:
+        raise ValueError(f"currency must be one of {sorted(CURRENCIES)}")
+    payment.update(amount=amount, currency=currency)

@@ -115,3 +115,13 @@ class TestFormats:
         handler.handle(record)
         assert "4111111111111111" not in stream.getvalue()
         assert "[-]" in stream.getvalue()
+
+
+class TestStandalone:
+    def test_digit_runs_glued_to_letters_are_not_card_numbers(self):
+        signature = "9f" + "4100280000001007" + "ab" * 23
+        assert find_card_numbers(signature) == ["4100280000001007"]  # logs: redact anyway
+        assert find_card_numbers(signature, standalone=True) == []  # input: not a PAN
+
+    def test_standalone_still_finds_separated_numbers(self):
+        assert find_card_numbers("pay 4100 2800 0000 1007 now", standalone=True) == ["4100 2800 0000 1007"]

@@ -189,6 +189,15 @@ class TestSignatures:
         assert payment["attemptCount"] == 1
         assert payment["status"] == "FAILED"
 
+    async def test_a_hex_signature_with_a_luhn_digit_run_is_not_taken_for_a_card(self, shopper, sandbox):
+        initiated = await shopper.initiate(orderId=order_id())
+        paid = await shopper.pay_razorpay(initiated["checkout"]["gatewayOrderId"])
+        signature = "9f4100280000001007" + "ab" * 23
+        result = await shopper.verify(
+            paymentId=initiated["payment"]["id"], gatewayPaymentId=paid["razorpay_payment_id"], signature=signature
+        )
+        assert result["code"] == "INVALID_SIGNATURE"
+
     async def test_a_payment_of_another_order_is_refused(self, shopper, sandbox):
         one = await shopper.initiate(orderId=order_id())
         two = await shopper.initiate(orderId=order_id())

@@ -58,3 +58,22 @@ class TestIntrospection:
         result = await schema.execute("{ __schema { queryType { name } } }")
         assert result.errors and "introspection" in result.errors[0].message.lower()
         assert (await schema.execute("{ fine }")).data == {"fine": "ok"}
+
+
+class TestValidationCache:
+    async def test_a_repeated_query_is_validated_once(self):
+        from strawberry.extensions.validation_cache import _get_validate_cache
+
+        schema = build_schema(_Query, limits=Limits(validation_cache_size=77))
+        cache = _get_validate_cache(77)
+        before = cache.cache_info()
+        for _ in range(5):
+            assert (await schema.execute("{ fine }")).data == {"fine": "ok"}
+        after = cache.cache_info()
+        assert after.misses - before.misses == 1
+        assert after.hits - before.hits == 4
+
+    async def test_limits_still_apply_with_shared_rules(self):
+        schema = build_schema(_Query, limits=Limits(max_aliases=2))
+        result = await schema.execute("{ a: fine b: fine c: fine }")
+        assert result.errors and "aliases" in result.errors[0].message.lower()

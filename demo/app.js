@@ -1,0 +1,1087 @@
+// The paygraph checkout demo: order review -> method -> the gateway's checkout -> verifyPayment
+// -> live status -> receipt (and refunds for admins). Plain ES modules, no build step.
+//
+// What to copy into your own checkout:
+//   - every API call goes through /graphql (see graphql.js and the documents below);
+//   - card data goes only to the gateway's checkout (here the sandbox stand-in), never to your API;
+//   - the page shows what paymentStatusChanged says, whichever of it and verifyPayment comes first.
+
+import { ApiError, GraphQLClient, SubscriptionClient } from "./graphql.js";
+import { checkAmount, checkCard, checkVpa, digitsOnly, formatMoney, parseExpiry, toDecimal } from "./checks.js";
+
+// ---------------------------------------------------------------------------------------------
+// GraphQL documents
+
+const PAYMENT = `
+  id orderId status attemptCount errorCode errorMessage gateway methodType installments
+  gatewayOrderId gatewayPaymentId createdAt updatedAt
+  amount { amount currency minor } refundedAmount { amount currency minor }
+  timeline { at fromStatus toStatus event source note }`;
+
+const REFUND = `id status amount { amount currency } reason gatewayRefundId errorMessage updatedAt`;
+
+const ERRORS = `
+  ... on UserError { code message }
+  ... on ValidationError { field }`;
+
+const CHECKOUT_OPTIONS = `
+query CheckoutOptions($currency: String!, $amount: String) {
+  supportedMethods(currency: $currency, amount: $amount) { method gateway emiTenures }
+  savedMethods { id gateway methodType last4 network expiryMonth expiryYear expired vpaMasked label isDefault }
+  netbankingBanks { code name }
+  wallets { code name }
+}`;
+
+const INITIATE = `
+mutation Initiate($input: InitiatePaymentInput!) {
+  initiatePayment(input: $input) {
+    __typename
+    ... on InitiatePaymentSuccess {
+      payment { ${PAYMENT} }
+      checkout { gateway keyId gatewayOrderId amountMinor currency approveUrl savedToken }
+    }
+    ${ERRORS}
+    ... on RateLimitedError { retryAfterSeconds }
+    ... on DuplicateOrderError { existingPaymentId }
+    ... on GatewayError { retryable }
+  }
+}`;
+
+const VERIFY = `
+mutation Verify($input: VerifyPaymentInput!) {
+  verifyPayment(input: $input) {
+    __typename
+    ... on PaymentSuccess { payment { ${PAYMENT} } }
+    ${ERRORS}
+    ... on GatewayError { retryable }
+  }
+}`;
+
+const CANCEL = `
+mutation Cancel($id: ID!) {
+  cancelPayment(id: $id) { __typename ... on PaymentSuccess { payment { ${PAYMENT} } } ... on UserError { code message } }
+}`;
+
+const PAYMENT_QUERY = `query Payment($id: ID!) { payment(id: $id) { ${PAYMENT} } }`;
+
+const SET_DEFAULT = `
+mutation SetDefault($id: ID!) {
+  setDefaultSavedMethod(id: $id) { __typename ... on UserError { code message } }
+}`;
+
+const DELETE_SAVED = `
+mutation DeleteSaved($id: ID!) {
+  deleteSavedMethod(id: $id) { __typename ... on UserError { code message } }
+}`;
+
+const SAVED_METHODS = `query { savedMethods { id last4 network isDefault } }`;
+
+const REFUND_PAYMENT = `
+mutation Refund($input: RefundPaymentInput!) {
+  refundPayment(input: $input) { __typename ... on RefundSuccess { refund { ${REFUND} } } ${ERRORS} }
+}`;
+
+const PAYMENT_STATUS = `subscription PaymentStatus($id: ID!) { paymentStatusChanged(paymentId: $id) { ${PAYMENT} } }`;
+const REFUND_STATUS = `subscription RefundStatus($id: ID!) { refundStatusChanged(paymentId: $id) { ${REFUND} } }`;
+
+// ---------------------------------------------------------------------------------------------
+// The demo shop
+
+const CATALOG = {
+  INR: [
+    { sku: "saree", name: "Handloom cotton saree", price: 249900 },
+    { sku: "diya", name: "Brass diya set (4)", price: 74900 },
+  ],
+  USD: [
+    { sku: "saree", name: "Handloom cotton saree", price: 3900 },
+    { sku: "diya", name: "Brass diya set (4)", price: 1250 },
+  ],
+};
+
+const METHOD_LABELS = {
+  CARD: "Card",
+  UPI: "UPI",
+  NETBANKING: "Net banking",
+  WALLET: "Wallet",
+  EMI: "EMI on a card",
+  PAYPAL: "PayPal",
+};
+
+const METHOD_HINTS = {
+  CARD: "Credit or debit card",
+  UPI: "Pay from any UPI app",
+  NETBANKING: "Pay from your bank account",
+  WALLET: "Paytm, PhonePe, Amazon Pay…",
+  EMI: "Pay in monthly instalments",
+  PAYPAL: "Approve with your PayPal account",
+};
+
+const SUCCESS = new Set(["COMPLETED", "PARTIALLY_REFUNDED", "REFUNDED"]);
+const ENDED = new Set(["CANCELLED", "EXPIRED"]);
+const SESSION_KEY = "paygraph-demo-session";
+const IDENTITY_KEY = "paygraph-demo-identity";
+
+// ---------------------------------------------------------------------------------------------
+// State
+
+const state = {
+  identity: loadIdentity(),
+  token: null,
+  tokenAt: 0,
+  order: null, // { id, currency, qty: { sku: n } }
+  locked: false, // a payment exists for this order: its amount and method are fixed
+  options: null,
+  input: null, // the initiatePayment input; a retry sends it again to keep the same order
+  payment: null,
+  checkout: null,
+  awaiting: false, // the gateway has the payment: its outcome decides the next screen
+  saveCard: false,
+  savedLast4: null,
+  savedNote: null,
+  step: null,
+  refunds: new Map(),
+  stopPayment: null,
+  stopRefunds: null,
+};
+
+const $ = (id) => document.getElementById(id);
+
+const api = new GraphQLClient({ token: () => token() });
+const live = new SubscriptionClient({
+  url: `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/graphql`,
+  token: () => token(),
+  onState: showConnection,
+});
+
+// ---------------------------------------------------------------------------------------------
+// DOM helpers (no innerHTML with data: every text goes through textContent)
+
+function h(tag, props = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(props)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+    else if (key === "class") node.className = value;
+    else if (key === "text") node.textContent = value;
+    else if (key in node && typeof value !== "string") node[key] = value;
+    else node.setAttribute(key, value === true ? "" : value);
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+function field({ id, label, hint, ...input }) {
+  const hintId = hint ? `${id}-hint` : undefined;
+  return h(
+    "div",
+    { class: "field" },
+    h("label", { for: id, text: label }),
+    h("input", { id, name: id, "aria-describedby": [hintId, `${id}-error`].filter(Boolean).join(" "), ...input }),
+    hint ? h("small", { id: hintId, class: "muted", text: hint }) : null,
+    h("p", { id: `${id}-error`, class: "field-error" }),
+  );
+}
+
+function setFieldError(id, message) {
+  const input = $(id);
+  const error = $(`${id}-error`);
+  if (!input || !error) return;
+  error.textContent = message ?? "";
+  if (message) input.setAttribute("aria-invalid", "true");
+  else input.removeAttribute("aria-invalid");
+}
+
+function banner(message, kind = "error") {
+  const node = $("banner");
+  node.textContent = message ?? "";
+  node.dataset.kind = kind;
+  node.hidden = !message;
+}
+
+function busy(button, text) {
+  button.dataset.label ??= button.textContent;
+  button.disabled = Boolean(text);
+  button.textContent = text || button.dataset.label;
+  button.setAttribute("aria-busy", text ? "true" : "false");
+}
+
+function money(m) {
+  return formatMoney(m.amount, m.currency);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Identity: a development token from POST /demo/token (this endpoint does not exist in production)
+
+function loadIdentity() {
+  try {
+    const saved = JSON.parse(localStorage.getItem(IDENTITY_KEY));
+    if (saved?.customerId) return { customerId: saved.customerId, admin: Boolean(saved.admin) };
+  } catch {
+    /* fall through */
+  }
+  return { customerId: "demo-shopper", admin: false };
+}
+
+async function token() {
+  if (state.token && Date.now() - state.tokenAt < 50 * 60 * 1000) return state.token;
+  let response;
+  try {
+    response = await fetch("/demo/token", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(state.identity),
+    });
+  } catch {
+    throw new ApiError("NETWORK", "The API cannot be reached. Is `make run` still running?");
+  }
+  const body = await response.json().catch(() => ({}));
+  if (!response.ok) throw new ApiError("UNAUTHENTICATED", body.error ?? "No development token.");
+  state.token = body.token;
+  state.tokenAt = Date.now();
+  return state.token;
+}
+
+function renderIdentity() {
+  $("customer-id").value = state.identity.customerId;
+  $("as-admin").checked = state.identity.admin;
+  $("identity-status").textContent = `Signed in as ${state.identity.customerId}${state.identity.admin ? " (admin)" : ""}`;
+}
+
+async function switchIdentity(event) {
+  event.preventDefault();
+  const input = $("customer-id");
+  if (!input.checkValidity()) {
+    $("identity-status").textContent = "Customer ID: 1-64 letters, digits, . _ @ or -";
+    input.focus();
+    return;
+  }
+  const next = { customerId: input.value.trim(), admin: $("as-admin").checked };
+  const sameCustomer = next.customerId === state.identity.customerId;
+  state.identity = next;
+  localStorage.setItem(IDENTITY_KEY, JSON.stringify(next));
+  state.token = null;
+  stopLive();
+  renderIdentity();
+  try {
+    await token();
+  } catch (error) {
+    banner(error.message);
+    return;
+  }
+  if (sameCustomer && state.payment) {
+    // Only the role changed: keep the order, and show (or hide) the admin refund panel.
+    watchPayment(state.payment.id);
+    if (state.step === "result") renderResult();
+  } else {
+    newOrder();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Steps
+
+function showStep(step, { focus = true } = {}) {
+  state.step = step;
+  for (const name of ["review", "method", "checkout", "result"]) $(`step-${name}`).hidden = name !== step;
+  for (const item of document.querySelectorAll(".steps li")) {
+    if (item.dataset.step === step) item.setAttribute("aria-current", "step");
+    else item.removeAttribute("aria-current");
+  }
+  persist();
+  if (focus) $(`step-${step}`).querySelector("h1").focus();
+}
+
+function orderTotal(order) {
+  return CATALOG[order.currency].reduce((sum, item) => sum + item.price * (order.qty[item.sku] ?? 0), 0);
+}
+
+function orderAmount(order = state.order) {
+  return { amount: toDecimal(orderTotal(order)), currency: order.currency };
+}
+
+function newOrderId() {
+  const random = crypto.getRandomValues(new Uint32Array(2));
+  return `DEMO-${Date.now().toString(36).toUpperCase()}-${random[0].toString(36).toUpperCase()}`;
+}
+
+function newOrder() {
+  stopLive();
+  state.order = { id: newOrderId(), currency: state.order?.currency ?? "INR", qty: { saree: 1, diya: 1 } };
+  Object.assign(state, { locked: false, input: null, payment: null, checkout: null, awaiting: false, options: null, saveCard: false, savedLast4: null, savedNote: null });
+  state.refunds.clear();
+  renderLive();
+  banner(null);
+  renderReview();
+  showStep("review");
+}
+
+// 1. Order review
+
+function renderReview() {
+  const order = state.order;
+  $("order-id").textContent = order.id;
+  for (const ref of document.querySelectorAll(".order-ref")) ref.textContent = order.id;
+  $("currency").value = order.currency;
+  $("currency").disabled = state.locked;
+  $("review-locked").hidden = !state.locked;
+  const rows = CATALOG[order.currency].map((item) => {
+    const qtyId = `qty-${item.sku}`;
+    const select = h(
+      "select",
+      { id: qtyId, disabled: state.locked, onchange: (e) => changeQty(item.sku, e.target.value) },
+      [0, 1, 2, 3].map((n) => h("option", { value: String(n), selected: order.qty[item.sku] === n, text: String(n) })),
+    );
+    return h(
+      "tr",
+      {},
+      h("td", { text: item.name }),
+      h("td", {}, h("label", { for: qtyId, class: "visually-hidden", text: `Quantity of ${item.name}` }), select),
+      h("td", { class: "num", text: formatMoney(toDecimal(item.price * (order.qty[item.sku] ?? 0)), order.currency) }),
+    );
+  });
+  $("items").replaceChildren(...rows);
+  const total = orderAmount();
+  $("order-total").textContent = money(total);
+}
+
+function changeQty(sku, value) {
+  state.order.qty[sku] = Number(value);
+  renderReview();
+  persist();
+}
+
+function reviewSubmitted(event) {
+  event.preventDefault();
+  if (orderTotal(state.order) <= 0) {
+    banner("Add at least one item to the order.");
+    return;
+  }
+  banner(null);
+  showStep("method");
+  loadOptions();
+}
+
+// 2. Method selection
+
+async function loadOptions() {
+  const amount = orderAmount();
+  $("method-amount").textContent = money(amount);
+  $("method-loading").hidden = false;
+  $("method-error").hidden = true;
+  $("method-form").hidden = true;
+  try {
+    state.options = await api.request(CHECKOUT_OPTIONS, amount);
+  } catch (error) {
+    $("method-loading").hidden = true;
+    $("method-error-text").textContent = `Payment methods could not be loaded: ${error.message}`;
+    $("method-error").hidden = false;
+    return;
+  }
+  $("method-loading").hidden = true;
+  renderMethods();
+  $("method-form").hidden = false;
+}
+
+function renderMethods() {
+  const { supportedMethods, savedMethods, netbankingBanks, wallets } = state.options;
+  const offered = new Set(supportedMethods.map((m) => `${m.method}:${m.gateway}`));
+  const usable = savedMethods.filter((s) => offered.has(`${s.methodType}:${s.gateway}`) && !s.expired);
+  const lockedTo = state.locked ? state.input : null;
+
+  const saved = savedMethods.map((s) => {
+    const id = `saved-${s.id}`;
+    const canUse = usable.includes(s) && (!lockedTo || lockedTo.savedMethodId === s.id);
+    const title = s.last4 ? `${s.network ?? "Card"} •••• ${s.last4}` : s.vpaMasked ?? s.label;
+    const detail = [
+      s.expiryMonth ? `expires ${String(s.expiryMonth).padStart(2, "0")}/${String(s.expiryYear).slice(-2)}` : null,
+      s.expired ? "expired" : null,
+      !usable.includes(s) && !s.expired ? `not for ${state.order.currency}` : null,
+    ].filter(Boolean).join(" · ");
+    return h(
+      "li",
+      { class: "saved-item" },
+      h(
+        "label",
+        { class: "choice", for: id },
+        h("input", { type: "radio", name: "method", id, value: `saved:${s.id}`, disabled: !canUse }),
+        h("span", {}, h("strong", { text: title }), s.isDefault ? h("span", { class: "badge small", text: "Default" }) : null,
+          detail ? h("small", { class: "muted", text: ` ${detail}` }) : null),
+      ),
+      h(
+        "div",
+        { class: "saved-actions" },
+        s.isDefault ? null : h("button", { type: "button", class: "link", "aria-label": `Make ${title} the default`, text: "Make default", onclick: () => setDefault(s.id) }),
+        h("button", { type: "button", class: "link danger", "aria-label": `Delete ${title}`, text: "Delete", onclick: () => deleteSaved(s.id, title) }),
+      ),
+    );
+  });
+  $("saved-list").replaceChildren(...saved);
+  $("saved-empty").hidden = savedMethods.length > 0;
+
+  const methods = supportedMethods.map((m) => {
+    const id = `method-${m.method.toLowerCase()}`;
+    const disabled = lockedTo && (lockedTo.savedMethodId || lockedTo.paymentMethod !== m.method);
+    const extra = methodExtras(m, netbankingBanks, wallets);
+    return h(
+      "li",
+      {},
+      h(
+        "label",
+        { class: "choice", for: id },
+        h("input", { type: "radio", name: "method", id, value: m.method, disabled: Boolean(disabled) }),
+        h("span", {}, h("strong", { text: METHOD_LABELS[m.method] ?? m.method }), h("small", { class: "muted", text: ` ${METHOD_HINTS[m.method] ?? ""} · ${m.gateway === "PAYPAL" ? "PayPal" : "Razorpay"}` })),
+      ),
+      extra ? h("div", { class: "extra", id: `${id}-extra`, hidden: true }, extra) : null,
+    );
+  });
+  $("method-list").replaceChildren(...methods);
+  $("methods-empty").hidden = supportedMethods.length > 0;
+  $("method-pay").hidden = supportedMethods.length === 0;
+
+  // Preselect: what this order already uses, else the default saved method, else the first.
+  const form = $("method-form");
+  const previous = lockedTo ? (lockedTo.savedMethodId ? `saved:${lockedTo.savedMethodId}` : lockedTo.paymentMethod) : null;
+  const preferred = previous ?? (usable.find((s) => s.isDefault) ? `saved:${usable.find((s) => s.isDefault).id}` : supportedMethods[0]?.method);
+  const radio = preferred && form.querySelector(`input[name="method"][value="${CSS.escape(preferred)}"]`);
+  if (radio && !radio.disabled) radio.checked = true;
+  if (lockedTo) {
+    if (lockedTo.bank) $("bank").value = lockedTo.bank;
+    if (lockedTo.wallet) $("wallet").value = lockedTo.wallet;
+    if (lockedTo.paymentMethod === "EMI") $("emi-tenure").value = String(lockedTo.installments);
+    for (const select of form.querySelectorAll(".extra select")) select.disabled = true;
+  }
+  methodChanged();
+  $("method-pay").textContent = `Pay ${money(orderAmount())}`;
+  delete $("method-pay").dataset.label;
+}
+
+function methodExtras(method, banks, wallets) {
+  const select = (id, label, options) =>
+    h("div", { class: "field" }, h("label", { for: id, text: label }), h("select", { id, name: id }, options));
+  if (method.method === "NETBANKING") {
+    return select("bank", "Bank", banks.map((b) => h("option", { value: b.code, text: b.name })));
+  }
+  if (method.method === "WALLET") {
+    return select("wallet", "Wallet", wallets.map((w) => h("option", { value: w.code, text: w.name })));
+  }
+  if (method.method === "EMI") {
+    return select("emi-tenure", "EMI tenure", method.emiTenures.map((n) => h("option", { value: String(n), text: `${n} months` })));
+  }
+  return null;
+}
+
+function methodChanged() {
+  const chosen = $("method-form").querySelector('input[name="method"]:checked')?.value;
+  for (const extra of document.querySelectorAll("#method-list .extra")) {
+    extra.hidden = extra.id !== `method-${(chosen ?? "").toLowerCase()}-extra`;
+  }
+}
+
+async function setDefault(id) {
+  await savedAction(SET_DEFAULT, "setDefaultSavedMethod", id, "Default payment method changed.");
+}
+
+async function deleteSaved(id, title) {
+  await savedAction(DELETE_SAVED, "deleteSavedMethod", id, `${title} was deleted.`);
+}
+
+async function savedAction(document_, field_, id, done) {
+  try {
+    const result = (await api.request(document_, { id }))[field_];
+    if (result.__typename.endsWith("Success")) banner(done, "info");
+    else banner(result.message);
+  } catch (error) {
+    banner(error.message);
+  }
+  await loadOptions();
+}
+
+function chosenInput() {
+  const chosen = $("method-form").querySelector('input[name="method"]:checked')?.value;
+  if (!chosen) return null;
+  const { amount, currency } = orderAmount();
+  const input = { orderId: state.order.id, amount, currency };
+  if (chosen.startsWith("saved:")) {
+    const saved = state.options.savedMethods.find((s) => `saved:${s.id}` === chosen);
+    return { ...input, paymentMethod: saved.methodType, savedMethodId: saved.id };
+  }
+  input.paymentMethod = chosen;
+  if (chosen === "NETBANKING") input.bank = $("bank").value;
+  if (chosen === "WALLET") input.wallet = $("wallet").value;
+  if (chosen === "EMI") input.installments = Number($("emi-tenure").value);
+  return input;
+}
+
+async function methodSubmitted(event) {
+  event.preventDefault();
+  const input = chosenInput();
+  if (!input) {
+    banner("Choose how to pay.");
+    return;
+  }
+  banner(null);
+  await initiate(input, $("method-pay"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// initiatePayment: the same input again returns the same payment (and, after a failure, puts
+// it back to INITIATED), so a retry never creates a second order.
+
+async function initiate(input, button) {
+  busy(button, "Creating the payment…");
+  let result;
+  try {
+    result = (await api.request(INITIATE, { input })).initiatePayment;
+  } catch (error) {
+    busy(button, null);
+    banner(error.message);
+    return;
+  }
+  busy(button, null);
+  switch (result.__typename) {
+    case "InitiatePaymentSuccess":
+      break;
+    case "RateLimitedError":
+      banner(`Too many attempts: try again in ${result.retryAfterSeconds} s.`);
+      return;
+    case "DuplicateOrderError":
+      banner("This order already has a payment with other details. Start a new order to pay differently.");
+      return;
+    case "MaxAttemptsExceededError":
+      showEnded("No attempts left", `${result.message} Start a new order to try again.`);
+      return;
+    default:
+      banner(result.field ? `${result.message} (${result.field})` : result.message);
+      return;
+  }
+  state.input = input;
+  state.locked = true;
+  state.checkout = result.checkout;
+  state.awaiting = false;
+  applyPayment(result.payment);
+  watchPayment(result.payment.id);
+  if (SUCCESS.has(result.payment.status)) {
+    renderResult();
+    showStep("result");
+    return;
+  }
+  renderCheckout();
+  showStep("checkout");
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3. The gateway's checkout. On a real site this is Razorpay Checkout (its own window) or
+// PayPal's approval page; the sandbox stands in for both. Card data is sent to the sandbox only.
+
+function renderCheckout() {
+  const { checkout, input } = state;
+  const form = $("checkout-form");
+  const amount = { amount: toDecimal(checkout.amountMinor), currency: checkout.currency };
+  $("checkout-amount").textContent = money(amount);
+  $("checkout-order").textContent = checkout.gatewayOrderId;
+  $("checkout-cancel").hidden = false;
+  const payLabel = `Pay ${money(amount)}`;
+
+  if (checkout.gateway === "PAYPAL") {
+    $("gateway-name").textContent = "PayPal";
+    $("gateway-note").textContent =
+      "You approve the payment on PayPal's page (here the sandbox's), then come back to this page, which captures it with verifyPayment.";
+    form.replaceChildren(
+      h("div", { class: "actions" }, h("button", { type: "submit", class: "primary paypal", text: "Continue to PayPal" })),
+    );
+    form.onsubmit = (event) => {
+      event.preventDefault();
+      persist();
+      location.assign(checkout.approveUrl);
+    };
+    return;
+  }
+
+  $("gateway-name").textContent = "Razorpay Checkout";
+  $("gateway-note").textContent =
+    "Card numbers, expiry and CVV go only to the gateway (here POST /sandbox/razorpay/checkout/…/pay), never to your server or to /graphql.";
+  const method = input.paymentMethod;
+  const children = [];
+  if (input.savedMethodId) {
+    const saved = state.options?.savedMethods.find((s) => s.id === input.savedMethodId);
+    children.push(h("p", { class: "saved-card" }, "Paying with saved ", h("strong", { text: saved ? `${saved.network ?? "card"} •••• ${saved.last4}` : "card" })));
+  } else if (method === "CARD" || method === "EMI") {
+    children.push(
+      field({ id: "card-number", label: "Card number", autocomplete: "cc-number", inputmode: "numeric", required: true, maxlength: "23",
+        hint: "Sandbox: 4100 2800 0000 1007 succeeds, 4100 2800 0006 0003 is declined." }),
+      h("div", { class: "row" },
+        field({ id: "card-expiry", label: "Expiry (MM/YY)", autocomplete: "cc-exp", inputmode: "numeric", required: true, maxlength: "7", placeholder: "MM/YY" }),
+        field({ id: "card-cvv", label: "CVV", autocomplete: "cc-csc", inputmode: "numeric", required: true, maxlength: "4", type: "password" })),
+    );
+    if (method === "CARD") {
+      children.push(h("label", { class: "check" }, h("input", { type: "checkbox", id: "save-card", checked: state.saveCard }), " Save this card for next time"));
+    } else {
+      children.push(h("p", { class: "muted", text: `EMI: ${input.installments} monthly instalments.` }));
+    }
+  } else if (method === "UPI") {
+    children.push(field({ id: "vpa", label: "UPI ID", autocomplete: "off", required: true, placeholder: "name@bank",
+      hint: "Sandbox: success@razorpay pays, failure@razorpay fails." }));
+  } else {
+    const name = method === "NETBANKING"
+      ? state.options?.netbankingBanks.find((b) => b.code === input.bank)?.name ?? input.bank
+      : state.options?.wallets.find((w) => w.code === input.wallet)?.name ?? input.wallet;
+    children.push(h("p", { text: `This stands for ${name}'s own page, where you would sign in and approve.` }));
+    form.replaceChildren(
+      ...children,
+      h("p", { id: "checkout-error", class: "field-error", role: "alert" }),
+      h("div", { class: "actions" },
+        h("button", { type: "button", class: "secondary", text: "Fail this payment", onclick: (e) => payRazorpay(e.target, "failure") }),
+        h("button", { type: "submit", class: "primary", text: `Approve ${money(amount)}` })),
+    );
+    form.onsubmit = (event) => {
+      event.preventDefault();
+      payRazorpay(event.submitter, "success");
+    };
+    return;
+  }
+  form.replaceChildren(
+    ...children,
+    h("p", { id: "checkout-error", class: "field-error", role: "alert" }),
+    h("div", { class: "actions" }, h("button", { type: "submit", class: "primary", text: payLabel })),
+  );
+  form.onsubmit = (event) => {
+    event.preventDefault();
+    payRazorpay(event.submitter, "success");
+  };
+}
+
+// What the checkout sends to the gateway; null when a browser-side check failed.
+function gatewayBody(outcome) {
+  const { input, checkout } = state;
+  const method = input.paymentMethod;
+  state.saveCard = false;
+  if (input.savedMethodId) return { method: "card", token: checkout.savedToken };
+  if (method === "CARD" || method === "EMI") {
+    const values = { number: $("card-number").value, expiry: $("card-expiry").value, cvv: $("card-cvv").value.trim() };
+    const errors = checkCard(values);
+    setFieldError("card-number", errors.number);
+    setFieldError("card-expiry", errors.expiry);
+    setFieldError("card-cvv", errors.cvv);
+    const first = ["number", "expiry", "cvv"].find((key) => errors[key]);
+    if (first) {
+      $(`card-${first}`).focus();
+      return null;
+    }
+    const expiry = parseExpiry(values.expiry);
+    state.saveCard = method === "CARD" && $("save-card").checked;
+    state.savedLast4 = digitsOnly(values.number).slice(-4); // shown on the receipt; not sensitive
+    const body = {
+      method: method.toLowerCase(),
+      card_number: digitsOnly(values.number),
+      card_expiry_month: expiry.month,
+      card_expiry_year: expiry.year,
+      card_cvv: values.cvv,
+    };
+    if (method === "EMI") body.emi_duration = input.installments;
+    if (state.saveCard) body.save = true;
+    return body;
+  }
+  if (method === "UPI") {
+    const vpa = $("vpa").value.trim();
+    const error = checkVpa(vpa);
+    setFieldError("vpa", error);
+    if (error) {
+      $("vpa").focus();
+      return null;
+    }
+    return { method: "upi", vpa };
+  }
+  if (method === "NETBANKING") return { method: "netbanking", bank: input.bank, outcome };
+  return { method: "wallet", wallet: input.wallet, outcome };
+}
+
+async function payRazorpay(button, outcome) {
+  const body = gatewayBody(outcome);
+  if (!body) return;
+  $("checkout-error").textContent = "";
+  busy(button, "Processing…");
+  $("checkout-cancel").hidden = true;
+  state.awaiting = true;
+  let answer;
+  try {
+    const response = await fetch(`/sandbox/razorpay/checkout/${encodeURIComponent(state.checkout.gatewayOrderId)}/pay`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(body),
+    });
+    answer = await response.json();
+  } catch {
+    answer = { error: { description: "The gateway could not be reached. Try again." } };
+  }
+  if (answer.razorpay_payment_id) {
+    // Checkout's success handler: the server checks the signature and captures.
+    await verify(
+      { paymentId: state.payment.id, gatewayPaymentId: answer.razorpay_payment_id, signature: answer.razorpay_signature, saveMethod: state.saveCard },
+      button,
+    );
+    return;
+  }
+  const failedId = answer.error?.metadata?.payment_id;
+  if (failedId) {
+    // Checkout's failure handler: record the failed attempt; the reason comes back on the payment.
+    await verify({ paymentId: state.payment.id, gatewayPaymentId: failedId }, button);
+    return;
+  }
+  // Refused before any attempt (e.g. an unknown UPI ID): fix and pay again.
+  state.awaiting = false;
+  busy(button, null);
+  $("checkout-cancel").hidden = false;
+  const message = answer.error?.description ?? "The gateway refused the payment.";
+  const fieldId = { vpa: "vpa", card_number: "card-number" }[answer.error?.field];
+  if (fieldId && $(fieldId)) {
+    setFieldError(fieldId, message);
+    $(fieldId).focus();
+  } else {
+    $("checkout-error").textContent = message;
+  }
+}
+
+async function verify(input, button) {
+  busy(button, "Confirming…");
+  let result;
+  try {
+    result = (await api.request(VERIFY, { input })).verifyPayment;
+  } catch (error) {
+    result = { __typename: "NetworkError", message: error.message };
+  }
+  if (result.__typename === "PaymentSuccess") {
+    applyPayment(result.payment);
+    return;
+  }
+  // The payment is unchanged or failed: show why, with the payment's own state.
+  state.awaiting = false;
+  try {
+    applyPayment((await api.request(PAYMENT_QUERY, { id: state.payment.id })).payment);
+  } catch {
+    /* keep what we have */
+  }
+  showFailure(result.message);
+}
+
+// PayPal sends the buyer back to PAYPAL_RETURN_URL (in development, /checkout/success, which
+// redirects here); the page then captures with verifyPayment(paymentId).
+async function resumeFromPayPal(outcome) {
+  const restored = restore();
+  history.replaceState(null, "", location.pathname);
+  if (!restored?.payment) {
+    newOrder();
+    banner("Back from PayPal, but this tab has no payment in progress.");
+    return;
+  }
+  renderReview();
+  watchPayment(state.payment.id);
+  if (outcome !== "approved") {
+    showFailure("You cancelled at PayPal. Try again, or cancel this payment.");
+    return;
+  }
+  state.awaiting = true;
+  renderCheckout();
+  showStep("checkout");
+  await verify({ paymentId: state.payment.id }, $("checkout-form").querySelector("button"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Live status: paymentStatusChanged sends the payment now, then every change.
+
+function watchPayment(paymentId) {
+  state.stopPayment?.();
+  state.stopPayment = live.subscribe(PAYMENT_STATUS, { id: paymentId }, {
+    next: (data) => applyPayment(data.paymentStatusChanged),
+    error: (error) => showConnection("down", error.message),
+    complete: () => showConnection("done"),
+  });
+}
+
+function stopLive() {
+  state.stopPayment?.();
+  state.stopRefunds?.();
+  state.stopPayment = state.stopRefunds = null;
+  live.close();
+}
+
+function applyPayment(payment) {
+  const current = state.payment;
+  if (current && current.id === payment.id && Date.parse(payment.updatedAt) < Date.parse(current.updatedAt)) return;
+  state.payment = payment;
+  renderLive();
+  persist();
+  if (state.step === "checkout" && state.awaiting) {
+    if (SUCCESS.has(payment.status)) {
+      state.awaiting = false;
+      renderResult();
+      showStep("result");
+    } else if (payment.status === "FAILED") {
+      state.awaiting = false;
+      showFailure(payment.errorMessage);
+    } else if (ENDED.has(payment.status)) {
+      state.awaiting = false;
+      renderResult();
+      showStep("result");
+    }
+  } else if (state.step === "result" && SUCCESS.has(payment.status)) {
+    renderReceipt();
+  }
+}
+
+function showConnection(connection, detail) {
+  const node = $("live-connection");
+  const text = {
+    idle: "not subscribed",
+    connecting: "connecting…",
+    live: "live (graphql-transport-ws)",
+    reconnecting: "reconnecting…",
+    down: `live updates unavailable${detail ? `: ${detail}` : ""}`,
+    done: "final status reached",
+  }[connection];
+  node.dataset.state = connection;
+  node.textContent = text;
+}
+
+function renderLive() {
+  const payment = state.payment;
+  $("live-empty").hidden = Boolean(payment);
+  $("live-payment").hidden = !payment;
+  if (!payment) return;
+  $("live-status").textContent = payment.status;
+  $("live-status").dataset.status = payment.status;
+  $("live-payment-id").textContent = payment.id;
+  $("live-timeline").replaceChildren(
+    ...payment.timeline.map((entry) =>
+      h("li", {},
+        h("span", { class: "badge small", "data-status": entry.toStatus, text: entry.toStatus }),
+        h("small", { class: "muted", text: ` ${new Date(entry.at).toLocaleTimeString()} · ${entry.source.toLowerCase()}${entry.note ? ` · ${entry.note}` : ""}` })),
+    ),
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// 4. Result: receipt, failure with retry, or the end of the order
+
+function resultActions(...buttons) {
+  $("result-actions").replaceChildren(...buttons);
+}
+
+const newOrderButton = (primary = false) =>
+  h("button", { type: "button", class: primary ? "primary" : "secondary", text: "Start a new order", onclick: newOrder });
+
+function showFailure(reason) {
+  const payment = state.payment;
+  $("result-title").textContent = "Payment failed";
+  $("refunds").hidden = true;
+  const attempts = payment ? `Attempt ${payment.attemptCount} on order ${payment.orderId}.` : "";
+  $("result-body").replaceChildren(
+    h("div", { class: "error-box" },
+      h("p", {}, h("strong", { text: "Reason: " }), reason || payment?.errorMessage || "The payment did not go through."),
+      h("p", { class: "muted", text: `${attempts} Retrying keeps the same order; you will not be charged twice.` })),
+  );
+  const retry = h("button", { type: "button", class: "primary", text: "Try again", onclick: (e) => initiate(state.input, e.target) });
+  const cancel = h("button", { type: "button", class: "secondary", text: "Cancel payment", onclick: (e) => cancelPayment(e.target) });
+  resultActions(retry, cancel);
+  showStep("result");
+}
+
+function showEnded(title, text) {
+  $("result-title").textContent = title;
+  $("refunds").hidden = true;
+  $("result-body").replaceChildren(h("p", { text }));
+  resultActions(newOrderButton(true));
+  showStep("result");
+}
+
+async function cancelPayment(button) {
+  busy(button, "Cancelling…");
+  try {
+    const result = (await api.request(CANCEL, { id: state.payment.id })).cancelPayment;
+    if (result.__typename === "PaymentSuccess") {
+      applyPayment(result.payment);
+      showEnded("Payment cancelled", `Order ${state.order.id} was not charged.`);
+      return;
+    }
+    banner(result.message);
+  } catch (error) {
+    banner(error.message);
+  }
+  busy(button, null);
+}
+
+function renderResult() {
+  const payment = state.payment;
+  if (ENDED.has(payment.status)) {
+    showEnded(payment.status === "EXPIRED" ? "Payment expired" : "Payment cancelled", `Order ${payment.orderId} was not charged.`);
+    return;
+  }
+  $("result-title").textContent = "Payment successful";
+  renderReceipt();
+  resultActions(newOrderButton(true));
+  $("refunds").hidden = false;
+  $("refund-form").hidden = !state.identity.admin;
+  watchRefunds(payment.id);
+  if (state.saveCard) noteSavedCard();
+}
+
+function renderReceipt() {
+  const p = state.payment;
+  const paidAt = [...p.timeline].reverse().find((e) => e.toStatus === "COMPLETED")?.at ?? p.updatedAt;
+  const rows = [
+    ["Order", p.orderId],
+    ["Amount", money(p.amount)],
+    ["Method", `${METHOD_LABELS[p.methodType] ?? p.methodType}${p.installments > 1 ? ` · ${p.installments} months` : ""}`],
+    ["Gateway", p.gateway === "PAYPAL" ? "PayPal" : "Razorpay"],
+    ["Gateway payment", p.gatewayPaymentId ?? "—"],
+    ["Payment ID", p.id],
+    ["Status", p.status],
+    ["Paid at", new Date(paidAt).toLocaleString()],
+  ];
+  if (p.refundedAmount.minor > 0) rows.splice(2, 0, ["Refunded", money(p.refundedAmount)]);
+  $("result-body").replaceChildren(
+    h("p", { class: "success", text: `Thank you! ${money(p.amount)} paid for order ${p.orderId}.` }),
+    h("dl", { class: "receipt", "aria-label": "Receipt" }, rows.flatMap(([k, v]) => [h("dt", { text: k }), h("dd", { text: v })])),
+    ...(state.savedNote ? [h("p", { class: "muted", text: state.savedNote })] : []),
+  );
+  const remaining = toDecimal(p.amount.minor - p.refundedAmount.minor);
+  const amount = $("refund-amount");
+  if (!amount.matches(":focus")) amount.value = remaining;
+  $("refund-amount-hint").textContent = `Up to ${formatMoney(remaining, p.amount.currency)} can be refunded.`;
+  $("refund-submit").disabled = p.amount.minor - p.refundedAmount.minor <= 0;
+}
+
+async function noteSavedCard() {
+  try {
+    const { savedMethods } = await api.request(SAVED_METHODS);
+    const saved = savedMethods.find((s) => s.last4 === state.savedLast4);
+    if (saved) {
+      state.savedNote = `${saved.network ?? "Card"} •••• ${saved.last4} is saved: choose it under “Saved methods” next time.`;
+      if (state.step === "result") renderReceipt();
+    }
+  } catch {
+    /* the receipt stands without it */
+  }
+}
+
+// Refunds: the admin's form and every refund's live status (refundStatusChanged).
+
+function watchRefunds(paymentId) {
+  state.stopRefunds?.();
+  state.refunds.clear();
+  renderRefunds();
+  state.stopRefunds = live.subscribe(REFUND_STATUS, { id: paymentId }, {
+    next: (data) => upsertRefund(data.refundStatusChanged),
+    error: (error) => showConnection("down", error.message),
+  });
+}
+
+async function upsertRefund(refund) {
+  const before = state.refunds.get(refund.id);
+  if (before && Date.parse(refund.updatedAt) < Date.parse(before.updatedAt)) return;
+  state.refunds.set(refund.id, refund);
+  renderRefunds();
+  if (refund.status === "COMPLETED" && before?.status !== "COMPLETED") {
+    try {
+      applyPayment((await api.request(PAYMENT_QUERY, { id: state.payment.id })).payment);
+    } catch {
+      /* the subscription keeps the refund current; the totals refresh next time */
+    }
+  }
+}
+
+function renderRefunds() {
+  const refunds = [...state.refunds.values()];
+  $("refunds-empty").hidden = refunds.length > 0;
+  $("refund-list").replaceChildren(
+    ...refunds.map((r) =>
+      h("li", { "data-refund-id": r.id },
+        h("strong", { text: money(r.amount) }), " ",
+        h("span", { class: "badge", "data-status": r.status, text: r.status }),
+        h("small", { class: "muted", text: ` ${r.reason.replace(/_/g, " ").toLowerCase()}${r.gatewayRefundId ? ` · ${r.gatewayRefundId}` : ""}` }),
+        r.errorMessage ? h("p", { class: "field-error", text: r.errorMessage }) : null),
+    ),
+  );
+}
+
+async function refundSubmitted(event) {
+  event.preventDefault();
+  const p = state.payment;
+  const amount = $("refund-amount").value.trim();
+  const error = checkAmount(amount, toDecimal(p.amount.minor - p.refundedAmount.minor));
+  $("refund-error").textContent = error ?? "";
+  if (error) {
+    $("refund-amount").setAttribute("aria-invalid", "true");
+    $("refund-amount").focus();
+    return;
+  }
+  $("refund-amount").removeAttribute("aria-invalid");
+  const button = $("refund-submit");
+  busy(button, "Refunding…");
+  try {
+    const input = { paymentId: p.id, amount, reason: $("refund-reason").value, idempotencyKey: crypto.randomUUID() };
+    const result = (await api.request(REFUND_PAYMENT, { input })).refundPayment;
+    if (result.__typename === "RefundSuccess") upsertRefund(result.refund);
+    else $("refund-error").textContent = result.message;
+  } catch (err) {
+    $("refund-error").textContent = err.message;
+  }
+  busy(button, null);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The tab's session: survives the trip to PayPal and back (never any card data).
+
+function persist() {
+  if (!state.order) return;
+  const { order, locked, input, payment, checkout, step, saveCard } = state;
+  sessionStorage.setItem(SESSION_KEY, JSON.stringify({ order, locked, input, paymentId: payment?.id, payment, checkout: checkout && { ...checkout, savedToken: null }, step, saveCard }));
+}
+
+function restore() {
+  try {
+    const saved = JSON.parse(sessionStorage.getItem(SESSION_KEY));
+    if (!saved?.order) return null;
+    Object.assign(state, { order: saved.order, locked: saved.locked, input: saved.input, payment: saved.payment, checkout: saved.checkout, saveCard: saved.saveCard });
+    return saved;
+  } catch {
+    return null;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async function boot() {
+  $("identity").addEventListener("submit", switchIdentity);
+  $("review-form").addEventListener("submit", reviewSubmitted);
+  $("currency").addEventListener("change", (e) => {
+    state.order.currency = e.target.value;
+    renderReview();
+    persist();
+  });
+  $("method-form").addEventListener("submit", methodSubmitted);
+  $("method-form").addEventListener("change", (e) => e.target.name === "method" && methodChanged());
+  $("method-back").addEventListener("click", () => showStep("review"));
+  $("method-reload").addEventListener("click", loadOptions);
+  $("checkout-cancel").addEventListener("click", (e) => cancelPayment(e.target));
+  $("refund-form").addEventListener("submit", refundSubmitted);
+  // A field's error goes away as soon as the shopper edits it.
+  $("checkout-form").addEventListener("input", (e) => e.target.id && setFieldError(e.target.id, null));
+  renderIdentity();
+  try {
+    await token();
+  } catch (error) {
+    banner(`No development token: ${error.message}`);
+  }
+  const params = new URLSearchParams(location.search);
+  if (params.has("paypal")) {
+    await resumeFromPayPal(params.get("paypal"));
+  } else {
+    newOrder();
+  }
+  document.body.dataset.ready = "true";
+}
+
+boot();

@@ -1,0 +1,49 @@
+"""A worker with WORKER_METRICS_PORT serves its own registry (per-process scrape)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import httpx
+from arq.worker import Worker
+
+from infra import embedded
+from tests.support.webhooks import eventually
+from workers.settings import build_worker_settings
+
+
+class TestWorkerMetricsPort:
+    async def test_serves_its_metrics_while_running_and_stops_with_it(
+        self, settings, app_server, mongo_db, redis
+    ):
+        port = embedded.free_port()
+        options = build_worker_settings(settings.model_copy(update={"worker_metrics_port": port}))
+        options.update(handle_signals=False, poll_delay=0.05)
+        worker = Worker(**options)
+        task = asyncio.create_task(worker.async_run())
+        url = f"http://127.0.0.1:{port}/metrics"
+
+        async def scraped() -> str | None:
+            try:
+                async with httpx.AsyncClient() as http:
+                    response = await http.get(url)
+            except httpx.TransportError:
+                return None
+            # The startup heartbeat has refreshed the queue depth.
+            return (
+                response.text
+                if 'paygraph_queue_depth{queue="paygraph:queue"}' in response.text
+                else None
+            )
+
+        try:
+            text = await eventually(scraped, within=15)
+            assert "paygraph_gateway_circuit_state" in text
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            with contextlib.suppress(asyncio.CancelledError):
+                await worker.close()
+        assert await scraped() is None
