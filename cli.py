@@ -159,6 +159,9 @@ def cmd_dev(args: argparse.Namespace) -> int:
         return 2
     for key, value in _persistent_dev_secrets().items():
         os.environ.setdefault(key, value)
+    if args.port is not None:
+        # The worker and the gateway adapters reach this server's sandboxes through PORT.
+        os.environ["PORT"] = str(args.port)
     configure_logging(json_output=False, level=os.environ.get("LOG_LEVEL", "INFO"))
     LOG_DIR.mkdir(parents=True, exist_ok=True)
 
@@ -213,6 +216,9 @@ def cmd_dev(args: argparse.Namespace) -> int:
             f"  customer token (24 h): {token}\n"
             f"  admin token (24 h):    {admin}\n"
             "  mint more: paygraph token --customer ID [--admin]\n"
+            f"  sandbox gateways: http://{settings.host}:{port}/sandbox/razorpay and /sandbox/paypal"
+            f" (Razorpay key {settings.razorpay_key_id}, PayPal client {settings.paypal_client_id};"
+            f" secrets in {embedded.DEV_ENV_FILE})\n"
             "  Ctrl-C stops everything started here.\n",
             flush=True,
         )
@@ -354,7 +360,8 @@ def reconcile_summary(report: Any, *, max_fixes: int = 20) -> str:
     lines = [
         title,
         f"trigger {report.trigger.value}, started {report.started_at:%Y-%m-%d %H:%M:%S} UTC, "
-        f"took {took:.1f} s" + (f", since {report.since:%Y-%m-%d %H:%M:%S} UTC" if report.since else ""),
+        f"took {took:.1f} s"
+        + (f", since {report.since:%Y-%m-%d %H:%M:%S} UTC" if report.since else ""),
         "",
         _table(("", "count"), [(name, str(value)) for name, value in counts]),
     ]
@@ -381,7 +388,11 @@ def reconcile_summary(report: Any, *, max_fixes: int = 20) -> str:
         lines += ["", f"{heading}:", _table(
             ("kind", "payment", "order", "gateway", "gateway id", "gateway says", "we had", "action"), rows
         )]  # fmt: skip
-        hidden = len(findings) - len(shown) + (report.fixed_not_listed if findings is report.fixed else 0)
+        hidden = (
+            len(findings)
+            - len(shown)
+            + (report.fixed_not_listed if findings is report.fixed else 0)
+        )
         if hidden:
             lines.append(f"  ... and {hidden} more")
     if report.errors:
@@ -390,10 +401,15 @@ def reconcile_summary(report: Any, *, max_fixes: int = 20) -> str:
 
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=False)]
+    widths = [
+        max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=False)
+    ]
     out = ["  " + "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
     out.append("  " + "  ".join("-" * w for w in widths))
-    out += ["  " + "  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows]
+    out += [
+        "  " + "  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    ]
     return "\n".join(out)
 
 
@@ -414,6 +430,56 @@ def _stop_child(process: subprocess.Popen[bytes], timeout: float = 15.0) -> None
         pass
 
 
+def cmd_sandbox(args: argparse.Namespace) -> int:
+    """Both sandbox gateways standalone, under /sandbox/razorpay and /sandbox/paypal."""
+    import uvicorn
+    from starlette.applications import Starlette
+    from starlette.routing import Mount
+
+    from gateways.sandbox.paypal import PayPalSandboxConfig, create_paypal_sandbox
+    from gateways.sandbox.razorpay import RazorpaySandboxConfig, create_razorpay_sandbox
+
+    _adopt_dev_env()
+    settings = _settings()
+    if settings.is_production:
+        print("paygraph sandbox: not with APP_ENV=production", file=sys.stderr)
+        return 2
+    generated = _generated_sandbox_env(settings)
+    os.environ.update(generated)
+    settings = load_settings()
+    assert settings.razorpay_key_id and settings.razorpay_key_secret
+    assert settings.paypal_client_id and settings.paypal_client_secret
+    webhooks = settings.webhook_url
+    razorpay = create_razorpay_sandbox(
+        RazorpaySandboxConfig(
+            key_id=settings.razorpay_key_id,
+            key_secret=settings.razorpay_key_secret,
+            webhook_secret=settings.razorpay_webhook_secret,
+            webhook_url=f"{webhooks}/razorpay" if webhooks else None,
+        )
+    )
+    paypal = create_paypal_sandbox(
+        PayPalSandboxConfig(
+            client_id=settings.paypal_client_id,
+            client_secret=settings.paypal_client_secret,
+            webhook_id=settings.paypal_webhook_id or "WH-SANDBOX",
+            webhook_url=f"{webhooks}/paypal" if webhooks else None,
+        )
+    )
+    app = Starlette(
+        routes=[Mount("/sandbox/razorpay", app=razorpay), Mount("/sandbox/paypal", app=paypal)]
+    )
+    print(
+        f"sandbox gateways on http://{settings.host}:{args.port}/sandbox/razorpay and /sandbox/paypal\n"
+        f"  RAZORPAY_KEY_ID={settings.razorpay_key_id} PAYPAL_CLIENT_ID={settings.paypal_client_id}"
+        f" (secrets: set them in the environment, or see .paygraph/dev.env)\n"
+        f"  webhooks go to {webhooks or 'nowhere (WEBHOOK_URL is unset)'}",
+        flush=True,
+    )
+    uvicorn.run(app, host=settings.host, port=args.port, log_config=None)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="paygraph", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -429,6 +495,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     worker = sub.add_parser("worker", help="the arq worker (webhooks, reconciliation, expiry)")
     worker.set_defaults(func=cmd_worker)
+
+    sandbox = sub.add_parser("sandbox", help="both sandbox gateways standalone (development)")
+    sandbox.add_argument("--port", type=int, required=True)
+    sandbox.set_defaults(func=cmd_sandbox)
 
     token = sub.add_parser("token", help="mint a development bearer token")
     token.add_argument("--customer", required=True)

@@ -229,6 +229,44 @@ class Stack:
             time.sleep(0.1)
         raise RuntimeError(f"{kind} server did not answer /healthz within 60 s; see {log_path}")
 
+    def start_worker(self, api: ServerProcess) -> tuple[ServerProcess, int]:
+        """The real arq worker (bench._worker, as `paygraph worker` runs it) in a child
+        process, with the API server's settings (so its gateways talk to that server's
+        sandbox) and its own metrics port. Returns the process and the metrics port; it is
+        ready once that port answers (on_startup has run)."""
+        metrics_port = embedded.free_port()
+        config = {
+            "kind": "worker",
+            "settings": {**self.settings_kwargs(api.port), "worker_metrics_port": metrics_port},
+        }
+        log_path = self.log_dir / f"worker-{metrics_port}.log"
+        log_file = open(log_path, "ab")  # noqa: SIM115
+        try:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "bench._worker"],
+                cwd=ROOT,
+                env={**os.environ, "BENCH_SERVER_CONFIG": json.dumps(config)},
+                stdin=subprocess.DEVNULL,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                preexec_fn=embedded.die_with_parent,
+            )
+        finally:
+            log_file.close()
+        worker = ServerProcess("worker", metrics_port, process, log_path)
+        self.servers.append(worker)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(f"worker exited; see {log_path}:\n{log_path.read_text()[-3000:]}")
+            try:
+                if httpx.get(f"{worker.url}/metrics", timeout=1).status_code == 200:
+                    return worker, metrics_port
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError(f"worker metrics did not answer within 60 s; see {log_path}")
+
     def pids(self) -> dict[str, int]:
         found = {server.kind: server.pid for server in self.servers}
         if self.mongo:

@@ -78,6 +78,35 @@ class TestTokenCommand:
         assert "PAYMENT_MAX_ATTEMPTS" in result.stderr
 
 
+def _webhook_alone_completes_a_payment(port: int, cwd: Path, env: dict[str, str]) -> None:
+    """Beside a running dev: a token from `paygraph token`, a payment paid in the sandbox and
+    never verified is completed by the dev's own worker from the sandbox's webhooks."""
+    minted = run(["token", "--customer", "dev-flow"], env=env, cwd=cwd)
+    assert minted.returncode == 0, minted.stderr
+    headers = {"Authorization": f"Bearer {minted.stdout.strip()}"}
+    base = f"http://127.0.0.1:{port}"
+    initiate = """mutation { initiatePayment(input: {orderId: "DEV-1", amount: "99.00"}) {
+        ... on InitiatePaymentSuccess { payment { id } checkout { gatewayOrderId } } } }"""
+    result = httpx.post(f"{base}/graphql", json={"query": initiate}, headers=headers, timeout=30).json()
+    initiated = result["data"]["initiatePayment"]
+    order = initiated["checkout"]["gatewayOrderId"]
+    paid = httpx.post(
+        f"{base}/sandbox/razorpay/checkout/{order}/pay",
+        json={"method": "card", "card_number": "4100280000001007"},
+        timeout=30,
+    )
+    assert paid.status_code == 200, paid.text
+    query = {"query": "query($id: ID!) { payment(id: $id) { status } }", "variables": {"id": initiated["payment"]["id"]}}
+    deadline = time.monotonic() + 45
+    status = None
+    while time.monotonic() < deadline:
+        status = httpx.post(f"{base}/graphql", json=query, headers=headers, timeout=10).json()["data"]["payment"]["status"]
+        if status == "COMPLETED":
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"the dev worker did not complete the payment (last status {status})")
+
+
 def _descendants(pid: int) -> list[psutil.Process]:
     try:
         return psutil.Process(pid).children(recursive=True)
@@ -118,6 +147,8 @@ class TestDevCommand:
             assert "secantusd" in names and "redis-server" in names and "worker" in names
             assert (tmp_path / ".paygraph" / "dev.env").exists()
             assert (tmp_path / ".paygraph" / "data").is_dir()
+            if stop_signal is signal.SIGINT:
+                _webhook_alone_completes_a_payment(port, tmp_path, env)
             process.send_signal(stop_signal)
             output, _ = process.communicate(timeout=60)
         finally:
@@ -128,3 +159,42 @@ class TestDevCommand:
         _, alive = psutil.wait_procs(children, timeout=10)
         assert alive == [], f"orphans left behind: {[p.pid for p in alive]}"
         assert not (tmp_path / ".paygraph" / "dev.env").exists()
+
+
+@pytest.mark.timeout(90)
+class TestSandboxCommand:
+    def test_serves_both_sandboxes_for_the_razorpay_sdk_and_paypal_oauth(self, tmp_path):
+        import razorpay
+
+        port = free_port()
+        env = clean_env(
+            RAZORPAY_KEY_ID="rzp_test_cli000001",
+            RAZORPAY_KEY_SECRET="cli-secret",
+            PAYPAL_CLIENT_ID="cli-paypal",
+            PAYPAL_CLIENT_SECRET="cli-paypal-secret",
+        )
+        process = subprocess.Popen(
+            [*PAYGRAPH, "sandbox", "--port", str(port)], cwd=tmp_path, env=env,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        try:
+            base = f"http://127.0.0.1:{port}"
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                try:
+                    httpx.get(f"{base}/sandbox/razorpay/_control", timeout=1)
+                    break
+                except httpx.HTTPError:
+                    time.sleep(0.2)
+            client = razorpay.Client(auth=("rzp_test_cli000001", "cli-secret"), base_url=f"{base}/sandbox/razorpay")
+            order = client.order.create({"amount": 50000, "currency": "INR", "receipt": "cli-1"})
+            assert order["id"].startswith("order_") and order["amount"] == 50000
+            token = httpx.post(
+                f"{base}/sandbox/paypal/v1/oauth2/token",
+                data={"grant_type": "client_credentials"},
+                auth=("cli-paypal", "cli-paypal-secret"),
+            )
+            assert token.status_code == 200 and token.json()["access_token"]
+        finally:
+            process.terminate()
+            process.wait(timeout=20)

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 expect = pytest.importorskip(
     "playwright.sync_api", reason="make test installs the dev extra"
 ).expect
+expect.set_options(timeout=10_000)  # room for a busy CI machine; a passing run waits far less
 
 VISA = "4100 2800 0000 1007"  # Razorpay test Visa: succeeds
 MASTERCARD = "5500 6700 0000 1002"  # Razorpay test Mastercard: succeeds
