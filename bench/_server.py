@@ -1,10 +1,10 @@
 """Child process: serve the real app (or the bare baseline) with uvicorn on its own event loop.
 
 Configured by the BENCH_SERVER_CONFIG environment variable (JSON, written by bench._harness):
-kind ("app" | "bare" | "bare_webhook"), port, settings (Settings keyword arguments), instrument (time Mongo,
-Redis and gateway calls per request; see bench._instrument), what_if (patches of this process
-only, see bench._whatif) and profile (a path: run under
-cProfile and write the stats there on shutdown). Started and stopped by bench._harness.Stack.
+kind ("app" | "bare" | "bare_webhook"), port, settings (Settings keyword arguments), instrument
+(time Mongo, Redis and gateway calls per request; see bench._instrument), what_if (patches of
+this process only, see bench._whatif) and profile (a path: run under cProfile and write the
+stats there on shutdown). Started and stopped by bench._harness.Stack.
 """
 
 from __future__ import annotations

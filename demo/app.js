@@ -754,6 +754,8 @@ async function verify(input, button) {
   }
   if (result.__typename === "PaymentSuccess") {
     applyPayment(result.payment);
+    // The card is saved before verifyPayment answers (the live status may arrive earlier).
+    if (input.saveMethod && SUCCESS.has(result.payment.status)) noteSavedCard();
     return;
   }
   // The payment is unchanged or failed: show why, with the payment's own state.
@@ -924,7 +926,6 @@ function renderResult() {
   $("refunds").hidden = false;
   $("refund-form").hidden = !state.identity.admin;
   watchRefunds(payment.id);
-  if (state.saveCard) noteSavedCard();
 }
 
 function renderReceipt() {
@@ -954,10 +955,11 @@ function renderReceipt() {
 }
 
 async function noteSavedCard() {
+  const paymentId = state.payment?.id;
   try {
     const { savedMethods } = await api.request(SAVED_METHODS);
     const saved = savedMethods.find((s) => s.last4 === state.savedLast4);
-    if (saved) {
+    if (saved && state.payment?.id === paymentId) {
       state.savedNote = `${saved.network ?? "Card"} •••• ${saved.last4} is saved: choose it under “Saved methods” next time.`;
       if (state.step === "result") renderReceipt();
     }

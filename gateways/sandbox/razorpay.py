@@ -75,10 +75,39 @@ CURRENCIES = frozenset(
     {"INR", "USD", "EUR", "GBP", "SGD", "AED", "AUD", "CAD", "JPY", "KWD", "BHD", "OMR"}
 )
 THREE_DECIMAL = frozenset({"KWD", "BHD", "OMR"})
-BANKS = frozenset({"HDFC", "ICIC", "SBIN", "UTIB", "KKBK", "YESB", "PUNB", "BARB"})
+# Net-banking banks as GET /v1/methods lists them: RBI bank code (the IFSC prefix), with
+# _R/_C for banks with separate retail and corporate portals.
+BANK_NAMES: dict[str, str] = {
+    "AIRP": "Airtel Payments Bank", "ALLA": "Allahabad Bank", "ANDB_C": "Andhra Bank - Corporate",
+    "AUBL": "AU Small Finance Bank", "BARB_C": "Bank of Baroda - Corporate",
+    "BARB_R": "Bank of Baroda - Retail", "BDBL": "Bandhan Bank", "BKDN": "Dena Bank",
+    "BKID": "Bank of India", "CBIN": "Central Bank of India", "CIUB": "City Union Bank",
+    "CNRB": "Canara Bank", "COSB": "Cosmos Co-operative Bank", "CSBK": "CSB Bank",
+    "DBSS": "DBS Bank", "DCBL": "DCB Bank", "DEUT": "Deutsche Bank", "DLXB": "Dhanlaxmi Bank",
+    "DLXB_C": "Dhanlaxmi Bank - Corporate", "ESFB": "Equitas Small Finance Bank",
+    "FDRL": "Federal Bank", "HDFC": "HDFC Bank", "HSBC": "HSBC", "IBKL": "IDBI Bank",
+    "ICIC": "ICICI Bank", "IDFB": "IDFC FIRST Bank", "IDIB": "Indian Bank",
+    "INDB": "IndusInd Bank", "IOBA": "Indian Overseas Bank", "JAKA": "Jammu and Kashmir Bank",
+    "JSBP": "Janata Sahakari Bank", "KARB": "Karnataka Bank", "KKBK": "Kotak Mahindra Bank",
+    "KVBL": "Karur Vysya Bank", "LAVB_C": "Lakshmi Vilas Bank - Corporate",
+    "LAVB_R": "Lakshmi Vilas Bank - Retail", "MAHB": "Bank of Maharashtra",
+    "NKGS": "NKGSB Co-operative Bank", "ORBC": "Oriental Bank of Commerce",
+    "PSIB": "Punjab & Sind Bank", "PUNB_C": "Punjab National Bank - Corporate",
+    "PUNB_R": "Punjab National Bank - Retail", "RATN": "RBL Bank",
+    "SBIN": "State Bank of India", "SCBL": "Standard Chartered Bank",
+    "SIBL": "South Indian Bank", "SRCB": "Saraswat Co-operative Bank",
+    "SVCB": "SVC Co-operative Bank", "SYNB": "Syndicate Bank",
+    "TMBL": "Tamilnad Mercantile Bank", "TNSC": "Tamil Nadu State Co-operative Bank",
+    "UBIN": "Union Bank of India", "UCBA": "UCO Bank", "UTIB": "Axis Bank",
+    "VIJB": "Vijaya Bank", "YESB": "Yes Bank",
+}  # fmt: skip
+BANKS = frozenset(BANK_NAMES)
 WALLETS = frozenset(
-    {"paytm", "phonepe", "amazonpay", "mobikwik", "freecharge", "airtelmoney", "jiomoney"}
-)
+    {
+        "paytm", "phonepe", "amazonpay", "mobikwik", "freecharge", "airtelmoney", "jiomoney",
+        "olamoney", "googlepay", "applepay",
+    }
+)  # fmt: skip
 EMI_DURATIONS = frozenset({3, 6, 9, 12, 18, 24})
 METHODS = frozenset({"card", "upi", "netbanking", "wallet", "emi"})
 
@@ -231,7 +260,7 @@ class RazorpaySandboxConfig:
     clock: Callable[[], float] = time.time
     speed: float = 1.0
     webhook_timeout: float = 5.0
-    auto_capture: bool = False
+    auto_capture: bool = True  # Razorpay accounts capture automatically unless told not to
 
     def __post_init__(self) -> None:
         if not self.key_id or not self.key_secret:
@@ -300,6 +329,8 @@ class _Fault:
     retry_after: str | None
     html: bool
     skip: int = 0
+    rate: float | None = None  # apply to this share of matching requests (seeded), not all
+    rng: random.Random | None = None
 
     def matches(self, method: str, path: str) -> bool:
         return (self.method is None or self.method == method) and fnmatch.fnmatchcase(
@@ -433,6 +464,8 @@ class _OrderRules:
 class _Settings:
     auto_capture: bool
     refund_mode: Literal["processed", "pending"] = "processed"
+    # In "pending" mode, refunds settle as processed after this many seconds (None: when told).
+    refund_settle_seconds: float | None = None
     order_receipt_unique: bool = False
     webhooks: Literal["deliver", "drop", "hold"] = "deliver"
     duplicate_webhooks: bool = False
@@ -442,6 +475,7 @@ class _Settings:
         return {
             "auto_capture": self.auto_capture,
             "refund_mode": self.refund_mode,
+            "refund_settle_seconds": self.refund_settle_seconds,
             "order_receipt_unique": self.order_receipt_unique,
             "webhooks": self.webhooks,
             "duplicate_webhooks": self.duplicate_webhooks,
@@ -486,6 +520,12 @@ class _Sandbox:
                 if fault.skip > 0:  # let this one through untouched
                     fault.skip -= 1
                     return None
+                if (
+                    fault.rate is not None
+                    and fault.rng is not None
+                    and fault.rng.random() >= fault.rate
+                ):
+                    continue  # not this time; another fault may still apply
                 fault.count -= 1
                 if fault.count <= 0:
                     self.faults.remove(fault)
@@ -926,6 +966,10 @@ def create_razorpay_sandbox(config: RazorpaySandboxConfig) -> Starlette:
                 {"refund": dict(refund, status="pending"), "payment": payment},
             )
             events.append(("refund.processed", {"refund": refund, "payment": payment}))
+        elif sandbox.settings.refund_settle_seconds is not None:
+            sandbox.spawn(
+                _settle_later(sandbox, refund["id"], sandbox.settings.refund_settle_seconds)
+            )
         sandbox.emit(events)
         return JSONResponse(refund)
 
@@ -948,6 +992,26 @@ def create_razorpay_sandbox(config: RazorpaySandboxConfig) -> Starlette:
 
     async def list_refunds(request: Request) -> Response:
         return _collection(_page(request, list(sandbox.refunds.values())[::-1]))
+
+    async def methods(request: Request) -> Response:
+        # What Checkout may offer this account (Razorpay: key id only, no secret needed).
+        return JSONResponse(
+            {
+                "entity": "methods",
+                "card": True,
+                "upi": True,
+                "emi": True,
+                "netbanking": dict(sorted(BANK_NAMES.items())),
+                "wallet": {name: True for name in sorted(WALLETS)},
+                "emi_plans": {
+                    network: {
+                        "min_amount": 250000,
+                        "plans": {str(d): 15 for d in sorted(EMI_DURATIONS)},
+                    }
+                    for network in ("Visa", "MasterCard", "RuPay")
+                },
+            }
+        )
 
     # checkout stand-in (no API auth: it plays the browser, which only knows the key id)
 
@@ -1000,6 +1064,7 @@ def create_razorpay_sandbox(config: RazorpaySandboxConfig) -> Starlette:
         ),
         Route("/v1/refunds", api(list_refunds), methods=["GET"]),
         Route("/v1/refunds/{refund_id}", api(fetch_refund), methods=["GET"]),
+        Route("/v1/methods", methods, methods=["GET"]),
         Route("/checkout/{order_id}/pay", checkout_pay, methods=["POST"]),
         Route("/_control", control_get, methods=["GET"]),
         Route("/_control", control_post, methods=["POST"]),
@@ -1289,13 +1354,14 @@ def _control_post(sandbox: _Sandbox, body: Json) -> None:
        "method": "POST"|null (any), "status": 429|500|503|...|null (answer normally),
        "delay": seconds, "count": N (default 1), "phase": "before"|"after",
        "retry_after": seconds|null, "body": "json"|"html", "skip": M (default 0)}: after
-       letting M matching requests through, the next N fail. "before" reads the request,
-       waits `delay`, then answers `status` without processing (or, with no status,
+       letting M matching requests through, the next N fail. With "rate": 0.3 (and "seed"),
+       each matching request fails with that probability, deterministically for a seed.
+       "before" reads the request, waits `delay`, then answers `status` without processing (or, with no status,
        processes it late); "after" processes first, then waits and/or replaces the answer -
        the way to make a caller time out on an order that exists.
     - {"action": "clear_faults"}
-    - {"action": "configure", any of "auto_capture": bool, "refund_mode":
-       "processed"|"pending", "order_receipt_unique": bool, "webhooks":
+    - {"action": "configure", any of "refund_settle_seconds": seconds|null,
+       "auto_capture": bool, "refund_mode": "processed"|"pending", "order_receipt_unique": bool, "webhooks":
        "deliver"|"drop"|"hold", "duplicate_webhooks": bool, "reorder_webhooks": bool}
     - {"action": "release_webhooks", "order": "fifo"|"reverse"|"shuffle", "seed": any,
        "copies": 1-5, "concurrency": 1-64}: send held webhooks, each `copies` times (same event
@@ -1319,7 +1385,11 @@ def _control_post(sandbox: _Sandbox, body: Json) -> None:
             raise ValueError("phase must be before or after")
         if status is not None and not (isinstance(status, int) and 400 <= status <= 599):
             raise ValueError("status must be an HTTP error status or null")
-        count = int(body.get("count", 1))
+        rate = body.get("rate")
+        if rate is not None and not (isinstance(rate, int | float) and 0 < rate <= 1):
+            raise ValueError("rate must be a share between 0 and 1")
+        # A rate fault applies to that share of matching requests until cleared (or `count`).
+        count = int(body.get("count", 1 if rate is None else 1_000_000))
         if count < 1:
             raise ValueError("count must be at least 1")
         retry_after = body.get("retry_after")
@@ -1334,6 +1404,8 @@ def _control_post(sandbox: _Sandbox, body: Json) -> None:
                 retry_after=str(retry_after) if retry_after is not None else None,
                 html=body.get("body") == "html",
                 skip=int(body.get("skip", 0)),
+                rate=float(rate) if rate is not None else None,
+                rng=random.Random(body.get("seed")) if rate is not None else None,  # noqa: S311
             )
         )
     elif action == "clear_faults":
@@ -1384,9 +1456,20 @@ def _configure(settings: _Settings, body: Json) -> None:
     for key, value in body.items():
         if key == "action":
             continue
+        if key == "refund_settle_seconds":
+            if value is not None and not (isinstance(value, int | float) and 0 <= value <= 3600):
+                raise ValueError("refund_settle_seconds must be 0-3600 seconds or null")
+            settings.refund_settle_seconds = None if value is None else float(value)
+            continue
         if key not in choices or value not in choices[key] or type(value) is int:
             raise ValueError(f"cannot set {key} to {value!r}")
         setattr(settings, key, value)
+
+
+async def _settle_later(sandbox: _Sandbox, refund_id: str, seconds: float) -> None:
+    await asyncio.sleep(seconds)
+    if sandbox.refunds.get(refund_id, {}).get("status") == "pending":
+        _settle_refund(sandbox, refund_id, "processed")
 
 
 def _settle_refund(sandbox: _Sandbox, refund_id: str, status: object) -> None:

@@ -166,6 +166,8 @@ def _razorpay_server(razorpay_credentials: RazorpayCredentials) -> Iterator[_Raz
                 webhook_secret=razorpay_credentials.webhook_secret,
                 webhook_url=f"{base_url}/hooks/razorpay",
                 speed=WEBHOOK_SPEED,
+                # These tests walk payments through authorized -> captured themselves.
+                auto_capture=False,
             )
         )
 

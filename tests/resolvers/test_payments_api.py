@@ -73,8 +73,16 @@ class TestEveryMethodReachesItsFinalStatus:
         payment = verified["payment"]
         assert payment["status"] == "COMPLETED"
         assert payment["gatewayPaymentId"].startswith("pay_")
-        assert [e["toStatus"] for e in payment["timeline"]] == ["PENDING", "INITIATED", "AUTHORIZED", "COMPLETED"]
+        # The sandbox captures automatically, as Razorpay accounts do by default.
+        assert [e["toStatus"] for e in payment["timeline"]] == ["PENDING", "INITIATED", "COMPLETED"]
         assert {e["source"] for e in payment["timeline"]} == {"API"}
+
+    async def test_manual_capture_authorizes_then_verify_captures(self, client, shopper, sandbox):
+        await client.post("/sandbox/razorpay/_control", json={"action": "configure", "auto_capture": False})
+        initiated = await shopper.initiate(orderId=order_id())
+        verified = await pay_and_verify(shopper, initiated)
+        timeline = [e["toStatus"] for e in verified["payment"]["timeline"]]
+        assert timeline == ["PENDING", "INITIATED", "AUTHORIZED", "COMPLETED"]
 
     async def test_rupay_card(self, shopper, sandbox):
         initiated = await shopper.initiate(orderId=order_id(), paymentMethod="CARD")

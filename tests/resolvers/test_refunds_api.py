@@ -246,3 +246,20 @@ class TestRefundStatusChanged:
         finally:
             await ws.close()
         assert seen[-1] == "PROCESSING"
+
+
+class TestGatewaySettlesLater:
+    async def test_refund_settles_after_the_gateways_delay(self, client, shopper, admin, worker):
+        pid = await completed_payment(shopper)
+        await client.post(
+            "/sandbox/razorpay/_control",
+            json={"action": "configure", "refund_mode": "pending", "refund_settle_seconds": 0.3},
+        )
+        result = await refund(admin, paymentId=pid, amount="100.00")
+        assert result["refund"]["status"] == "PROCESSING"
+
+        async def completed() -> bool:
+            return (await Refund.get(result["refund"]["id"])).status is RefundStatus.COMPLETED
+
+        await eventually(completed, within=20)
+        assert (await Payment.get(pid)).refunded_minor == 10000
