@@ -16,17 +16,16 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 
+from gateways.base import Gateway
+from gateways.circuit import CircuitBreaker
+from gateways.instrumented import GatewayCallRecorder, InstrumentedGateway
 from gateways.paypal.adapter import PayPalGateway
 from gateways.paypal.config import PayPalConfig
 from gateways.razorpay.adapter import RazorpayGateway
 from gateways.razorpay.config import RazorpayConfig
-from gateways.base import Gateway
-from gateways.circuit import CircuitBreaker
-from gateways.instrumented import GatewayCallRecorder, InstrumentedGateway
 from gateways.registry import GatewayRegistry
 from gateways.sandbox.paypal import PayPalSandboxConfig, create_paypal_sandbox
 from gateways.sandbox.razorpay import RazorpaySandboxConfig, create_razorpay_sandbox
-
 from infra.db import connect_mongo, init_models
 from infra.http import BodyLimitMiddleware, MetricsMiddleware, RequestIdMiddleware
 from infra.metrics import PaygraphMetrics
@@ -39,19 +38,19 @@ from resolvers.webhooks import webhook_route
 from schema import Limits
 from services.alerts import AlertPolicy, AlertService, AlertWebhook
 from services.auth import TokenConfig, TokenService
+from services.crypto import TokenVault
 from services.events import EventBus
 from services.health import HealthService
 from services.payments import PaymentPolicy, PaymentService
-from services.crypto import TokenVault
 from services.ratelimit import RateLimiter
 from services.reconciliation import ReconciliationPolicy, ReconciliationService
 from services.refunds import RefundPolicy, RefundService
 from services.saved_methods import SavedMethodService
 from services.stats import StatsService
 from services.webhooks import WebhookInbox, WebhookProcessor
+from settings import ConfigurationError, Settings
 from workers.queue import QUEUE_NAME, ArqJobQueue
 from workers.settings import JOB_TIMEOUT_SECONDS, in_progress_timeout_seconds
-from settings import ConfigurationError, Settings
 
 log = logging.getLogger("paygraph.app")
 
@@ -114,6 +113,12 @@ def sandbox_credentials(settings: Settings) -> Settings:
     return settings.model_copy(update=generated) if generated else settings
 
 
+def _base_url(url: str | None) -> dict[str, Any]:
+    """The adapter config's base_url when one is configured; else its own default (the real
+    gateway's host)."""
+    return {"base_url": url} if url else {}
+
+
 def build_gateways(
     settings: Settings,
     *,
@@ -153,7 +158,7 @@ def build_gateways(
                     webhook_secret=settings.razorpay_webhook_secret,
                     connect_timeout=settings.gateway_connect_timeout_seconds,
                     read_timeout=settings.gateway_read_timeout_seconds,
-                    **({"base_url": razorpay_url} if razorpay_url else {}),
+                    **_base_url(razorpay_url),
                 )
             )
         )
@@ -184,7 +189,7 @@ def build_gateways(
                     webhook_id=settings.paypal_webhook_id,
                     connect_timeout=settings.gateway_connect_timeout_seconds,
                     read_timeout=settings.gateway_read_timeout_seconds,
-                    **({"base_url": paypal_url} if paypal_url else {}),
+                    **_base_url(paypal_url),
                 )
             )
         )
@@ -271,13 +276,14 @@ def build_core(settings: Settings, *, serve_sandboxes: bool = True) -> Core:
         raise ConfigurationError("MONGODB_URL must be set (`paygraph dev` starts an embedded one)")
     if not settings.redis_url:
         raise ConfigurationError("REDIS_URL must be set (`paygraph dev` starts an embedded one)")
+    mongodb_url, redis_url = settings.mongodb_url, settings.redis_url
     settings = sandbox_credentials(settings)
-    mongo = connect_mongo(settings.mongodb_url)
+    mongo = connect_mongo(mongodb_url)
     # A blocking pool checks connections outside its lock (the default pool serialises every
     # command behind it under load) and caps connections instead of failing.
     redis = Redis(
         connection_pool=BlockingConnectionPool.from_url(
-            settings.redis_url,
+            redis_url,
             max_connections=64,
             timeout=5,
             socket_connect_timeout=2,
@@ -285,7 +291,7 @@ def build_core(settings: Settings, *, serve_sandboxes: bool = True) -> Core:
         )
     )
     # Subscriptions block on pub/sub reads: give them a connection pool without a read timeout.
-    pubsub_redis = Redis.from_url(settings.redis_url, socket_connect_timeout=2)
+    pubsub_redis = Redis.from_url(redis_url, socket_connect_timeout=2)
     metrics = PaygraphMetrics()  # this process's registry (README: per-process scrape)
     gateways = build_gateways(settings, serve_sandboxes=serve_sandboxes, recorder=metrics)
     breakers = {adapter.name: CircuitBreaker() for adapter in gateways.registry}
@@ -299,7 +305,7 @@ def build_core(settings: Settings, *, serve_sandboxes: bool = True) -> Core:
         recorder=metrics,
     )
     queue = ArqJobQueue(
-        settings.redis_url,
+        redis_url,
         in_progress_timeout_s=in_progress_timeout_seconds(),
         webhook_timeout_s=JOB_TIMEOUT_SECONDS,
     )
@@ -345,7 +351,7 @@ def webhook_routes(core: Core) -> list[BaseRoute]:
     """The seed's REST webhook paths; a gateway whose webhook secret is unset answers 404."""
     disabled = set(core.settings.disabled_webhooks())
     registry = core.gateways.registry
-    routes = []
+    routes: list[BaseRoute] = []
     for gateway, path in (
         (Gateway.RAZORPAY, "/api/webhooks/razorpay"),
         (Gateway.PAYPAL, "/api/webhooks/paypal"),

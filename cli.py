@@ -385,9 +385,23 @@ def reconcile_summary(report: Any, *, max_fixes: int = 20) -> str:
             )
             for f in shown
         ]
-        lines += ["", f"{heading}:", _table(
-            ("kind", "payment", "order", "gateway", "gateway id", "gateway says", "we had", "action"), rows
-        )]  # fmt: skip
+        lines += [
+            "",
+            f"{heading}:",
+            _table(
+                (
+                    "kind",
+                    "payment",
+                    "order",
+                    "gateway",
+                    "gateway id",
+                    "gateway says",
+                    "we had",
+                    "action",
+                ),
+                rows,
+            ),
+        ]
         hidden = (
             len(findings)
             - len(shown)
@@ -514,9 +528,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="check stale payments and refunds with the gateways (exit 1: issues to review)",
     )
     reconcile.add_argument(
-        "--since", default=None, metavar="DURATION",
+        "--since",
+        default=None,
+        metavar="DURATION",
         help="only records created within DURATION (e.g. 30m, 6h, 2d); also the drift window",
-    )  # fmt: skip
+    )
     reconcile.add_argument(
         "--dry-run", action="store_true", help="change nothing; say what a run would do"
     )

@@ -39,7 +39,9 @@ class MethodKind(StrEnum):
 
 
 class GatewayOrderStatus(StrEnum):
-    CREATED = "CREATED"  # nothing attempted yet (Razorpay created; PayPal CREATED/PAYER_ACTION_REQUIRED)
+    CREATED = (
+        "CREATED"  # nothing attempted yet (Razorpay created; PayPal CREATED/PAYER_ACTION_REQUIRED)
+    )
     ATTEMPTED = "ATTEMPTED"  # at least one payment attempt, none captured
     APPROVED = "APPROVED"  # PayPal: buyer approved, awaiting our capture
     PAID = "PAID"  # captured
@@ -188,10 +190,18 @@ class GatewayUnavailable(GatewayError):
     retryable = True
 
     def __init__(
-        self, gateway: Gateway, message: str, *, retry_after: float | None = None
+        self,
+        gateway: Gateway,
+        message: str,
+        *,
+        retry_after: float | None = None,
+        local: bool = False,
     ) -> None:
         super().__init__(gateway, message)
         self.retry_after = retry_after
+        # True when our side was the bottleneck (no free connection in our pool): retryable,
+        # but no evidence against the gateway, so circuit breakers must not count it.
+        self.local = local
 
 
 class GatewayRejected(GatewayError):

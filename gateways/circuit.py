@@ -9,7 +9,11 @@ from collections.abc import Callable
 
 class CircuitBreaker:
     def __init__(
-        self, *, threshold: int = 5, cooldown: float = 30.0, clock: Callable[[], float] = time.monotonic
+        self,
+        *,
+        threshold: int = 5,
+        cooldown: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._threshold = threshold
         self._cooldown = cooldown
@@ -28,9 +32,8 @@ class CircuitBreaker:
     def open(self) -> bool:
         if self._opened_at is None:
             return False
-        if self._clock() - self._opened_at >= self._cooldown:
-            return False  # half-open: let a trial call through
-        return True
+        # After the cool-down it is half-open: a trial call goes through.
+        return self._clock() - self._opened_at < self._cooldown
 
     def record_success(self) -> None:
         self._failures = 0

@@ -156,11 +156,15 @@ def start_mongo(
         storage.mkdir(parents=True, exist_ok=True)
     argv = [
         _venv_bin("secantusd-py"),
-        "--host", "127.0.0.1",
-        "--port", str(port),
-        "--storage-path", str(storage) if storage is not None else ":memory:",
-        "--log-level", "WARNING",
-    ]  # fmt: skip
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--storage-path",
+        str(storage) if storage is not None else ":memory:",
+        "--log-level",
+        "WARNING",
+    ]
     if test_commands:
         argv.append("--enable-test-commands")
     log_path = (log_dir / "mongo.log") if log_dir else None
@@ -187,12 +191,17 @@ def start_redis(
     port = port or free_port()
     argv = [
         redis_server_binary(),
-        "--port", str(port),
-        "--bind", "127.0.0.1",
-        "--save", "",
-        "--appendonly", "no",
-        "--daemonize", "no",
-    ]  # fmt: skip
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--daemonize",
+        "no",
+    ]
     log_path = (log_dir / "redis.log") if log_dir else None
     url = f"redis://127.0.0.1:{port}/0"
     proc = ManagedProcess("redis", url, _spawn("redis", argv, log_path), log_path)

@@ -18,7 +18,8 @@ from resolvers.webhooks_graphql import WebhookMutation, WebhookQuery
 from schema import Limits, PaygraphSchema, build_schema
 
 Query = merge_types(
-    "Query", (PaymentQuery, RefundQuery, SavedMethodQuery, WebhookQuery, ReconciliationQuery, StatsQuery)
+    "Query",
+    (PaymentQuery, RefundQuery, SavedMethodQuery, WebhookQuery, ReconciliationQuery, StatsQuery),
 )
 Mutation = merge_types(
     "Mutation",

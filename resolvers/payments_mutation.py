@@ -11,7 +11,6 @@ from models.errors import DomainError
 from resolvers.context import Info
 from schema.errors import UserError, from_domain_error
 from schema.payments import (
-    checkout_view,
     CancelPaymentResult,
     InitiatePaymentInput,
     InitiatePaymentResult,
@@ -20,6 +19,7 @@ from schema.payments import (
     PaymentType,
     VerifyPaymentInput,
     VerifyPaymentResult,
+    checkout_view,
 )
 from schema.permissions import IsAuthenticated
 from services.payments import InitiateCommand, VerifyCommand
@@ -38,7 +38,9 @@ async def or_user_error(call: Callable[[], Awaitable[T]]) -> T | UserError:
 @strawberry.type
 class PaymentMutation:
     @strawberry.mutation(permission_classes=[IsAuthenticated])
-    async def initiate_payment(self, info: Info, input: InitiatePaymentInput) -> InitiatePaymentResult:
+    async def initiate_payment(
+        self, info: Info, input: InitiatePaymentInput
+    ) -> InitiatePaymentResult:
         principal = info.context.require_principal()
         command = InitiateCommand(
             order_id=input.order_id,

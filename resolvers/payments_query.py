@@ -43,7 +43,7 @@ class PaymentQuery:
         customer_id: str | None = None,
     ) -> PaymentConnection:
         principal = info.context.require_principal()
-        page = await info.context.services.payments.list(
+        page = await info.context.services.payments.list_payments(
             principal, first=first, after=after, status=status, customer_id=customer_id
         )
         edges = [
@@ -51,7 +51,8 @@ class PaymentQuery:
             for item, _cursor in zip(page.items, page.cursors, strict=True)
         ]
         return PaymentConnection(
-            edges=edges, page_info=PageInfo(has_next_page=page.has_next_page, end_cursor=page.end_cursor)
+            edges=edges,
+            page_info=PageInfo(has_next_page=page.has_next_page, end_cursor=page.end_cursor),
         )
 
     @strawberry.field(permission_classes=[IsAuthenticated], description="Banks for NETBANKING.")

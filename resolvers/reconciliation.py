@@ -22,14 +22,18 @@ from schema.types import PageInfo
 
 @strawberry.type
 class ReconciliationQuery:
-    @strawberry.field(permission_classes=[IsAdmin], description="Admin: reconciliation runs, newest first.")
+    @strawberry.field(
+        permission_classes=[IsAdmin], description="Admin: reconciliation runs, newest first."
+    )
     async def reconciliation_reports(
         self, info: Info, first: int = 20, after: str | None = None
     ) -> ReconciliationReportConnection:
         page = await info.context.services.reconciliation.reports(first=first, after=after)
         return ReconciliationReportConnection(
             edges=[
-                ReconciliationReportEdge(cursor=str(report.id), node=ReconciliationReportType.from_document(report))
+                ReconciliationReportEdge(
+                    cursor=str(report.id), node=ReconciliationReportType.from_document(report)
+                )
                 for report in page.items
             ],
             page_info=PageInfo(has_next_page=page.has_next_page, end_cursor=page.end_cursor),

@@ -27,7 +27,7 @@ class SavedMethodQuery:
     )
     async def saved_methods(self, info: Info) -> list[SavedMethodType]:
         principal = info.context.require_principal()
-        found = await info.context.services.saved_methods.list(principal)
+        found = await info.context.services.saved_methods.list_methods(principal)
         return [SavedMethodType.from_document(method) for method in found]
 
     @strawberry.field(

@@ -63,7 +63,9 @@ def webhook_route(
             outcome = await inbox.receive(event, payload)
         except InboxUnavailable:
             log.error("could not store %s webhook %s", adapter.name, event.event_id)
-            return _answer(503, error="temporarily unable to store the event; retry"), "store_unavailable"
+            return _answer(
+                503, error="temporarily unable to store the event; retry"
+            ), "store_unavailable"
         return _answer(200, result=outcome.value, event_id=event.event_id), outcome.value
 
     return Route(path, receive, methods=["POST"])

@@ -21,7 +21,9 @@ from schema.webhooks import (
 
 @strawberry.type
 class WebhookQuery:
-    @strawberry.field(permission_classes=[IsAdmin], description="Admin: the webhook inbox, newest first.")
+    @strawberry.field(
+        permission_classes=[IsAdmin], description="Admin: the webhook inbox, newest first."
+    )
     async def webhook_events(
         self,
         info: Info,
@@ -30,7 +32,7 @@ class WebhookQuery:
         first: int = 20,
         after: str | None = None,
     ) -> WebhookEventConnection:
-        page = await info.context.services.webhooks.list(
+        page = await info.context.services.webhooks.list_events(
             gateway=gateway, status=status, first=first, after=after
         )
         return WebhookEventConnection(

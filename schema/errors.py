@@ -127,9 +127,10 @@ def from_domain_error(error: domain.DomainError) -> UserError:
             return NotFoundError(code=code, message=message)
         case domain.DuplicateOrder():
             return DuplicateOrderError(
-                code=code, message=message,
+                code=code,
+                message=message,
                 existing_payment_id=strawberry.ID(error.existing_payment_id),
-            )  # fmt: skip
+            )
         case domain.RateLimited():
             return RateLimitedError(
                 code=code, message=message, retry_after_seconds=error.retry_after_seconds
@@ -154,9 +155,11 @@ def from_domain_error(error: domain.DomainError) -> UserError:
             return ValidationError(code=code, message=message, field=error.field)
     if code in ("GATEWAY_UNAVAILABLE", "GATEWAY_REJECTED"):
         return GatewayError(
-            code=code, message=message, retryable=code == "GATEWAY_UNAVAILABLE",
+            code=code,
+            message=message,
+            retryable=code == "GATEWAY_UNAVAILABLE",
             gateway_code=getattr(error, "gateway_code", None),
-        )  # fmt: skip
+        )
     if code == "UNSUPPORTED_METHOD":
         return UnsupportedMethodError(code=code, message=message)
     return ValidationError(code=code, message=message, field=error.field)

@@ -34,7 +34,9 @@ class RefundLoaderContext(Protocol):
 
 
 def money(value: Money) -> MoneyType:
-    return MoneyType(amount=value.to_decimal_string(), currency=value.currency, minor=value.amount_minor)
+    return MoneyType(
+        amount=value.to_decimal_string(), currency=value.currency, minor=value.amount_minor
+    )
 
 
 @strawberry.type(name="Refund")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, cast
 
 import strawberry
 from strawberry.scalars import JSON
@@ -46,7 +46,7 @@ class WebhookEventType:
             processed_at=row.processed_at,
             payment_id=strawberry.ID(str(row.payment_id)) if row.payment_id else None,
             refund_id=strawberry.ID(str(row.refund_id)) if row.refund_id else None,
-            payload=row.payload,
+            payload=cast(JSON, row.payload),
         )
 
 

@@ -74,4 +74,4 @@ class EventBus:
             with contextlib.suppress(RedisError, OSError):
                 await pubsub.unsubscribe(channel)
             with contextlib.suppress(RedisError, OSError):
-                await pubsub.aclose()
+                await pubsub.aclose()  # type: ignore[no-untyped-call]

@@ -15,9 +15,9 @@ import logging
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from beanie import PydanticObjectId
+from beanie import PydanticObjectId, SortDirection
 from beanie.odm.utils.encoder import Encoder
 from bson import ObjectId
 from bson.errors import InvalidId
@@ -75,7 +75,12 @@ MAX_PAGE = 100
 
 # Statuses after which a live status subscription has nothing more to say.
 SUBSCRIPTION_END = frozenset(
-    {PaymentStatus.COMPLETED, PaymentStatus.CANCELLED, PaymentStatus.EXPIRED, PaymentStatus.REFUNDED}
+    {
+        PaymentStatus.COMPLETED,
+        PaymentStatus.CANCELLED,
+        PaymentStatus.EXPIRED,
+        PaymentStatus.REFUNDED,
+    }
 )
 
 
@@ -172,7 +177,7 @@ class PaymentService:
             raise PaymentNotFound("payment not found", field="id")
         return payment
 
-    async def list(
+    async def list_payments(
         self,
         principal: Principal,
         *,
@@ -200,7 +205,7 @@ class PaymentService:
             ]
         found = (
             await Payment.find(query)
-            .sort([("created_at", -1), ("_id", -1)])
+            .sort([("created_at", SortDirection.DESCENDING), ("_id", SortDirection.DESCENDING)])
             .limit(first + 1)
             .to_list()
         )
@@ -230,12 +235,16 @@ class PaymentService:
         its gateway order. At most one gateway order per payment, whatever the concurrency."""
         payment = await self._initiate(principal, command, client)
         if payment.checkout is None:
-            raise GatewayUnavailableError("the gateway order is still being created; repeat the request")
+            raise GatewayUnavailableError(
+                "the gateway order is still being created; repeat the request"
+            )
         checkout = payment.checkout
         if payment.saved_method_id is not None and self._saved_methods is not None:
             # The saved method's gateway token goes to the checkout in this answer only; at
             # rest it stays encrypted on the saved method, never copied onto the payment.
-            _, token = await self._saved_methods.checkout_token(principal, str(payment.saved_method_id))
+            _, token = await self._saved_methods.checkout_token(
+                principal, str(payment.saved_method_id)
+            )
             checkout = checkout.model_copy(update={"saved_token": token})
         return Initiated(payment, checkout)
 
@@ -243,7 +252,9 @@ class PaymentService:
         self, principal: Principal, command: InitiateCommand, client: ClientMetadata
     ) -> Payment:
         if self._limiter is not None:
-            await self._limiter.hit(f"ip:{client.ip or 'unknown'}", f"customer:{principal.customer_id}")
+            await self._limiter.hit(
+                f"ip:{client.ip or 'unknown'}", f"customer:{principal.customer_id}"
+            )
         valid = await self._validate(principal, command)
         candidates = self._route(valid)
         fingerprint = _fingerprint(command, valid)
@@ -354,7 +365,9 @@ class PaymentService:
         for adapter in candidates:
             breaker = self._breakers[adapter.name]
             if breaker.open:
-                attempts.append(GatewayAttempt(gateway=adapter.name, outcome="skipped", detail="circuit open"))
+                attempts.append(
+                    GatewayAttempt(gateway=adapter.name, outcome="skipped", detail="circuit open")
+                )
                 continue
             request = CreateOrderRequest(
                 reference=str(payment.id),
@@ -367,17 +380,23 @@ class PaymentService:
             try:
                 order = await self._call(adapter, lambda a=adapter, r=request: a.create_order(r))
             except GatewayUnavailable as exc:
-                attempts.append(GatewayAttempt(gateway=adapter.name, outcome="unavailable", detail=exc.message))
+                attempts.append(
+                    GatewayAttempt(gateway=adapter.name, outcome="unavailable", detail=exc.message)
+                )
                 continue  # nothing was created there: the next candidate may take it
             except GatewayOutcomeUnknown as exc:
-                attempts.append(GatewayAttempt(gateway=adapter.name, outcome="unknown", detail=exc.message))
+                attempts.append(
+                    GatewayAttempt(gateway=adapter.name, outcome="unknown", detail=exc.message)
+                )
                 await self._record_attempts(payment, attempts, release_lease=True)
                 raise GatewayUnavailableError(
                     "the gateway did not answer; repeat initiatePayment with the same "
                     "parameters to resume (no second order will be created)"
                 ) from None
             except GatewayRejected as exc:
-                attempts.append(GatewayAttempt(gateway=adapter.name, outcome="rejected", detail=exc.message))
+                attempts.append(
+                    GatewayAttempt(gateway=adapter.name, outcome="rejected", detail=exc.message)
+                )
                 failed = await self._transition(
                     payment,
                     PaymentEvent.FAILED,
@@ -392,8 +411,12 @@ class PaymentService:
                     inc_attempts=True,
                 )
                 del failed
-                raise GatewayRejectedError(exc.reason or exc.message, gateway_code=exc.gateway_code) from None
-            attempts.append(GatewayAttempt(gateway=adapter.name, outcome="created", detail=order.id))
+                raise GatewayRejectedError(
+                    exc.reason or exc.message, gateway_code=exc.gateway_code
+                ) from None
+            attempts.append(
+                GatewayAttempt(gateway=adapter.name, outcome="created", detail=order.id)
+            )
             checkout = CheckoutParams(
                 gateway=adapter.name,
                 key_id=adapter.public_key,
@@ -402,7 +425,11 @@ class PaymentService:
                 currency=order.currency,
                 approve_url=order.approve_url,
             )
-            event = PaymentEvent.ORDER_CREATED if payment.status is PaymentStatus.PENDING else PaymentEvent.RETRIED
+            event = (
+                PaymentEvent.ORDER_CREATED
+                if payment.status is PaymentStatus.PENDING
+                else PaymentEvent.RETRIED
+            )
             note = f"order created on {adapter.name}"
             if len(attempts) > 1:
                 note += " after " + ", ".join(f"{a.gateway} {a.outcome}" for a in attempts[:-1])
@@ -442,8 +469,9 @@ class PaymentService:
                 base_delay=self._policy.gateway_base_delay,
                 max_delay=self._policy.gateway_max_delay,
             )
-        except GatewayUnavailable:
-            breaker.record_failure()
+        except GatewayUnavailable as exc:
+            if not exc.local:  # our own connection pool being full says nothing of the gateway
+                breaker.record_failure()
             raise
         breaker.record_success()
         return result
@@ -462,7 +490,10 @@ class PaymentService:
             return payment
         if payment.status in (PaymentStatus.CANCELLED, PaymentStatus.EXPIRED):
             raise InvalidState(f"the payment is {payment.status.value.lower()}")
-        if payment.status is PaymentStatus.FAILED and payment.attempt_count >= self._policy.max_attempts:
+        if (
+            payment.status is PaymentStatus.FAILED
+            and payment.attempt_count >= self._policy.max_attempts
+        ):
             raise InvalidState("the payment failed for good; start a new order")
         if payment.gateway is None or payment.gateway_order_id is None:
             raise InvalidState("the payment has no gateway order yet")
@@ -479,21 +510,30 @@ class PaymentService:
             raise ValidationFailed("gatewayPaymentId is required", field="gatewayPaymentId")
         assert payment.gateway_order_id is not None
         if command.signature is not None:
-            proof = CheckoutProof(payment.gateway_order_id, command.gateway_payment_id, command.signature)
+            proof = CheckoutProof(
+                payment.gateway_order_id, command.gateway_payment_id, command.signature
+            )
             if not adapter.verify_checkout(proof):
                 await self._failed_attempt(
-                    payment, TransitionSource.API, actor,
-                    code="INVALID_SIGNATURE", reason="checkout signature did not verify",
-                )  # fmt: skip
+                    payment,
+                    TransitionSource.API,
+                    actor,
+                    code="INVALID_SIGNATURE",
+                    reason="checkout signature did not verify",
+                )
                 raise InvalidSignature("the payment signature does not match this order")
         try:
             found = await self._call(
                 adapter, lambda: adapter.fetch_payment(command.gateway_payment_id or "")
             )
         except GatewayRejected:
-            raise InvalidSignature("the gateway does not know this payment for this order") from None
+            raise InvalidSignature(
+                "the gateway does not know this payment for this order"
+            ) from None
         except (GatewayUnavailable, GatewayOutcomeUnknown):
-            raise GatewayUnavailableError("could not confirm the payment with the gateway") from None
+            raise GatewayUnavailableError(
+                "could not confirm the payment with the gateway"
+            ) from None
         if found.order_id != payment.gateway_order_id:
             raise InvalidSignature("the gateway payment belongs to another order")
         if found.amount_minor != payment.amount.amount_minor or found.currency != payment.currency:
@@ -516,27 +556,40 @@ class PaymentService:
         except DomainError as error:
             log.info("payment %s verified; method not saved (%s)", payment.id, error.code)
 
-    async def _verify_paypal(self, payment: Payment, adapter: PaymentGateway, actor: str) -> Payment:
+    async def _verify_paypal(
+        self, payment: Payment, adapter: PaymentGateway, actor: str
+    ) -> Payment:
         assert payment.gateway_order_id is not None
         try:
             captured = await self._call(
                 adapter,
                 lambda: adapter.capture(
-                    payment.gateway_order_id or "", None, payment.amount.amount_minor, payment.currency
+                    payment.gateway_order_id or "",
+                    None,
+                    payment.amount.amount_minor,
+                    payment.currency,
                 ),
             )
         except GatewayRejected as exc:
             if exc.gateway_code == "ORDER_NOT_APPROVED":
                 raise InvalidState("the buyer has not approved the PayPal order yet") from None
             await self._failed_attempt(
-                payment, TransitionSource.API, actor, code=exc.gateway_code, reason=exc.reason or exc.message
+                payment,
+                TransitionSource.API,
+                actor,
+                code=exc.gateway_code,
+                reason=exc.reason or exc.message,
             )
-            raise GatewayRejectedError(exc.reason or exc.message, gateway_code=exc.gateway_code) from None
+            raise GatewayRejectedError(
+                exc.reason or exc.message, gateway_code=exc.gateway_code
+            ) from None
         except (GatewayUnavailable, GatewayOutcomeUnknown):
             # The capture carries a PayPal-Request-Id derived from our payment id, so verifying
             # again replays it instead of capturing twice.
             raise GatewayUnavailableError("could not capture with PayPal; verify again") from None
-        return await self.apply_gateway_payment(payment, captured, TransitionSource.API, actor=actor)
+        return await self.apply_gateway_payment(
+            payment, captured, TransitionSource.API, actor=actor
+        )
 
     async def apply_gateway_payment(
         self,
@@ -554,26 +607,43 @@ class PaymentService:
         match found.status:
             case GatewayPaymentStatus.CAPTURED | GatewayPaymentStatus.REFUNDED:
                 return await self._transition(
-                    payment, PaymentEvent.CAPTURED, source, actor=actor,
-                    gateway_event_id=gateway_event_id, gateway_payment_id=found.id,
+                    payment,
+                    PaymentEvent.CAPTURED,
+                    source,
+                    actor=actor,
+                    gateway_event_id=gateway_event_id,
+                    gateway_payment_id=found.id,
                     set_fields={**ids, "error_code": None, "error_message": None},
-                )  # fmt: skip
+                )
             case GatewayPaymentStatus.AUTHORIZED:
                 authorized = await self._transition(
-                    payment, PaymentEvent.AUTHORIZED, source, actor=actor,
-                    gateway_event_id=gateway_event_id, gateway_payment_id=found.id, set_fields=ids,
-                )  # fmt: skip
+                    payment,
+                    PaymentEvent.AUTHORIZED,
+                    source,
+                    actor=actor,
+                    gateway_event_id=gateway_event_id,
+                    gateway_payment_id=found.id,
+                    set_fields=ids,
+                )
                 if not capture or authorized.status is not PaymentStatus.AUTHORIZED:
                     return authorized
                 return await self._capture(authorized, found, source, actor)
             case GatewayPaymentStatus.FAILED:
                 return await self._failed_attempt(
-                    payment, source, actor, code=found.error_code, reason=found.error_description
-                    or found.error_reason or "the payment failed at the gateway",
-                    gateway_event_id=gateway_event_id, gateway_payment_id=found.id,
-                )  # fmt: skip
+                    payment,
+                    source,
+                    actor,
+                    code=found.error_code,
+                    reason=found.error_description
+                    or found.error_reason
+                    or "the payment failed at the gateway",
+                    gateway_event_id=gateway_event_id,
+                    gateway_payment_id=found.id,
+                )
             case _:
-                return payment  # created/pending at the gateway: a webhook or reconciliation follows
+                return (
+                    payment  # created/pending at the gateway: a webhook or reconciliation follows
+                )
 
     async def _capture(
         self, payment: Payment, found: GatewayPayment, source: TransitionSource, actor: str | None
@@ -584,7 +654,10 @@ class PaymentService:
             captured = await self._call(
                 adapter,
                 lambda: adapter.capture(
-                    payment.gateway_order_id or "", found.id, payment.amount.amount_minor, payment.currency
+                    payment.gateway_order_id or "",
+                    found.id,
+                    payment.amount.amount_minor,
+                    payment.currency,
                 ),
             )
         except (GatewayUnavailable, GatewayOutcomeUnknown, GatewayRejected) as exc:
@@ -627,10 +700,15 @@ class PaymentService:
                 if gateway_payment_id:
                     fields["gateway_payment_id"] = gateway_payment_id
             entry = TimelineEntry(
-                from_status=payment.status, to_status=to, event=PaymentEvent.FAILED, source=source,
-                gateway_event_id=gateway_event_id, gateway_payment_id=gateway_payment_id,
-                actor=actor, note=f"attempt {payment.attempt_count + 1} failed: {reason}",
-            )  # fmt: skip
+                from_status=payment.status,
+                to_status=to,
+                event=PaymentEvent.FAILED,
+                source=source,
+                gateway_event_id=gateway_event_id,
+                gateway_payment_id=gateway_payment_id,
+                actor=actor,
+                note=f"attempt {payment.attempt_count + 1} failed: {reason}",
+            )
             fields["status"] = to
             updated = await self._cas(payment, fields, entry=entry, inc_attempts=True)
             if updated is not None:
@@ -644,31 +722,51 @@ class PaymentService:
 
     async def cancel(self, principal: Principal, payment_id: str) -> Payment:
         payment = await self.get(principal, payment_id)
-        if payment.status not in (PaymentStatus.PENDING, PaymentStatus.INITIATED, PaymentStatus.CANCELLED):
+        if payment.status not in (
+            PaymentStatus.PENDING,
+            PaymentStatus.INITIATED,
+            PaymentStatus.CANCELLED,
+        ):
             raise InvalidState(
                 f"only a pending or initiated payment can be cancelled; this one is {payment.status.value}"
             )
         return await self._transition(
-            payment, PaymentEvent.CANCELLED, TransitionSource.API, actor=principal.customer_id,
+            payment,
+            PaymentEvent.CANCELLED,
+            TransitionSource.API,
+            actor=principal.customer_id,
             note="cancelled by the customer",
-        )  # fmt: skip
+        )
 
     async def expire_stale(self, *, now: datetime | None = None, limit: int = 500) -> int:
         """Mark EXPIRED every unpaid payment past its expiry time; returns how many."""
         now = now or utcnow()
-        stale = await Payment.find(
-            {
-                "status": {"$in": [PaymentStatus.PENDING.value, PaymentStatus.INITIATED.value, PaymentStatus.FAILED.value]},
-                "expires_at": {"$lte": now},
-            }
-        ).limit(limit).to_list()
+        stale = (
+            await Payment.find(
+                {
+                    "status": {
+                        "$in": [
+                            PaymentStatus.PENDING.value,
+                            PaymentStatus.INITIATED.value,
+                            PaymentStatus.FAILED.value,
+                        ]
+                    },
+                    "expires_at": {"$lte": now},
+                }
+            )
+            .limit(limit)
+            .to_list()
+        )
         expired = 0
         for payment in stale:
             try:
                 result = await self._transition(
-                    payment, PaymentEvent.EXPIRED, TransitionSource.EXPIRY, actor="expiry",
+                    payment,
+                    PaymentEvent.EXPIRED,
+                    TransitionSource.EXPIRY,
+                    actor="expiry",
                     note=f"unpaid after {self._policy.timeout_minutes} minutes",
-                )  # fmt: skip
+                )
             except InvalidState:
                 continue  # it moved on (paid) meanwhile
             expired += result.status is PaymentStatus.EXPIRED
@@ -745,7 +843,7 @@ class PaymentService:
         }
         if entry is not None:
             local["timeline"] = [*payment.timeline, entry]
-        return payment.model_copy(update=local)
+        return cast(Payment, payment.model_copy(update=local))
 
     async def _reload(self, payment: Payment) -> Payment:
         fresh = await Payment.get(payment.id)
@@ -774,7 +872,9 @@ class PaymentService:
             )
         currency = (command.currency or "").upper()
         if currency not in SUPPORTED_CURRENCIES:
-            raise ValidationFailed(f"currency {command.currency!r} is not supported", field="currency")
+            raise ValidationFailed(
+                f"currency {command.currency!r} is not supported", field="currency"
+            )
         money = Money.parse(command.amount, currency, field="amount")
         method = command.method
         details = MethodDetails()
@@ -792,7 +892,9 @@ class PaymentService:
             if method is not PaymentMethodType.WALLET:
                 raise ValidationFailed("wallet is only for WALLET", field="wallet")
             if command.wallet not in catalog.WALLETS:
-                raise ValidationFailed("wallet must be one of the supported wallets", field="wallet")
+                raise ValidationFailed(
+                    "wallet must be one of the supported wallets", field="wallet"
+                )
             details = MethodDetails(wallet=command.wallet)
         if command.vpa is not None and method is not PaymentMethodType.UPI:
             raise ValidationFailed("vpa is only for UPI", field="vpa")
@@ -801,7 +903,9 @@ class PaymentService:
             raise ValidationFailed("installments must be at least 1", field="installments")
         if installments > 1:
             if method is not PaymentMethodType.EMI:
-                raise ValidationFailed("installments above 1 need the EMI method", field="installments")
+                raise ValidationFailed(
+                    "installments above 1 need the EMI method", field="installments"
+                )
             if installments not in catalog.EMI_TENURES:
                 raise ValidationFailed(
                     f"EMI tenure must be one of {', '.join(map(str, catalog.EMI_TENURES))} months",
@@ -818,11 +922,15 @@ class PaymentService:
             notes = {"note": command.notes}
         saved_method_id = None
         if command.saved_method_id is not None:
-            saved = await SavedPaymentMethod.get(_object_id(command.saved_method_id, "savedMethodId"))
+            saved = await SavedPaymentMethod.get(
+                _object_id(command.saved_method_id, "savedMethodId")
+            )
             if saved is None or saved.customer_id != principal.customer_id:
                 raise SavedMethodNotFound("saved method not found", field="savedMethodId")
             if saved.method_type is not method:
-                raise ValidationFailed("the saved method is not of this payment method", field="savedMethodId")
+                raise ValidationFailed(
+                    "the saved method is not of this payment method", field="savedMethodId"
+                )
             saved_method_id = saved.id
         return _Validated(money, method, details, installments, saved_method_id, notes)
 
@@ -865,11 +973,17 @@ class PaymentService:
         money = Money.parse(amount, currency) if amount is not None else None
         options = []
         for method in PaymentMethodType:
-            probe = money or Money(amount_minor=catalog.EMI_MIN_MINOR if method is PaymentMethodType.EMI else 10_000, currency=currency)
+            probe = money or Money(
+                amount_minor=catalog.EMI_MIN_MINOR if method is PaymentMethodType.EMI else 10_000,
+                currency=currency,
+            )
             candidates = self._candidates(method, probe)
             if not candidates:
                 continue
-            if money is not None and money.amount_minor < catalog.GATEWAY_MIN_MINOR[candidates[0].name]:
+            if (
+                money is not None
+                and money.amount_minor < catalog.GATEWAY_MIN_MINOR[candidates[0].name]
+            ):
                 continue
             if method is PaymentMethodType.EMI and probe.amount_minor < catalog.EMI_MIN_MINOR:
                 continue
@@ -907,18 +1021,28 @@ class PaymentService:
 
         payment = await self.find_for_event(event)
         if payment is None:
-            raise TargetNotFound(f"no payment for {event.raw_type} {event.order_id or event.payment_id}")
+            raise TargetNotFound(
+                f"no payment for {event.raw_type} {event.order_id or event.payment_id}"
+            )
         assert payment.id is not None
         source = TransitionSource.WEBHOOK
         if event.kind is GatewayEventKind.ORDER_APPROVED:
-            if payment.status in (PaymentStatus.PENDING, PaymentStatus.INITIATED, PaymentStatus.FAILED):
+            if payment.status in (
+                PaymentStatus.PENDING,
+                PaymentStatus.INITIATED,
+                PaymentStatus.FAILED,
+            ):
                 adapter = self._gateways.get(event.gateway)
                 await self._capture_approved(payment, adapter, event.event_id)
             return payment.id
-        if event.amount_minor is not None and (
-            event.amount_minor != payment.amount.amount_minor
-            or (event.currency and event.currency != payment.currency)
-        ) and event.kind is not GatewayEventKind.PAYMENT_FAILED:
+        if (
+            event.amount_minor is not None
+            and (
+                event.amount_minor != payment.amount.amount_minor
+                or (event.currency and event.currency != payment.currency)
+            )
+            and event.kind is not GatewayEventKind.PAYMENT_FAILED
+        ):
             raise InvalidState(
                 f"{event.raw_type} says {event.amount_minor} {event.currency}, "
                 f"the payment is {payment.amount.amount_minor} {payment.currency}"
@@ -944,9 +1068,13 @@ class PaymentService:
         # An authorized payment the customer never verified is captured here, so the webhook
         # alone completes it.
         await self.apply_gateway_payment(
-            payment, found, source, actor="webhook", gateway_event_id=event.event_id,
+            payment,
+            found,
+            source,
+            actor="webhook",
+            gateway_event_id=event.event_id,
             capture=status is GatewayPaymentStatus.AUTHORIZED,
-        )  # fmt: skip
+        )
         return payment.id
 
     async def _capture_approved(
@@ -960,9 +1088,12 @@ class PaymentService:
             ),
         )
         return await self.apply_gateway_payment(
-            payment, captured, TransitionSource.WEBHOOK, actor="webhook",
+            payment,
+            captured,
+            TransitionSource.WEBHOOK,
+            actor="webhook",
             gateway_event_id=gateway_event_id,
-        )  # fmt: skip
+        )
 
     @staticmethod
     def is_subscription_end(payment: Payment, max_attempts: int) -> bool:

@@ -75,7 +75,11 @@ _BATCH = 200
 
 _PAID = (GatewayPaymentStatus.CAPTURED, GatewayPaymentStatus.REFUNDED)
 _HELD = (*_PAID, GatewayPaymentStatus.AUTHORIZED)
-_SETTLED_PAYMENT = (PaymentStatus.COMPLETED, PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED)
+_SETTLED_PAYMENT = (
+    PaymentStatus.COMPLETED,
+    PaymentStatus.PARTIALLY_REFUNDED,
+    PaymentStatus.REFUNDED,
+)
 _OPEN_REFUND = (RefundStatus.PENDING, RefundStatus.PROCESSING)
 
 Progress = Callable[[int, int], None]
@@ -183,7 +187,9 @@ class _Run:
 
 def _money(amount_minor: int, currency: str) -> str:
     try:
-        return f"{Money(amount_minor=amount_minor, currency=currency).to_decimal_string()} {currency}"
+        return (
+            f"{Money(amount_minor=amount_minor, currency=currency).to_decimal_string()} {currency}"
+        )
     except ValueError:
         return f"{amount_minor} minor units {currency}"
 
@@ -227,7 +233,9 @@ class ReconciliationService:
             try:
                 query["_id"] = {"$lt": ObjectId(after)}
             except (InvalidId, TypeError):
-                raise ValidationFailed("after is not a cursor from this API", field="after") from None
+                raise ValidationFailed(
+                    "after is not a cursor from this API", field="after"
+                ) from None
         found = await ReconciliationReport.find(query).sort("-_id").limit(first + 1).to_list()
         return ReportPage(found[:first], len(found) > first)
 
@@ -249,9 +257,11 @@ class ReconciliationService:
         async with self._lock.hold():
             now = utcnow()
             report = ReconciliationReport(
-                trigger=trigger, dry_run=dry_run, started_at=now,
+                trigger=trigger,
+                dry_run=dry_run,
+                started_at=now,
                 since=now - since if since is not None else None,
-            )  # fmt: skip
+            )
             run = _Run(report, now, dry_run, progress)
             try:
                 await self._run(run)
@@ -261,9 +271,14 @@ class ReconciliationService:
                     await report.insert()
             log.info(
                 "reconciliation (%s%s): %d checked, %d recovered, %d expired, %d issues, %d gateway errors",
-                trigger.value, ", dry run" if dry_run else "", report.checked, report.recovered,
-                report.expired, len(report.mismatches), report.gateway_errors,
-            )  # fmt: skip
+                trigger.value,
+                ", dry run" if dry_run else "",
+                report.checked,
+                report.recovered,
+                report.expired,
+                len(report.mismatches),
+                report.gateway_errors,
+            )
             return report
 
     async def _run(self, run: _Run) -> None:
@@ -305,7 +320,9 @@ class ReconciliationService:
         if run.progress is not None:
             run.progress(0, run.total)
 
-        queue: asyncio.Queue[Callable[[], Awaitable[None]] | None] = asyncio.Queue(policy.workers * 2)
+        queue: asyncio.Queue[Callable[[], Awaitable[None]] | None] = asyncio.Queue(
+            policy.workers * 2
+        )
         slots = asyncio.Semaphore(policy.concurrency)
 
         async def produce() -> None:
@@ -316,7 +333,9 @@ class ReconciliationService:
                     for _ in range(len(batch) - len(found)):
                         run.step()  # changed since the run started: no longer ours to check
                     for item in found:
-                        await queue.put(functools.partial(self._guard_check, run, slots, check, item))
+                        await queue.put(
+                            functools.partial(self._guard_check, run, slots, check, item)
+                        )
             for _ in range(policy.workers):
                 await queue.put(None)
 
@@ -396,16 +415,21 @@ class ReconciliationService:
         for attempt in wrong:
             run.issue(self._amount_mismatch(payment, attempt))
         for attempt in attempts:
-            if attempt.status is GatewayPaymentStatus.FAILED and not _failure_recorded(payment, attempt.id):
+            if attempt.status is GatewayPaymentStatus.FAILED and not _failure_recorded(
+                payment, attempt.id
+            ):
                 changed = True
                 run.report.failed_attempts += 1
                 run.fix(
                     ReconciliationFinding(
-                        kind=FindingKind.FAILED_ATTEMPT, **_about(payment, gateway_payment_id=attempt.id),
+                        kind=FindingKind.FAILED_ATTEMPT,
+                        **_about(payment, gateway_payment_id=attempt.id),
                         detail=f"attempt failed at the gateway: {attempt.error_description or attempt.error_reason or attempt.error_code or 'no reason given'}",
-                        expected="FAILED", actual=payment.status.value, action=run.act("record the failed attempt"),
+                        expected="FAILED",
+                        actual=payment.status.value,
+                        action=run.act("record the failed attempt"),
                     )
-                )  # fmt: skip
+                )
                 if not run.dry_run:
                     payment = await self._payments.apply_gateway_payment(
                         payment, attempt, TransitionSource.RECONCILIATION, actor=ACTOR
@@ -419,15 +443,21 @@ class ReconciliationService:
         if payment.gateway is Gateway.PAYPAL:
             order = await self._fetch(slots, lambda: adapter.fetch_order(order_id))
             if order.status is GatewayOrderStatus.APPROVED:
-                return await self._capture_approved(run, payment, order.amount_minor, order.currency) or changed
+                return (
+                    await self._capture_approved(run, payment, order.amount_minor, order.currency)
+                    or changed
+                )
         if payment.status is PaymentStatus.AUTHORIZED:
             run.issue(
                 ReconciliationFinding(
-                    kind=FindingKind.STATUS_MISMATCH, **_about(payment, gateway_payment_id=payment.gateway_payment_id),
+                    kind=FindingKind.STATUS_MISMATCH,
+                    **_about(payment, gateway_payment_id=payment.gateway_payment_id),
                     detail="authorized here, but the gateway holds no authorized or captured payment on the order",
-                    expected="nothing held", actual="AUTHORIZED", action="none: left for review",
+                    expected="nothing held",
+                    actual="AUTHORIZED",
+                    action="none: left for review",
                 )
-            )  # fmt: skip
+            )
             return changed
         return await self._expire(run, payment, "nothing was paid at the gateway") or changed
 
@@ -439,12 +469,19 @@ class ReconciliationService:
         for extra in held:
             if extra is not chosen and extra.status in _PAID:
                 run.issue(self._double_charge(payment, chosen.id, extra))
-        action = "capture and complete" if chosen.status is GatewayPaymentStatus.AUTHORIZED else "complete"
+        action = (
+            "capture and complete"
+            if chosen.status is GatewayPaymentStatus.AUTHORIZED
+            else "complete"
+        )
         finding = ReconciliationFinding(
-            kind=FindingKind.RECOVERED, **_about(payment, gateway_payment_id=chosen.id),
+            kind=FindingKind.RECOVERED,
+            **_about(payment, gateway_payment_id=chosen.id),
             detail=f"{chosen.status.value.lower()} at the gateway while {payment.status.value} here",
-            expected=chosen.status.value, actual=payment.status.value, action=run.act(action),
-        )  # fmt: skip
+            expected=chosen.status.value,
+            actual=payment.status.value,
+            action=run.act(action),
+        )
         if run.dry_run:
             run.report.recovered += 1
             run.fix(finding)
@@ -465,19 +502,23 @@ class ReconciliationService:
         if (amount_minor, currency) != (payment.amount.amount_minor, payment.currency):
             run.issue(
                 ReconciliationFinding(
-                    kind=FindingKind.AMOUNT_MISMATCH, **_about(payment),
+                    kind=FindingKind.AMOUNT_MISMATCH,
+                    **_about(payment),
                     detail="the approved PayPal order is for another amount; not captured",
                     expected=_money(amount_minor, currency),
                     actual=_money(payment.amount.amount_minor, payment.currency),
                     action="none: left for review",
                 )
-            )  # fmt: skip
+            )
             return False
         finding = ReconciliationFinding(
-            kind=FindingKind.RECOVERED, **_about(payment),
+            kind=FindingKind.RECOVERED,
+            **_about(payment),
             detail=f"the buyer approved the PayPal order while {payment.status.value} here",
-            expected="APPROVED", actual=payment.status.value, action=run.act("capture and complete"),
-        )  # fmt: skip
+            expected="APPROVED",
+            actual=payment.status.value,
+            action=run.act("capture and complete"),
+        )
         if not run.dry_run:
             updated = await self._payments.capture_approved(
                 payment, TransitionSource.RECONCILIATION, actor=ACTOR
@@ -493,14 +534,20 @@ class ReconciliationService:
         if payment.expires_at > run.now:
             return False  # still inside PAYMENT_TIMEOUT_MINUTES: the customer may yet pay
         finding = ReconciliationFinding(
-            kind=FindingKind.EXPIRED, **_about(payment),
+            kind=FindingKind.EXPIRED,
+            **_about(payment),
             detail=f"{why}; unpaid past its expiry",
-            expected="nothing paid", actual=payment.status.value, action=run.act("expire"),
-        )  # fmt: skip
+            expected="nothing paid",
+            actual=payment.status.value,
+            action=run.act("expire"),
+        )
         if not run.dry_run:
             try:
                 updated = await self._payments.expire(
-                    payment, TransitionSource.RECONCILIATION, actor=ACTOR, note=f"reconciliation: {why}"
+                    payment,
+                    TransitionSource.RECONCILIATION,
+                    actor=ACTOR,
+                    note=f"reconciliation: {why}",
                 )
             except InvalidState:
                 return False  # it moved on (paid) meanwhile
@@ -527,20 +574,26 @@ class ReconciliationService:
         if ours is None:
             run.issue(
                 ReconciliationFinding(
-                    kind=FindingKind.STATUS_MISMATCH, **_about(payment, gateway_payment_id=payment.gateway_payment_id),
+                    kind=FindingKind.STATUS_MISMATCH,
+                    **_about(payment, gateway_payment_id=payment.gateway_payment_id),
                     detail="completed here, but the gateway does not list this payment on the order",
-                    expected="not found", actual=payment.status.value, action="none: left for review",
+                    expected="not found",
+                    actual=payment.status.value,
+                    action="none: left for review",
                 )
-            )  # fmt: skip
+            )
             return False
         if ours.status not in _PAID:
             run.issue(
                 ReconciliationFinding(
-                    kind=FindingKind.STATUS_MISMATCH, **_about(payment, gateway_payment_id=ours.id),
+                    kind=FindingKind.STATUS_MISMATCH,
+                    **_about(payment, gateway_payment_id=ours.id),
                     detail=f"{payment.status.value} here, {ours.status.value} at the gateway",
-                    expected=ours.status.value, actual=payment.status.value, action="none: left for review",
+                    expected=ours.status.value,
+                    actual=payment.status.value,
+                    action="none: left for review",
                 )
-            )  # fmt: skip
+            )
             return False
         if (ours.amount_minor, ours.currency) != (payment.amount.amount_minor, payment.currency):
             run.issue(self._amount_mismatch(payment, ours))
@@ -548,14 +601,19 @@ class ReconciliationService:
         if ours.amount_refunded_minor > known:
             run.issue(
                 ReconciliationFinding(
-                    kind=FindingKind.UNKNOWN_REFUND, **_about(payment, gateway_payment_id=ours.id),
+                    kind=FindingKind.UNKNOWN_REFUND,
+                    **_about(payment, gateway_payment_id=ours.id),
                     detail="the gateway refunded more than the refunds we know of"
-                    + (" (fully refunded there)" if ours.status is GatewayPaymentStatus.REFUNDED else ""),
+                    + (
+                        " (fully refunded there)"
+                        if ours.status is GatewayPaymentStatus.REFUNDED
+                        else ""
+                    ),
                     expected=f"{_money(ours.amount_refunded_minor, ours.currency)} refunded",
                     actual=f"{_money(known, payment.currency)} refunded or in flight",
                     action="none: left for review",
                 )
-            )  # fmt: skip
+            )
         return False
 
     # -- refunds ---------------------------------------------------------------------------
@@ -564,22 +622,30 @@ class ReconciliationService:
         payment = await Payment.get(refund.payment_id)
         if payment is None or payment.gateway_payment_id is None:
             raise InvalidState("the refund's payment has no gateway payment")
-        about = {**_about(payment, gateway_payment_id=payment.gateway_payment_id), "refund_id": refund.id}
+        about = {
+            **_about(payment, gateway_payment_id=payment.gateway_payment_id),
+            "refund_id": refund.id,
+        }
         if refund.gateway_refund_id is None:
             # The refund call never answered: send it again; its idempotency key makes the
             # gateway replay the first refund (or make it, if the first never arrived).
             finding = ReconciliationFinding(
-                kind=FindingKind.REFUND_SUBMITTED, **about,
+                kind=FindingKind.REFUND_SUBMITTED,
+                **about,
                 detail="the refund call never answered; sent again with the same idempotency key",
-                actual=refund.status.value, action=run.act("re-send the refund"),
-            )  # fmt: skip
+                actual=refund.status.value,
+                action=run.act("re-send the refund"),
+            )
             if run.dry_run:
                 run.fix(finding)
                 return True
             async with slots:
                 updated = await self._refunds.submit(refund, source=TransitionSource.RECONCILIATION)
             if updated.gateway_refund_id is None and updated.status is refund.status:
-                run.error(f"{refund.gateway} refund {refund.id}", _NoAnswer("still no answer from the gateway"))
+                run.error(
+                    f"{refund.gateway} refund {refund.id}",
+                    _NoAnswer("still no answer from the gateway"),
+                )
                 return True
             return self._refund_moved(run, refund, updated, finding)
 
@@ -589,42 +655,59 @@ class ReconciliationService:
             slots, lambda: adapter.fetch_refund(payment.gateway_payment_id or "", gateway_refund_id)
         )
         about["gateway_refund_id"] = answer.id
-        if (answer.amount_minor, answer.currency) != (refund.amount.amount_minor, refund.amount.currency):
+        if (answer.amount_minor, answer.currency) != (
+            refund.amount.amount_minor,
+            refund.amount.currency,
+        ):
             run.issue(
                 ReconciliationFinding(
-                    kind=FindingKind.REFUND_MISMATCH, **about,
+                    kind=FindingKind.REFUND_MISMATCH,
+                    **about,
                     detail="the gateway's refund is for another amount; not applied",
                     expected=_money(answer.amount_minor, answer.currency),
                     actual=_money(refund.amount.amount_minor, refund.amount.currency),
                     action="none: left for review",
                 )
-            )  # fmt: skip
+            )
             return False
         if answer.status is GatewayRefundStatus.PENDING:
             if refund.created_at <= run.now - self._policy.refund_timeout:
                 run.issue(
                     ReconciliationFinding(
-                        kind=FindingKind.REFUND_OVERDUE, **about,
+                        kind=FindingKind.REFUND_OVERDUE,
+                        **about,
                         detail=f"still pending at the gateway {self._policy.refund_timeout} after it was requested",
-                        expected="pending", actual=refund.status.value, action="none: ask the gateway",
+                        expected="pending",
+                        actual=refund.status.value,
+                        action="none: ask the gateway",
                     )
-                )  # fmt: skip
+                )
             return False
         finding = ReconciliationFinding(
-            kind=FindingKind.REFUND_SETTLED, **about,
+            kind=FindingKind.REFUND_SETTLED,
+            **about,
             detail=f"{answer.status.value.lower()} at the gateway while {refund.status.value} here",
-            expected=answer.status.value, actual=refund.status.value,
-            action=run.act("complete the refund" if answer.status is GatewayRefundStatus.PROCESSED else "fail the refund"),
-        )  # fmt: skip
+            expected=answer.status.value,
+            actual=refund.status.value,
+            action=run.act(
+                "complete the refund"
+                if answer.status is GatewayRefundStatus.PROCESSED
+                else "fail the refund"
+            ),
+        )
         if run.dry_run:
             run.report.refunds_settled += 1
             run.fix(finding)
             return True
-        updated = await self._refunds.apply_gateway_refund(refund, answer, TransitionSource.RECONCILIATION)
+        updated = await self._refunds.apply_gateway_refund(
+            refund, answer, TransitionSource.RECONCILIATION
+        )
         return self._refund_moved(run, refund, updated, finding)
 
     @staticmethod
-    def _refund_moved(run: _Run, before: Refund, after: Refund, finding: ReconciliationFinding) -> bool:
+    def _refund_moved(
+        run: _Run, before: Refund, after: Refund, finding: ReconciliationFinding
+    ) -> bool:
         if after.status in (RefundStatus.COMPLETED, RefundStatus.FAILED):
             run.report.refunds_settled += 1
             finding.kind = FindingKind.REFUND_SETTLED
@@ -640,21 +723,26 @@ class ReconciliationService:
     @staticmethod
     def _amount_mismatch(payment: Payment, attempt: GatewayPayment) -> ReconciliationFinding:
         return ReconciliationFinding(
-            kind=FindingKind.AMOUNT_MISMATCH, **_about(payment, gateway_payment_id=attempt.id),
+            kind=FindingKind.AMOUNT_MISMATCH,
+            **_about(payment, gateway_payment_id=attempt.id),
             detail=f"the gateway {attempt.status.value.lower()} another amount than ours; not applied",
             expected=_money(attempt.amount_minor, attempt.currency),
             actual=_money(payment.amount.amount_minor, payment.currency),
             action="none: left for review",
-        )  # fmt: skip
+        )
 
     @staticmethod
-    def _double_charge(payment: Payment, kept: str | None, extra: GatewayPayment) -> ReconciliationFinding:
+    def _double_charge(
+        payment: Payment, kept: str | None, extra: GatewayPayment
+    ) -> ReconciliationFinding:
         return ReconciliationFinding(
-            kind=FindingKind.DOUBLE_CHARGE, **_about(payment, gateway_payment_id=extra.id),
+            kind=FindingKind.DOUBLE_CHARGE,
+            **_about(payment, gateway_payment_id=extra.id),
             detail=f"a second captured payment on the order (ours is {kept}): refund one of them",
             expected=f"{extra.status.value} {_money(extra.amount_minor, extra.currency)}",
-            actual=f"one payment ({kept})", action="none: refund the duplicate",
-        )  # fmt: skip
+            actual=f"one payment ({kept})",
+            action="none: refund the duplicate",
+        )
 
 
 class _NoAnswer(Exception):
@@ -686,7 +774,9 @@ def parse_duration(text: str) -> timedelta:
     try:
         amount = float(number)
     except ValueError:
-        raise ValidationFailed(f"{text!r} is not a duration like 30m, 6h or 2d", field="since") from None
+        raise ValidationFailed(
+            f"{text!r} is not a duration like 30m, 6h or 2d", field="since"
+        ) from None
     if amount <= 0:
         raise ValidationFailed("since must be a positive duration", field="since")
     return timedelta(seconds=amount * units[unit])

@@ -16,7 +16,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from beanie import PydanticObjectId
 from beanie.odm.utils.encoder import Encoder
@@ -105,7 +105,9 @@ class RefundService:
 
     async def get(self, principal: Principal, refund_id: str) -> Refund:
         refund = await Refund.get(_object_id(refund_id, RefundNotFound))
-        if refund is None or not (principal.is_admin or refund.customer_id == principal.customer_id):
+        if refund is None or not (
+            principal.is_admin or refund.customer_id == principal.customer_id
+        ):
             raise RefundNotFound("refund not found", field="id")
         return refund
 
@@ -118,7 +120,9 @@ class RefundService:
         payment = await _visible_payment(principal, payment_id)
         seen: dict[str, int] = {}
         async for _notice in self._events.listen(refund_channel(str(payment.id))):
-            for refund in await Refund.find({"payment_id": payment.id}).sort("created_at").to_list():
+            for refund in (
+                await Refund.find({"payment_id": payment.id}).sort("created_at").to_list()
+            ):
                 if seen.get(str(refund.id), -1) < refund.version:
                     seen[str(refund.id)] = refund.version
                     yield refund
@@ -164,9 +168,13 @@ class RefundService:
 
     def _validate(self, payment: Payment, command: RefundCommand) -> Money:
         if command.idempotency_key is not None and not 1 <= len(command.idempotency_key) <= 128:
-            raise ValidationFailed("idempotencyKey must be 1-128 characters", field="idempotencyKey")
+            raise ValidationFailed(
+                "idempotencyKey must be 1-128 characters", field="idempotencyKey"
+            )
         if command.notes is not None and len(command.notes) > NOTES_MAX_LENGTH:
-            raise ValidationFailed(f"notes may hold at most {NOTES_MAX_LENGTH} characters", field="notes")
+            raise ValidationFailed(
+                f"notes may hold at most {NOTES_MAX_LENGTH} characters", field="notes"
+            )
         if payment.status not in REFUNDABLE:
             raise InvalidState(
                 f"only a completed payment can be refunded; this one is {payment.status.value}"
@@ -180,9 +188,10 @@ class RefundService:
         if command.amount is None:
             if payment.refundable_minor <= 0:
                 raise RefundExceedsCaptured(
-                    refundable_minor=0, currency=payment.currency,
+                    refundable_minor=0,
+                    currency=payment.currency,
                     message="nothing is left to refund on this payment",
-                )  # fmt: skip
+                )
             return payment.refundable_amount
         amount = Money.parse(command.amount, payment.currency, field="amount")
         minimum = MIN_REFUND_MINOR[payment.gateway]
@@ -193,9 +202,10 @@ class RefundService:
             )
         if amount.amount_minor > payment.refundable_minor:
             raise RefundExceedsCaptured(
-                refundable_minor=payment.refundable_minor, currency=payment.currency,
+                refundable_minor=payment.refundable_minor,
+                currency=payment.currency,
                 message=f"at most {payment.refundable_amount.to_decimal_string()} can be refunded",
-            )  # fmt: skip
+            )
         return amount
 
     async def _reserve(
@@ -223,10 +233,13 @@ class RefundService:
             updated_at=now,
             timeline=[
                 RefundTimelineEntry(
-                    at=now, from_status=None, to_status=RefundStatus.PENDING,
-                    source=TransitionSource.API, actor=principal.customer_id,
+                    at=now,
+                    from_status=None,
+                    to_status=RefundStatus.PENDING,
+                    source=TransitionSource.API,
+                    actor=principal.customer_id,
                     note=f"requested by {principal.customer_id}",
-                )  # fmt: skip
+                )
             ],
         )
 
@@ -237,16 +250,20 @@ class RefundService:
                     "status": {"$in": [s.value for s in REFUNDABLE]},
                     "$expr": {
                         "$gte": [
-                            {"$subtract": [
-                                "$amount.amount_minor",
-                                {"$add": ["$refunded_minor", "$refund_reserved_minor"]},
-                            ]},
+                            {
+                                "$subtract": [
+                                    "$amount.amount_minor",
+                                    {"$add": ["$refunded_minor", "$refund_reserved_minor"]},
+                                ]
+                            },
                             amount.amount_minor,
                         ]
                     },
-                },  # fmt: skip
-                {"$inc": {"refund_reserved_minor": amount.amount_minor, "version": 1},
-                 "$set": {"updated_at": now}},  # fmt: skip
+                },
+                {
+                    "$inc": {"refund_reserved_minor": amount.amount_minor, "version": 1},
+                    "$set": {"updated_at": now},
+                },
                 session=session,
             )
             if result.modified_count != 1:
@@ -259,10 +276,11 @@ class RefundService:
             current = await Payment.get(payment.id)
             refundable = current.refundable_minor if current else 0
             raise RefundExceedsCaptured(
-                refundable_minor=refundable, currency=payment.currency,
+                refundable_minor=refundable,
+                currency=payment.currency,
                 message="the amount exceeds what is left to refund "
                 f"({Money(amount_minor=refundable, currency=payment.currency).to_decimal_string()})",
-            ) from None  # fmt: skip
+            ) from None
         except DuplicateKeyError:
             # The same idempotency key won a concurrent race: answer with its refund.
             assert command.idempotency_key is not None
@@ -300,9 +318,11 @@ class RefundService:
             )
         except GatewayRejected as exc:
             return await self._settle(
-                refund, RefundEvent.FAILED, source,
+                refund,
+                RefundEvent.FAILED,
+                source,
                 error=(exc.gateway_code, exc.reason or exc.message),
-            )  # fmt: skip
+            )
         except (GatewayUnavailable, GatewayOutcomeUnknown) as exc:
             log.warning("refund %s left pending: %s", refund.id, exc.message)
             return refund
@@ -321,14 +341,24 @@ class RefundService:
             refund = updated or await _reload(refund)
         match answer.status:
             case GatewayRefundStatus.PROCESSED:
-                return await self._settle(refund, RefundEvent.PROCESSED, source, gateway_event_id=gateway_event_id)
+                return await self._settle(
+                    refund, RefundEvent.PROCESSED, source, gateway_event_id=gateway_event_id
+                )
             case GatewayRefundStatus.FAILED:
                 return await self._settle(
-                    refund, RefundEvent.FAILED, source, gateway_event_id=gateway_event_id,
-                    error=("GATEWAY_FAILED", answer.error_reason or "the gateway failed the refund"),
-                )  # fmt: skip
+                    refund,
+                    RefundEvent.FAILED,
+                    source,
+                    gateway_event_id=gateway_event_id,
+                    error=(
+                        "GATEWAY_FAILED",
+                        answer.error_reason or "the gateway failed the refund",
+                    ),
+                )
             case _:
-                return await self._settle(refund, RefundEvent.SUBMITTED, source, gateway_event_id=gateway_event_id)
+                return await self._settle(
+                    refund, RefundEvent.SUBMITTED, source, gateway_event_id=gateway_event_id
+                )
 
     async def apply_gateway_event(
         self, event: GatewayEvent
@@ -386,9 +416,13 @@ class RefundService:
             to = RefundStatus(decision.to)
             now = utcnow()
             entry = RefundTimelineEntry(
-                at=now, from_status=refund.status, to_status=to, event=event, source=source,
+                at=now,
+                from_status=refund.status,
+                to_status=to,
+                event=event,
+                source=source,
                 gateway_event_id=gateway_event_id,
-            )  # fmt: skip
+            )
             changes: dict[str, Any] = {"status": to, "updated_at": now}
             if to in (RefundStatus.COMPLETED, RefundStatus.FAILED):
                 changes["completed_at"] = now
@@ -399,12 +433,16 @@ class RefundService:
                 refund_after, payment_after = outcome
                 self._observer.refund_transitioned(refund_after, to)
                 if payment_after is not None:
-                    self._observer.payment_transitioned(payment_after, payment_after.status, entry.at)
+                    self._observer.payment_transitioned(
+                        payment_after, payment_after.status, entry.at
+                    )
                 await self._publish(refund_after)
                 if payment_after is not None:
                     await self._events.publish(
                         payment_channel(str(payment_after.id)),
-                        ChangeNotice(str(payment_after.id), payment_after.status.value, payment_after.version),
+                        ChangeNotice(
+                            str(payment_after.id), payment_after.status.value, payment_after.version
+                        ),
                     )
                 return refund_after
             refund = await _reload(refund)
@@ -436,8 +474,10 @@ class RefundService:
             if to is RefundStatus.FAILED:
                 await Payment.get_pymongo_collection().update_one(
                     {"_id": refund.payment_id},
-                    {"$inc": {"refund_reserved_minor": -amount, "version": 1},
-                     "$set": {"updated_at": entry.at}},  # fmt: skip
+                    {
+                        "$inc": {"refund_reserved_minor": -amount, "version": 1},
+                        "$set": {"updated_at": entry.at},
+                    },
                     session=session,
                 )
             elif to is RefundStatus.COMPLETED:
@@ -463,31 +503,44 @@ async def _move_money(
     refund: Refund, amount: int, at: datetime, source: TransitionSource, session: AsyncClientSession
 ) -> Payment:
     """Reserved -> refunded on the payment, and its status through the state machine."""
-    raw = await Payment.get_pymongo_collection().find_one({"_id": refund.payment_id}, session=session)
+    raw = await Payment.get_pymongo_collection().find_one(
+        {"_id": refund.payment_id}, session=session
+    )
     if raw is None:
         raise InvalidState("the refunded payment is gone")
     payment = Payment.model_validate(raw)
     refunded = payment.refunded_minor + amount
-    event = PaymentEvent.REFUNDED if refunded >= payment.amount.amount_minor else PaymentEvent.PARTIALLY_REFUNDED
+    event = (
+        PaymentEvent.REFUNDED
+        if refunded >= payment.amount.amount_minor
+        else PaymentEvent.PARTIALLY_REFUNDED
+    )
     decision = decide(payment.status, event)
     status = decision.to if isinstance(decision, Apply) else payment.status
     entry = TimelineEntry(
-        at=at, from_status=payment.status, to_status=status, event=event, source=source,
+        at=at,
+        from_status=payment.status,
+        to_status=status,
+        event=event,
+        source=source,
         note=f"refund {refund.id} of {refund.amount.to_decimal_string()} {refund.amount.currency} completed",
-    )  # fmt: skip
+    )
     update: dict[str, Any] = {
         "$inc": {"refunded_minor": amount, "refund_reserved_minor": -amount, "version": 1},
         "$set": {"status": status.value, "updated_at": at},
         "$push": {"timeline": _ENCODER.encode(entry)},
     }
     await Payment.get_pymongo_collection().update_one({"_id": payment.id}, update, session=session)
-    return payment.model_copy(
-        update={
-            "refunded_minor": refunded,
-            "refund_reserved_minor": payment.refund_reserved_minor - amount,
-            "status": status,
-            "version": payment.version + 1,
-        }
+    return cast(
+        Payment,
+        payment.model_copy(
+            update={
+                "refunded_minor": refunded,
+                "refund_reserved_minor": payment.refund_reserved_minor - amount,
+                "status": status,
+                "version": payment.version + 1,
+            }
+        ),
     )
 
 
@@ -530,11 +583,19 @@ async def _unmatched_refund_for(event: GatewayEvent) -> Refund | None:
 async def _set_gateway_refund_id(refund: Refund, gateway_refund_id: str) -> Refund | None:
     result = await Refund.get_pymongo_collection().update_one(
         {"_id": refund.id, "version": refund.version},
-        {"$set": {"gateway_refund_id": gateway_refund_id, "updated_at": utcnow()}, "$inc": {"version": 1}},
+        {
+            "$set": {"gateway_refund_id": gateway_refund_id, "updated_at": utcnow()},
+            "$inc": {"version": 1},
+        },
     )
     if result.modified_count != 1:
         return None
-    return refund.model_copy(update={"gateway_refund_id": gateway_refund_id, "version": refund.version + 1})
+    return cast(
+        Refund,
+        refund.model_copy(
+            update={"gateway_refund_id": gateway_refund_id, "version": refund.version + 1}
+        ),
+    )
 
 
 async def _reload(refund: Refund) -> Refund:

@@ -102,7 +102,7 @@ class SavedMethodService:
 
     # -- reads ---------------------------------------------------------------------------
 
-    async def list(self, principal: Principal) -> list[SavedPaymentMethod]:
+    async def list_methods(self, principal: Principal) -> list[SavedPaymentMethod]:
         """The caller's saved methods, the default first, then newest first."""
         return (
             await SavedPaymentMethod.find({"customer_id": principal.customer_id})
@@ -129,7 +129,9 @@ class SavedMethodService:
             raise SavedMethodNotFound(field="id")
         return method
 
-    async def checkout_token(self, principal: Principal, method_id: str) -> tuple[SavedPaymentMethod, str]:
+    async def checkout_token(
+        self, principal: Principal, method_id: str
+    ) -> tuple[SavedPaymentMethod, str]:
         """The caller's saved method and its gateway token in clear, for the gateway's checkout
         only (never stored or logged in clear)."""
         method = await self.get(principal, method_id)

@@ -60,7 +60,9 @@ class TargetNotFound(Exception):
 class JobQueue(Protocol):
     """Where intake hands events to the workers (arq in workers/)."""
 
-    async def enqueue_webhook(self, gateway: Gateway, event_id: str, *, replay: int = 0) -> None: ...
+    async def enqueue_webhook(
+        self, gateway: Gateway, event_id: str, *, replay: int = 0
+    ) -> None: ...
 
 
 class PaymentEventHandler(Protocol):
@@ -122,10 +124,14 @@ class WebhookInbox:
             async with asyncio.timeout(self._policy.enqueue_timeout):
                 await self._queue.enqueue_webhook(gateway, event_id, replay=replay)
         except (TimeoutError, OSError, ConnectionError) as exc:
-            log.warning("event %s:%s stored but not enqueued (%s); the sweep will", gateway, event_id, exc)
+            log.warning(
+                "event %s:%s stored but not enqueued (%s); the sweep will", gateway, event_id, exc
+            )
             return False
-        except Exception as exc:  # noqa: BLE001 - any queue failure is recovered by the sweep
-            log.warning("event %s:%s stored but not enqueued (%r); the sweep will", gateway, event_id, exc)
+        except Exception as exc:
+            log.warning(
+                "event %s:%s stored but not enqueued (%r); the sweep will", gateway, event_id, exc
+            )
             return False
         return True
 
@@ -161,7 +167,7 @@ class WebhookInbox:
         assert reread is not None
         return reread
 
-    async def list(
+    async def list_events(
         self,
         *,
         gateway: Gateway | None = None,
@@ -302,4 +308,11 @@ def _object_id(value: str, field_name: str = "id") -> PydanticObjectId:
         raise NotFound("webhook event not found", field=field_name) from None
 
 
-__all__ = ["GatewayRegistry", "InboxUnavailable", "Intake", "TargetNotFound", "WebhookInbox", "WebhookProcessor"]
+__all__ = [
+    "GatewayRegistry",
+    "InboxUnavailable",
+    "Intake",
+    "TargetNotFound",
+    "WebhookInbox",
+    "WebhookProcessor",
+]

@@ -87,7 +87,9 @@ def _webhook_alone_completes_a_payment(port: int, cwd: Path, env: dict[str, str]
     base = f"http://127.0.0.1:{port}"
     initiate = """mutation { initiatePayment(input: {orderId: "DEV-1", amount: "99.00"}) {
         ... on InitiatePaymentSuccess { payment { id } checkout { gatewayOrderId } } } }"""
-    result = httpx.post(f"{base}/graphql", json={"query": initiate}, headers=headers, timeout=30).json()
+    result = httpx.post(
+        f"{base}/graphql", json={"query": initiate}, headers=headers, timeout=30
+    ).json()
     initiated = result["data"]["initiatePayment"]
     order = initiated["checkout"]["gatewayOrderId"]
     paid = httpx.post(
@@ -96,11 +98,16 @@ def _webhook_alone_completes_a_payment(port: int, cwd: Path, env: dict[str, str]
         timeout=30,
     )
     assert paid.status_code == 200, paid.text
-    query = {"query": "query($id: ID!) { payment(id: $id) { status } }", "variables": {"id": initiated["payment"]["id"]}}
+    query = {
+        "query": "query($id: ID!) { payment(id: $id) { status } }",
+        "variables": {"id": initiated["payment"]["id"]},
+    }
     deadline = time.monotonic() + 45
     status = None
     while time.monotonic() < deadline:
-        status = httpx.post(f"{base}/graphql", json=query, headers=headers, timeout=10).json()["data"]["payment"]["status"]
+        status = httpx.post(f"{base}/graphql", json=query, headers=headers, timeout=10).json()[
+            "data"
+        ]["payment"]["status"]
         if status == "COMPLETED":
             return
         time.sleep(0.5)
@@ -186,7 +193,9 @@ class TestSandboxCommand:
                     break
                 except httpx.HTTPError:
                     time.sleep(0.2)
-            client = razorpay.Client(auth=("rzp_test_cli000001", "cli-secret"), base_url=f"{base}/sandbox/razorpay")
+            client = razorpay.Client(
+                auth=("rzp_test_cli000001", "cli-secret"), base_url=f"{base}/sandbox/razorpay"
+            )
             order = client.order.create({"amount": 50000, "currency": "INR", "receipt": "cli-1"})
             assert order["id"].startswith("order_") and order["amount"] == 50000
             token = httpx.post(

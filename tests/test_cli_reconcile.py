@@ -47,7 +47,11 @@ async def reconcile(*args: str, env: dict[str, str], cwd) -> tuple[int, str, str
 
 class TestReconcileCommand:
     async def test_dry_run_prints_a_readable_summary_and_changes_nothing(
-        self, settings, app_server, shopper, tmp_path  # noqa: F811
+        self,
+        settings,
+        app_server,
+        shopper,
+        tmp_path,
     ):
         pid, paid = await paid_without_verify(shopper)
         await age(pid, 10)
@@ -60,7 +64,9 @@ class TestReconcileCommand:
         assert "recovered (-> COMPLETED)  1" in out
         assert "Fixes (would apply):" in out
         row = next(line for line in out.splitlines() if line.strip().startswith("RECOVERED"))
-        assert pid in row and paid["razorpay_payment_id"] in row and "would complete (dry run)" in row
+        assert (
+            pid in row and paid["razorpay_payment_id"] in row and "would complete (dry run)" in row
+        )
         assert "reconcile [" in err and "1/1" in err  # the progress bar, on stderr
         assert (await Payment.get(pid)).status is PaymentStatus.INITIATED
         assert await ReconciliationReport.find_all().count() == 0
@@ -72,7 +78,7 @@ class TestReconcileCommand:
         [stored] = await ReconciliationReport.find_all().to_list()
         assert stored.trigger.value == "CLI" and f"report {stored.id}" in out
 
-    async def test_exit_codes(self, settings, app_server, redis, shopper, tmp_path):  # noqa: F811
+    async def test_exit_codes(self, settings, app_server, redis, shopper, tmp_path):
         env = suite_env(settings, app_server)
         code, _, err = await reconcile("--since", "soon", env=env, cwd=tmp_path)
         assert code == 2 and "--since" in err
@@ -121,10 +127,16 @@ class TestBesideDev:
                 [*PAYGRAPH, "token", "--customer", "dev-shopper"], cwd=tmp_path, env=clean_env(),
                 capture_output=True, text=True, timeout=30, check=True,
             ).stdout.strip()  # fmt: skip
-            httpx.post(f"{base}/sandbox/razorpay/_control", json={"action": "configure", "webhooks": "drop"})
+            httpx.post(
+                f"{base}/sandbox/razorpay/_control",
+                json={"action": "configure", "webhooks": "drop"},
+            )
             initiated = httpx.post(
                 f"{base}/graphql",
-                json={"query": INITIATE, "variables": {"input": {"orderId": "DEV-RECON-1", "amount": "10.00"}}},
+                json={
+                    "query": INITIATE,
+                    "variables": {"input": {"orderId": "DEV-RECON-1", "amount": "10.00"}},
+                },
                 headers={"Authorization": f"Bearer {token}"},
             ).json()["data"]["initiatePayment"]
             paid = httpx.post(
@@ -132,7 +144,9 @@ class TestBesideDev:
                 json={"method": "card", "card_number": "4100280000001007"},
             ).json()
             then = utcnow() - timedelta(minutes=10)
-            with MongoClient(read_dev_env(tmp_path / ".paygraph" / "dev.env")["MONGODB_URL"]) as mongo:
+            with MongoClient(
+                read_dev_env(tmp_path / ".paygraph" / "dev.env")["MONGODB_URL"]
+            ) as mongo:
                 mongo["paygraph"]["payment_orders"].update_one(
                     {}, {"$set": {"created_at": then, "updated_at": then}}
                 )
@@ -146,7 +160,9 @@ class TestBesideDev:
             dev.wait(timeout=60)
         assert result.returncode == 0, result.stdout + result.stderr
         assert "DRY RUN - nothing was changed" in result.stdout
-        row = next(line for line in result.stdout.splitlines() if line.strip().startswith("RECOVERED"))
+        row = next(
+            line for line in result.stdout.splitlines() if line.strip().startswith("RECOVERED")
+        )
         assert initiated["payment"]["id"] in row and paid["razorpay_payment_id"] in row
         # Captured already (dev auto-captures) or only authorized: either way, nothing done.
         assert row.endswith(("would complete (dry run)", "would capture and complete (dry run)"))

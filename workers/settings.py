@@ -54,10 +54,16 @@ def build_worker_settings(settings: Settings) -> dict[str, Any]:
         if core.settings.worker_metrics_port:
             # Per-process scrape (README): this worker's registry on its own port.
             server, _thread = start_http_server(
-                core.settings.worker_metrics_port, addr=core.settings.host, registry=core.metrics.registry
+                core.settings.worker_metrics_port,
+                addr=core.settings.host,
+                registry=core.metrics.registry,
             )
             ctx["metrics_server"] = server
-            log.info("worker metrics on http://%s:%d/metrics", core.settings.host, core.settings.worker_metrics_port)
+            log.info(
+                "worker metrics on http://%s:%d/metrics",
+                core.settings.host,
+                core.settings.worker_metrics_port,
+            )
         log.info("worker started on queue %s", QUEUE_NAME)
 
     async def on_shutdown(ctx: dict[str, Any]) -> None:
@@ -71,7 +77,11 @@ def build_worker_settings(settings: Settings) -> dict[str, Any]:
 
     # arq types a job's ctx as a plain dict; ours is the WorkerContext TypedDict.
     functions: list[Any] = [
-        jobs.heartbeat, jobs.process_webhook, jobs.sweep_webhooks, jobs.expire_payments, jobs.reconcile,
+        jobs.heartbeat,
+        jobs.process_webhook,
+        jobs.sweep_webhooks,
+        jobs.expire_payments,
+        jobs.reconcile,
         jobs.check_alerts,
     ]
     return {

@@ -89,10 +89,12 @@ class PayPalGateway:
         self._base_url = config.base_url.rstrip("/")
         # Per-request timeouts, so they hold even on a client the caller passed in.
         self._timeout = httpx.Timeout(
-            config.read_timeout, connect=config.connect_timeout, pool=config.connect_timeout
+            config.read_timeout, connect=config.connect_timeout, pool=config.read_timeout
         )
         self._owns_client = client is None
-        self._client = client or httpx.AsyncClient()
+        self._client = client or httpx.AsyncClient(
+            limits=httpx.Limits(max_connections=200, max_keepalive_connections=50)
+        )
         self._clock = clock
         self._token: _Token | None = None
         self._token_lock = asyncio.Lock()
@@ -456,7 +458,9 @@ class PayPalGateway:
             httpx.UnsupportedProtocol,
         ) as exc:
             # Nothing was sent.
-            raise GatewayUnavailable(PAYPAL, f"cannot reach PayPal: {exc!r}") from exc
+            raise GatewayUnavailable(
+                PAYPAL, f"cannot reach PayPal: {exc!r}", local=isinstance(exc, httpx.PoolTimeout)
+            ) from exc
         except httpx.TransportError as exc:
             # The request went out; no answer came back.
             if read_only or method == "GET":

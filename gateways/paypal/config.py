@@ -13,10 +13,29 @@ SANDBOX_BASE_URL = "https://api-m.sandbox.paypal.com"
 # deliberately absent: PayPal stopped domestic INR payments in India in April 2021.
 DEFAULT_CURRENCIES: frozenset[str] = frozenset(
     {
-        "AUD", "CAD", "CHF", "CZK", "DKK", "EUR", "GBP", "HKD", "HUF", "ILS", "JPY", "MXN",
-        "NOK", "NZD", "PHP", "PLN", "SEK", "SGD", "THB", "TWD", "USD",
+        "AUD",
+        "CAD",
+        "CHF",
+        "CZK",
+        "DKK",
+        "EUR",
+        "GBP",
+        "HKD",
+        "HUF",
+        "ILS",
+        "JPY",
+        "MXN",
+        "NOK",
+        "NZD",
+        "PHP",
+        "PLN",
+        "SEK",
+        "SGD",
+        "THB",
+        "TWD",
+        "USD",
     }
-)  # fmt: skip
+)
 
 # Hosts PayPal serves webhook signing certificates from (offline verification only).
 DEFAULT_CERT_HOSTS: frozenset[str] = frozenset({"api.paypal.com", "api.sandbox.paypal.com"})

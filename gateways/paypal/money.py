@@ -13,11 +13,32 @@ import re
 # ISO-4217 exponents for the currencies this module is asked about. An unknown code is an
 # error rather than a guess: a wrong exponent moves money by a factor of 100.
 ISO_EXPONENTS: dict[str, int] = {
-    "AUD": 2, "BRL": 2, "CAD": 2, "CHF": 2, "CNY": 2, "CZK": 2, "DKK": 2, "EUR": 2,
-    "GBP": 2, "HKD": 2, "HUF": 2, "ILS": 2, "INR": 2, "JPY": 0, "MXN": 2, "MYR": 2,
-    "NOK": 2, "NZD": 2, "PHP": 2, "PLN": 2, "SEK": 2, "SGD": 2, "THB": 2, "TWD": 2,
+    "AUD": 2,
+    "BRL": 2,
+    "CAD": 2,
+    "CHF": 2,
+    "CNY": 2,
+    "CZK": 2,
+    "DKK": 2,
+    "EUR": 2,
+    "GBP": 2,
+    "HKD": 2,
+    "HUF": 2,
+    "ILS": 2,
+    "INR": 2,
+    "JPY": 0,
+    "MXN": 2,
+    "MYR": 2,
+    "NOK": 2,
+    "NZD": 2,
+    "PHP": 2,
+    "PLN": 2,
+    "SEK": 2,
+    "SGD": 2,
+    "THB": 2,
+    "TWD": 2,
     "USD": 2,
-}  # fmt: skip
+}
 
 # PayPal accepts no decimals for these (its currency-codes reference); all others take two.
 _PAYPAL_WHOLE_UNITS = frozenset({"HUF", "JPY", "TWD"})

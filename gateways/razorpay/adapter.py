@@ -71,8 +71,11 @@ class RazorpayGateway:
             base_url=config.base_url,
             auth=httpx.BasicAuth(config.key_id, config.key_secret),
             timeout=httpx.Timeout(
-                config.read_timeout, connect=config.connect_timeout, pool=config.connect_timeout
+                # Waiting for a free pooled connection is queueing on our side, not the
+                # gateway's slowness: allow it as long as a read.
+                config.read_timeout, connect=config.connect_timeout, pool=config.read_timeout
             ),
+            limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
             headers={"Accept": "application/json", "User-Agent": "paygraph-razorpay/1"},
             transport=transport,
         )
@@ -301,7 +304,9 @@ class RazorpayGateway:
             )
         except _NOT_SENT as exc:
             raise GatewayUnavailable(
-                GATEWAY, f"{method} {path}: could not reach Razorpay ({type(exc).__name__})"
+                GATEWAY,
+                f"{method} {path}: could not reach Razorpay ({type(exc).__name__})",
+                local=isinstance(exc, httpx.PoolTimeout),
             ) from exc
         except httpx.TransportError as exc:
             what = f"{method} {path}: no answer from Razorpay ({type(exc).__name__})"

@@ -86,10 +86,29 @@ Handler = Callable[[Request], Awaitable[Response]]
 
 DEFAULT_MERCHANT_CURRENCIES: frozenset[str] = frozenset(
     {
-        "AUD", "CAD", "CHF", "CZK", "DKK", "EUR", "GBP", "HKD", "HUF", "ILS", "JPY", "MXN",
-        "NOK", "NZD", "PHP", "PLN", "SEK", "SGD", "THB", "TWD", "USD",
+        "AUD",
+        "CAD",
+        "CHF",
+        "CZK",
+        "DKK",
+        "EUR",
+        "GBP",
+        "HKD",
+        "HUF",
+        "ILS",
+        "JPY",
+        "MXN",
+        "NOK",
+        "NZD",
+        "PHP",
+        "PLN",
+        "SEK",
+        "SGD",
+        "THB",
+        "TWD",
+        "USD",
     }
-)  # fmt: skip
+)
 _NO_DECIMALS = frozenset({"HUF", "JPY", "TWD"})
 _VALUE_RE = re.compile(r"^((-?[0-9]+)|(-?([0-9]+)?[.][0-9]+))$")
 _ID_ALPHABET = string.ascii_uppercase + string.digits
@@ -126,12 +145,18 @@ _NAME_BY_STATUS = {
 }
 _ISSUES_400 = frozenset(
     {
-        "INVALID_PARAMETER_VALUE", "MISSING_REQUIRED_PARAMETER", "INVALID_STRING_LENGTH",
-        "INVALID_PARAMETER_SYNTAX", "MALFORMED_REQUEST_JSON", "INVALID_ARRAY_MAX_ITEMS",
-        "INVALID_ARRAY_MIN_ITEMS", "INVALID_COUNTRY_CODE", "NOT_SUPPORTED",
+        "INVALID_PARAMETER_VALUE",
+        "MISSING_REQUIRED_PARAMETER",
+        "INVALID_STRING_LENGTH",
+        "INVALID_PARAMETER_SYNTAX",
+        "MALFORMED_REQUEST_JSON",
+        "INVALID_ARRAY_MAX_ITEMS",
+        "INVALID_ARRAY_MIN_ITEMS",
+        "INVALID_COUNTRY_CODE",
+        "NOT_SUPPORTED",
         "PAYPAL_REQUEST_ID_REQUIRED",
     }
-)  # fmt: skip
+)
 _DESCRIPTIONS = {
     "ORDER_NOT_APPROVED": "Payer has not yet approved the Order for payment. Please redirect "
     "the payer to the 'rel':'approve' url returned as part of the HATEOAS links within the "
@@ -557,14 +582,20 @@ class PayPalSandbox:
         if not isinstance(code, str) or not code:
             return
         status = (
-            400 if code in _ISSUES_400
-            else 404 if code in {"INVALID_RESOURCE_ID", "RESOURCE_NOT_FOUND"}
-            else 409 if code == "PREVIOUS_REQUEST_IN_PROGRESS"
-            else 429 if code == "RATE_LIMIT_REACHED"
-            else 500 if code == "INTERNAL_SERVER_ERROR"
-            else 503 if code == "SERVICE_UNAVAILABLE"
+            400
+            if code in _ISSUES_400
+            else 404
+            if code in {"INVALID_RESOURCE_ID", "RESOURCE_NOT_FOUND"}
+            else 409
+            if code == "PREVIOUS_REQUEST_IN_PROGRESS"
+            else 429
+            if code == "RATE_LIMIT_REACHED"
+            else 500
+            if code == "INTERNAL_SERVER_ERROR"
+            else 503
+            if code == "SERVICE_UNAVAILABLE"
             else 422
-        )  # fmt: skip
+        )
         raise _Reply(_error(status, code if status in {400, 404, 409, 422} else None))
 
     @staticmethod

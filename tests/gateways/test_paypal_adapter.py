@@ -368,7 +368,9 @@ class TestUnsupported:
     async def test_card_through_paypal_is_paid_on_the_approval_page(
         self, paypal_gateway: PayPalGateway, paypal_sandbox: SandboxHandle
     ) -> None:
-        order = await paypal_gateway.create_order(CreateOrderRequest("pay_1", 1000, "USD", MethodKind.CARD))
+        order = await paypal_gateway.create_order(
+            CreateOrderRequest("pay_1", 1000, "USD", MethodKind.CARD)
+        )
         assert order.approve_url and "checkoutnow" in order.approve_url
 
     async def test_card_in_inr_through_paypal_is_refused(

@@ -124,4 +124,6 @@ class TestStandalone:
         assert find_card_numbers(signature, standalone=True) == []  # input: not a PAN
 
     def test_standalone_still_finds_separated_numbers(self):
-        assert find_card_numbers("pay 4100 2800 0000 1007 now", standalone=True) == ["4100 2800 0000 1007"]
+        assert find_card_numbers("pay 4100 2800 0000 1007 now", standalone=True) == [
+            "4100 2800 0000 1007"
+        ]

@@ -21,7 +21,9 @@ from tests.support.checkout import Shopper
 from tests.support.server import serve
 
 REPO = Path(__file__).resolve().parents[2]
-SUBSCRIBE = """subscription($id: ID!) { paymentStatusChanged(paymentId: $id) { id status attemptCount } }"""
+SUBSCRIBE = (
+    """subscription($id: ID!) { paymentStatusChanged(paymentId: $id) { id status attemptCount } }"""
+)
 
 
 @pytest.fixture
@@ -33,9 +35,19 @@ async def open_subscription(base_url: str, token: str, payment_id: str):
     ws = await websockets.connect(
         base_url.replace("http://", "ws://") + "/graphql", subprotocols=["graphql-transport-ws"]
     )
-    await ws.send(json.dumps({"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}}))
+    await ws.send(
+        json.dumps({"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}})
+    )
     assert json.loads(await ws.recv())["type"] == "connection_ack"
-    await ws.send(json.dumps({"id": "s1", "type": "subscribe", "payload": {"query": SUBSCRIBE, "variables": {"id": payment_id}}}))
+    await ws.send(
+        json.dumps(
+            {
+                "id": "s1",
+                "type": "subscribe",
+                "payload": {"query": SUBSCRIBE, "variables": {"id": payment_id}},
+            }
+        )
+    )
     return ws
 
 
@@ -52,7 +64,9 @@ async def statuses_until_complete(ws, timeout: float = 20.0) -> list[str]:
 
 
 class TestPaymentStatusChanged:
-    async def test_subscriber_opened_before_verify_receives_completed(self, app_server, shopper, tokens):
+    async def test_subscriber_opened_before_verify_receives_completed(
+        self, app_server, shopper, tokens
+    ):
         initiated = await shopper.initiate(orderId=order_id())
         ws = await open_subscription(app_server.url, shopper.token, initiated["payment"]["id"])
         try:
@@ -75,7 +89,9 @@ class TestPaymentStatusChanged:
 
     async def test_another_customer_gets_not_found(self, app_server, shopper, tokens):
         initiated = await shopper.initiate(orderId=order_id())
-        ws = await open_subscription(app_server.url, tokens.mint("intruder"), initiated["payment"]["id"])
+        ws = await open_subscription(
+            app_server.url, tokens.mint("intruder"), initiated["payment"]["id"]
+        )
         try:
             message = json.loads(await ws.recv())
         finally:
@@ -106,8 +122,11 @@ class TestAcrossProcesses:
             "PAYPAL_CLIENT_SECRET": settings.paypal_client_secret,
         }
         other = subprocess.Popen(
-            [sys.executable, "-m", "cli", "serve", "--port", str(port)], cwd=REPO, env=env,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [sys.executable, "-m", "cli", "serve", "--port", str(port)],
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         other_url = f"http://127.0.0.1:{port}"
         try:
@@ -140,10 +159,18 @@ class TestFallback:
         await client.post("/sandbox/razorpay/_control", json={"action": "reset"})
         await client.post(
             "/sandbox/razorpay/_control",
-            json={"action": "fault", "path": "/v1/orders", "method": "POST", "status": 503, "count": 10},
+            json={
+                "action": "fault",
+                "path": "/v1/orders",
+                "method": "POST",
+                "status": 503,
+                "count": 10,
+            },
         )
         try:
-            result = await shopper.initiate(orderId=order_id(), amount="40.00", currency="USD", paymentMethod="CARD")
+            result = await shopper.initiate(
+                orderId=order_id(), amount="40.00", currency="USD", paymentMethod="CARD"
+            )
         finally:
             await client.post("/sandbox/razorpay/_control", json={"action": "reset"})
         assert result["__typename"] == "InitiatePaymentSuccess", result
@@ -155,10 +182,18 @@ class TestFallback:
     async def test_inr_never_falls_back(self, client, shopper):
         await client.post(
             "/sandbox/razorpay/_control",
-            json={"action": "fault", "path": "/v1/orders", "method": "POST", "status": 503, "count": 10},
+            json={
+                "action": "fault",
+                "path": "/v1/orders",
+                "method": "POST",
+                "status": 503,
+                "count": 10,
+            },
         )
         try:
-            result = await shopper.initiate(orderId=order_id(), amount="40.00", currency="INR", paymentMethod="CARD")
+            result = await shopper.initiate(
+                orderId=order_id(), amount="40.00", currency="INR", paymentMethod="CARD"
+            )
         finally:
             await client.post("/sandbox/razorpay/_control", json={"action": "reset"})
         assert result["code"] == "GATEWAY_UNAVAILABLE"
@@ -176,20 +211,29 @@ class TestFallback:
             await client.post("/sandbox/razorpay/_control", json={"action": "fault", **fault})
         oid = order_id()
         try:
-            result = await shopper.initiate(orderId=oid, amount="40.00", currency="USD", paymentMethod="CARD")
+            result = await shopper.initiate(
+                orderId=oid, amount="40.00", currency="USD", paymentMethod="CARD"
+            )
         finally:
             await client.post("/sandbox/razorpay/_control", json={"action": "clear_faults"})
         assert result["code"] == "GATEWAY_UNAVAILABLE", result
-        again = await shopper.initiate(orderId=oid, amount="40.00", currency="USD", paymentMethod="CARD")
+        again = await shopper.initiate(
+            orderId=oid, amount="40.00", currency="USD", paymentMethod="CARD"
+        )
         assert again["checkout"]["gateway"] == "RAZORPAY"
         state = (await client.get("/sandbox/razorpay/_control")).json()
         assert state["counts"]["orders"] == 1
 
 
 class TestRateLimit:
-    async def test_sixth_initiation_in_a_minute_is_rate_limited(self, settings, tokens, mongo_db, redis):
+    async def test_sixth_initiation_in_a_minute_is_rate_limited(
+        self, settings, tokens, mongo_db, redis
+    ):
         limited = settings.model_copy(update={"rate_limit_initiate": "5/minute"})
-        async with serve(create_app(limited)) as running, httpx.AsyncClient(base_url=running.url) as http:
+        async with (
+            serve(create_app(limited)) as running,
+            httpx.AsyncClient(base_url=running.url) as http,
+        ):
             shopper = Shopper(http, tokens.mint("cust-rl"))
             results = [await shopper.initiate(orderId=order_id(), amount="10.00") for _ in range(6)]
         assert [r["__typename"] for r in results[:5]] == ["InitiatePaymentSuccess"] * 5

@@ -62,7 +62,9 @@ async def pay_and_verify(shopper: Shopper, initiated: dict, **pay) -> dict:
 
 class TestEveryMethodReachesItsFinalStatus:
     async def test_card(self, shopper, sandbox):
-        initiated = await shopper.initiate(orderId=order_id(), amount="1499.50", paymentMethod="CARD")
+        initiated = await shopper.initiate(
+            orderId=order_id(), amount="1499.50", paymentMethod="CARD"
+        )
         assert initiated["__typename"] == "InitiatePaymentSuccess"
         assert initiated["payment"]["status"] == "INITIATED"
         assert initiated["checkout"]["gateway"] == "RAZORPAY"
@@ -78,7 +80,9 @@ class TestEveryMethodReachesItsFinalStatus:
         assert {e["source"] for e in payment["timeline"]} == {"API"}
 
     async def test_manual_capture_authorizes_then_verify_captures(self, client, shopper, sandbox):
-        await client.post("/sandbox/razorpay/_control", json={"action": "configure", "auto_capture": False})
+        await client.post(
+            "/sandbox/razorpay/_control", json={"action": "configure", "auto_capture": False}
+        )
         initiated = await shopper.initiate(orderId=order_id())
         verified = await pay_and_verify(shopper, initiated)
         timeline = [e["toStatus"] for e in verified["payment"]["timeline"]]
@@ -90,7 +94,9 @@ class TestEveryMethodReachesItsFinalStatus:
         assert verified["payment"]["status"] == "COMPLETED"
 
     async def test_upi_success(self, shopper, sandbox):
-        initiated = await shopper.initiate(orderId=order_id(), paymentMethod="UPI", vpa="success@razorpay")
+        initiated = await shopper.initiate(
+            orderId=order_id(), paymentMethod="UPI", vpa="success@razorpay"
+        )
         verified = await pay_and_verify(shopper, initiated, method="upi", vpa="success@razorpay")
         assert verified["payment"]["status"] == "COMPLETED"
 
@@ -100,7 +106,9 @@ class TestEveryMethodReachesItsFinalStatus:
         failed = await shopper.pay_razorpay(order, method="upi", vpa="failure@razorpay")
         assert "error" in failed
         failed_id = failed["error"]["metadata"]["payment_id"]
-        after_failure = await shopper.verify(paymentId=initiated["payment"]["id"], gatewayPaymentId=failed_id)
+        after_failure = await shopper.verify(
+            paymentId=initiated["payment"]["id"], gatewayPaymentId=failed_id
+        )
         assert after_failure["payment"]["status"] == "FAILED"
         assert after_failure["payment"]["attemptCount"] == 1
         assert after_failure["payment"]["errorMessage"]
@@ -109,12 +117,16 @@ class TestEveryMethodReachesItsFinalStatus:
         assert verified["payment"]["attemptCount"] == 1
 
     async def test_netbanking(self, shopper, sandbox):
-        initiated = await shopper.initiate(orderId=order_id(), paymentMethod="NETBANKING", bank="HDFC")
+        initiated = await shopper.initiate(
+            orderId=order_id(), paymentMethod="NETBANKING", bank="HDFC"
+        )
         verified = await pay_and_verify(shopper, initiated, method="netbanking", bank="HDFC")
         assert verified["payment"]["status"] == "COMPLETED"
 
     async def test_wallet(self, shopper, sandbox):
-        initiated = await shopper.initiate(orderId=order_id(), paymentMethod="WALLET", wallet="phonepe")
+        initiated = await shopper.initiate(
+            orderId=order_id(), paymentMethod="WALLET", wallet="phonepe"
+        )
         verified = await pay_and_verify(shopper, initiated, method="wallet", wallet="phonepe")
         assert verified["payment"]["status"] == "COMPLETED"
 
@@ -129,7 +141,9 @@ class TestEveryMethodReachesItsFinalStatus:
         assert verified["payment"]["status"] == "COMPLETED"
 
     async def test_paypal_in_usd(self, shopper, sandbox):
-        initiated = await shopper.initiate(orderId=order_id(), amount="25.00", currency="USD", paymentMethod="PAYPAL")
+        initiated = await shopper.initiate(
+            orderId=order_id(), amount="25.00", currency="USD", paymentMethod="PAYPAL"
+        )
         assert initiated["__typename"] == "InitiatePaymentSuccess", initiated
         checkout = initiated["checkout"]
         assert checkout["gateway"] == "PAYPAL" and checkout["approveUrl"]
@@ -144,9 +158,12 @@ class TestEveryMethodReachesItsFinalStatus:
 
     async def test_declined_card_counts_an_attempt(self, shopper, sandbox):
         initiated = await shopper.initiate(orderId=order_id())
-        failed = await shopper.pay_razorpay(initiated["checkout"]["gatewayOrderId"], card_number=FAILING_CARD)
+        failed = await shopper.pay_razorpay(
+            initiated["checkout"]["gatewayOrderId"], card_number=FAILING_CARD
+        )
         result = await shopper.verify(
-            paymentId=initiated["payment"]["id"], gatewayPaymentId=failed["error"]["metadata"]["payment_id"]
+            paymentId=initiated["payment"]["id"],
+            gatewayPaymentId=failed["error"]["metadata"]["payment_id"],
         )
         assert result["payment"]["status"] == "FAILED"
         assert result["payment"]["attemptCount"] == 1
@@ -169,9 +186,13 @@ class TestIdempotency:
         assert second["code"] == "DUPLICATE_ORDER"
         assert second["existingPaymentId"] == first["payment"]["id"]
 
-    async def test_fifty_concurrent_identical_requests_make_one_payment_and_one_order(self, shopper, sandbox):
+    async def test_fifty_concurrent_identical_requests_make_one_payment_and_one_order(
+        self, shopper, sandbox
+    ):
         oid = order_id()
-        results = await asyncio.gather(*(shopper.initiate(orderId=oid, amount="777.00") for _ in range(50)))
+        results = await asyncio.gather(
+            *(shopper.initiate(orderId=oid, amount="777.00") for _ in range(50))
+        )
         assert {r["__typename"] for r in results} == {"InitiatePaymentSuccess"}
         assert len({r["payment"]["id"] for r in results}) == 1
         assert len({r["checkout"]["gatewayOrderId"] for r in results}) == 1
@@ -181,7 +202,10 @@ class TestIdempotency:
     async def test_verifying_a_completed_payment_returns_it_unchanged(self, shopper, sandbox):
         initiated = await shopper.initiate(orderId=order_id())
         first = await pay_and_verify(shopper, initiated)
-        again = await shopper.verify(paymentId=initiated["payment"]["id"], gatewayPaymentId=first["payment"]["gatewayPaymentId"])
+        again = await shopper.verify(
+            paymentId=initiated["payment"]["id"],
+            gatewayPaymentId=first["payment"]["gatewayPaymentId"],
+        )
         assert again["payment"] == first["payment"]
 
 
@@ -190,19 +214,25 @@ class TestSignatures:
         initiated = await shopper.initiate(orderId=order_id())
         paid = await shopper.pay_razorpay(initiated["checkout"]["gatewayOrderId"])
         result = await shopper.verify(
-            paymentId=initiated["payment"]["id"], gatewayPaymentId=paid["razorpay_payment_id"], signature="0" * 64
+            paymentId=initiated["payment"]["id"],
+            gatewayPaymentId=paid["razorpay_payment_id"],
+            signature="0" * 64,
         )
         assert result["__typename"] == "InvalidSignatureError"
         payment = await shopper.payment(initiated["payment"]["id"])
         assert payment["attemptCount"] == 1
         assert payment["status"] == "FAILED"
 
-    async def test_a_hex_signature_with_a_luhn_digit_run_is_not_taken_for_a_card(self, shopper, sandbox):
+    async def test_a_hex_signature_with_a_luhn_digit_run_is_not_taken_for_a_card(
+        self, shopper, sandbox
+    ):
         initiated = await shopper.initiate(orderId=order_id())
         paid = await shopper.pay_razorpay(initiated["checkout"]["gatewayOrderId"])
         signature = "9f4100280000001007" + "ab" * 23
         result = await shopper.verify(
-            paymentId=initiated["payment"]["id"], gatewayPaymentId=paid["razorpay_payment_id"], signature=signature
+            paymentId=initiated["payment"]["id"],
+            gatewayPaymentId=paid["razorpay_payment_id"],
+            signature=signature,
         )
         assert result["code"] == "INVALID_SIGNATURE"
 
@@ -210,7 +240,9 @@ class TestSignatures:
         one = await shopper.initiate(orderId=order_id())
         two = await shopper.initiate(orderId=order_id())
         paid_two = await shopper.pay_razorpay(two["checkout"]["gatewayOrderId"])
-        result = await shopper.verify(paymentId=one["payment"]["id"], gatewayPaymentId=paid_two["razorpay_payment_id"])
+        result = await shopper.verify(
+            paymentId=one["payment"]["id"], gatewayPaymentId=paid_two["razorpay_payment_id"]
+        )
         assert result["code"] == "INVALID_SIGNATURE"
         assert (await shopper.payment(one["payment"]["id"]))["status"] == "INITIATED"
 
@@ -218,7 +250,9 @@ class TestSignatures:
         oid = order_id()
         initiated = await shopper.initiate(orderId=oid)
         for _ in range(3):
-            await shopper.verify(paymentId=initiated["payment"]["id"], gatewayPaymentId="pay_x", signature="bad")
+            await shopper.verify(
+                paymentId=initiated["payment"]["id"], gatewayPaymentId="pay_x", signature="bad"
+            )
         payment = await shopper.payment(initiated["payment"]["id"])
         assert payment["status"] == "FAILED" and payment["attemptCount"] == 3
         again = await shopper.initiate(orderId=oid)
@@ -230,11 +264,14 @@ class TestOwnership:
         initiated = await shopper.initiate(orderId=order_id())
         pid = initiated["payment"]["id"]
         response = await client.post(
-            "/graphql", json={"query": "query($id: ID!) { payment(id: $id) { id } }", "variables": {"id": pid}},
+            "/graphql",
+            json={"query": "query($id: ID!) { payment(id: $id) { id } }", "variables": {"id": pid}},
             headers={"Authorization": f"Bearer {other_shopper.token}"},
         )
         assert response.json()["errors"][0]["extensions"]["code"] == "NOT_FOUND"
-        assert (await other_shopper.verify(paymentId=pid, gatewayPaymentId="pay_x"))["code"] == "NOT_FOUND"
+        assert (await other_shopper.verify(paymentId=pid, gatewayPaymentId="pay_x"))[
+            "code"
+        ] == "NOT_FOUND"
         assert (await other_shopper.cancel(pid))["code"] == "NOT_FOUND"
 
     async def test_admin_sees_any_payment(self, client, tokens, shopper, sandbox):
@@ -244,7 +281,8 @@ class TestOwnership:
 
     async def test_malformed_id_is_not_found(self, client, shopper):
         response = await client.post(
-            "/graphql", json={"query": '{ payment(id: "not-an-id") { id } }'},
+            "/graphql",
+            json={"query": '{ payment(id: "not-an-id") { id } }'},
             headers={"Authorization": f"Bearer {shopper.token}"},
         )
         assert response.json()["errors"][0]["extensions"]["code"] == "NOT_FOUND"
@@ -268,13 +306,23 @@ class TestValidation:
             ({"paymentMethod": "NETBANKING", "bank": "NOPE"}, "VALIDATION_ERROR", "bank"),
             ({"paymentMethod": "WALLET", "wallet": "bitcoin"}, "VALIDATION_ERROR", "wallet"),
             ({"installments": 3}, "VALIDATION_ERROR", "installments"),
-            ({"paymentMethod": "EMI", "amount": "30000.00", "installments": 5}, "VALIDATION_ERROR", "installments"),
-            ({"paymentMethod": "EMI", "amount": "100.00", "installments": 3}, "VALIDATION_ERROR", "amount"),
+            (
+                {"paymentMethod": "EMI", "amount": "30000.00", "installments": 5},
+                "VALIDATION_ERROR",
+                "installments",
+            ),
+            (
+                {"paymentMethod": "EMI", "amount": "100.00", "installments": 3},
+                "VALIDATION_ERROR",
+                "amount",
+            ),
             ({"notes": "n" * 501}, "VALIDATION_ERROR", "notes"),
             ({"savedMethodId": "000000000000000000000000"}, "NOT_FOUND", "savedMethodId"),
         ],
     )
-    async def test_bad_input_gets_a_typed_error_and_writes_nothing(self, shopper, sandbox, fields, code, field):
+    async def test_bad_input_gets_a_typed_error_and_writes_nothing(
+        self, shopper, sandbox, fields, code, field
+    ):
         fields.setdefault("orderId", order_id())
         result = await shopper.initiate(**fields)
         assert result["code"] == code, result
@@ -296,7 +344,9 @@ class TestValidation:
     async def test_unknown_enum_value_is_a_graphql_error(self, client, shopper):
         response = await client.post(
             "/graphql",
-            json={"query": 'mutation { initiatePayment(input: {orderId: "A", amount: "1.00", paymentMethod: CASH}) { __typename } }'},
+            json={
+                "query": 'mutation { initiatePayment(input: {orderId: "A", amount: "1.00", paymentMethod: CASH}) { __typename } }'
+            },
             headers={"Authorization": f"Bearer {shopper.token}"},
         )
         assert response.json()["errors"]
@@ -308,7 +358,9 @@ class TestCancelAndExpiry:
         initiated = await shopper.initiate(orderId=order_id())
         cancelled = await shopper.cancel(initiated["payment"]["id"])
         assert cancelled["payment"]["status"] == "CANCELLED"
-        verify = await shopper.verify(paymentId=initiated["payment"]["id"], gatewayPaymentId="pay_x")
+        verify = await shopper.verify(
+            paymentId=initiated["payment"]["id"], gatewayPaymentId="pay_x"
+        )
         assert verify["code"] == "INVALID_STATE"
 
     async def test_a_completed_payment_cannot_be_cancelled(self, shopper, sandbox):
@@ -334,14 +386,16 @@ class TestCancelAndExpiry:
 
 
 def _payments_service(settings):
-    from gateways.registry import GatewayRegistry
     from redis.asyncio import Redis
 
     from app import payment_policy
+    from gateways.registry import GatewayRegistry
     from services.events import EventBus
     from services.payments import PaymentService
 
-    return PaymentService(GatewayRegistry(), EventBus(Redis.from_url(settings.redis_url)), payment_policy(settings))
+    return PaymentService(
+        GatewayRegistry(), EventBus(Redis.from_url(settings.redis_url)), payment_policy(settings)
+    )
 
 
 class TestReads:
@@ -352,21 +406,30 @@ class TestReads:
         page1 = (await shopper.graphql(query))["payments"]
         assert [e["node"]["id"] for e in page1["edges"]] == ids[::-1][:2]
         assert page1["pageInfo"]["hasNextPage"] is True
-        page2 = (await shopper.graphql(query, {"after": page1["pageInfo"]["endCursor"]}))["payments"]
+        page2 = (await shopper.graphql(query, {"after": page1["pageInfo"]["endCursor"]}))[
+            "payments"
+        ]
         assert [e["node"]["id"] for e in page2["edges"]] == [ids[0]]
         assert page2["pageInfo"]["hasNextPage"] is False
 
     async def test_first_is_capped(self, client, shopper):
         response = await client.post(
-            "/graphql", json={"query": "{ payments(first: 101) { edges { cursor } } }"},
+            "/graphql",
+            json={"query": "{ payments(first: 101) { edges { cursor } } }"},
             headers={"Authorization": f"Bearer {shopper.token}"},
         )
         assert response.json()["errors"][0]["extensions"]["code"] == "VALIDATION_ERROR"
 
     async def test_supported_methods_and_banks(self, shopper):
-        inr = (await shopper.graphql('{ supportedMethods(currency: "INR", amount: "3000.00") { method gateway emiTenures } }'))["supportedMethods"]
+        inr = (
+            await shopper.graphql(
+                '{ supportedMethods(currency: "INR", amount: "3000.00") { method gateway emiTenures } }'
+            )
+        )["supportedMethods"]
         assert {m["method"] for m in inr} == {"CARD", "UPI", "NETBANKING", "WALLET", "EMI"}
-        usd = (await shopper.graphql('{ supportedMethods(currency: "USD") { method gateway } }'))["supportedMethods"]
+        usd = (await shopper.graphql('{ supportedMethods(currency: "USD") { method gateway } }'))[
+            "supportedMethods"
+        ]
         assert {"method": "PAYPAL", "gateway": "PAYPAL"} in usd
         assert all(m["method"] != "UPI" for m in usd)
         banks = (await shopper.graphql("{ netbankingBanks { code name } }"))["netbankingBanks"]

@@ -21,10 +21,19 @@ async def test_flaky_gateway_still_one_order_per_payment(client, tokens):
         # Razorpay answers 503 to 30% of order calls without acting...
         {"path": "/v1/orders", "status": 503, "rate": 0.3, "seed": 3},
         # ...and 10% act but answer after the suite's 2 s read timeout.
-        {"path": "/v1/orders", "method": "POST", "phase": "after", "delay": 2.5, "rate": 0.1, "seed": 4},
+        {
+            "path": "/v1/orders",
+            "method": "POST",
+            "phase": "after",
+            "delay": 2.5,
+            "rate": 0.1,
+            "seed": 4,
+        },
     ]
     for fault in faults:
-        response = await client.post("/sandbox/razorpay/_control", json={"action": "fault", **fault})
+        response = await client.post(
+            "/sandbox/razorpay/_control", json={"action": "fault", **fault}
+        )
         assert response.status_code == 200, response.text
     shopper = Shopper(client, tokens.mint("cust-flaky"))
 

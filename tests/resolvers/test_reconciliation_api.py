@@ -49,7 +49,7 @@ async def run(who: Shopper, dry_run: bool = False, since: int | None = None) -> 
 
 
 class TestRunReconciliation:
-    async def test_dry_run_then_real_run(self, admin, shopper):  # noqa: F811
+    async def test_dry_run_then_real_run(self, admin, shopper):
         pid, _ = await paid_without_verify(shopper)
         await age(pid, 10)
 
@@ -66,21 +66,21 @@ class TestRunReconciliation:
         assert real["id"] and real["recovered"] == 1 and real["fixes"][0]["action"] == "complete"
         assert (await Payment.get(pid)).status is PaymentStatus.COMPLETED
 
-    async def test_since_limits_the_run(self, admin, shopper):  # noqa: F811
+    async def test_since_limits_the_run(self, admin, shopper):
         pid, _ = await paid_without_verify(shopper)
         await age(pid, 10)
         report = (await run(admin, since=60))["report"]
         assert report["checkedPayments"] == 0
         assert (await run(admin, since=0))["__typename"] == "ValidationError"
 
-    async def test_a_running_lock_is_a_typed_error(self, admin, redis, shopper):  # noqa: F811
+    async def test_a_running_lock_is_a_typed_error(self, admin, redis, shopper):
         await redis.set(LOCK_KEY, "another-run", px=30_000)
         result = await run(admin)
         assert result["__typename"] == "ReconciliationRunningError"
         assert result["code"] == "RECONCILIATION_RUNNING"
         assert 0 < result["retryAfterSeconds"] <= 30
 
-    async def test_customers_are_forbidden(self, client, tokens, shopper):  # noqa: F811
+    async def test_customers_are_forbidden(self, client, tokens, shopper):
         response = await client.post(
             "/graphql",
             json={"query": RUN, "variables": {"dryRun": True}},
@@ -92,21 +92,21 @@ class TestRunReconciliation:
 
 
 class TestReconciliationReports:
-    async def test_newest_first_with_cursor_pagination(self, admin, shopper):  # noqa: F811
+    async def test_newest_first_with_cursor_pagination(self, admin, shopper):
         ids = [(await run(admin))["report"]["id"] for _ in range(3)]
         await run(admin, dry_run=True)  # not stored
 
         first = (await admin.graphql(REPORTS, {"first": 2}))["reconciliationReports"]
         assert [e["node"]["id"] for e in first["edges"]] == [ids[2], ids[1]]
         assert first["pageInfo"]["hasNextPage"] is True
-        rest = (await admin.graphql(REPORTS, {"first": 2, "after": first["pageInfo"]["endCursor"]}))[
-            "reconciliationReports"
-        ]
+        rest = (
+            await admin.graphql(REPORTS, {"first": 2, "after": first["pageInfo"]["endCursor"]})
+        )["reconciliationReports"]
         assert [e["node"]["id"] for e in rest["edges"]] == [ids[0]]
         assert rest["pageInfo"]["hasNextPage"] is False
         assert {e["node"]["trigger"] for e in first["edges"]} == {"ADMIN"}
 
-    async def test_customers_are_forbidden(self, client, shopper):  # noqa: F811
+    async def test_customers_are_forbidden(self, client, shopper):
         response = await client.post(
             "/graphql",
             json={"query": REPORTS, "variables": {"first": 1}},

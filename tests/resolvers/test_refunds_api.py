@@ -57,15 +57,27 @@ class TestFullAndPartial:
         result = await refund(admin, paymentId=pid)
         assert result["__typename"] == "RefundSuccess"
         assert result["refund"]["status"] == "COMPLETED"
-        assert result["refund"]["amount"] == {"amount": "1000.00", "minor": 100000, "currency": "INR"}
+        assert result["refund"]["amount"] == {
+            "amount": "1000.00",
+            "minor": 100000,
+            "currency": "INR",
+        }
         payment = await shopper.payment(pid)
         assert payment["status"] == "REFUNDED"
         assert payment["refundedAmount"]["minor"] == 100000
 
-    async def test_three_partials_up_to_the_capture_and_a_fourth_rejected(self, client, shopper, admin):
+    async def test_three_partials_up_to_the_capture_and_a_fourth_rejected(
+        self, client, shopper, admin
+    ):
         pid = await completed_payment(shopper)
-        for amount, status in (("300.00", "PARTIALLY_REFUNDED"), ("300.00", "PARTIALLY_REFUNDED"), ("400.00", "REFUNDED")):
-            assert (await refund(admin, paymentId=pid, amount=amount))["refund"]["status"] == "COMPLETED"
+        for amount, status in (
+            ("300.00", "PARTIALLY_REFUNDED"),
+            ("300.00", "PARTIALLY_REFUNDED"),
+            ("400.00", "REFUNDED"),
+        ):
+            assert (await refund(admin, paymentId=pid, amount=amount))["refund"][
+                "status"
+            ] == "COMPLETED"
             assert (await shopper.payment(pid))["status"] == status
         fourth = await refund(admin, paymentId=pid, amount="1.00")
         assert fourth["code"] in ("REFUND_EXCEEDS_CAPTURED", "INVALID_STATE")
@@ -82,7 +94,9 @@ class TestFullAndPartial:
 
     async def test_fifty_concurrent_ten_percent_refunds(self, client, shopper, admin):
         pid = await completed_payment(shopper)
-        results = await asyncio.gather(*(refund(admin, paymentId=pid, amount="100.00") for _ in range(50)))
+        results = await asyncio.gather(
+            *(refund(admin, paymentId=pid, amount="100.00") for _ in range(50))
+        )
         accepted = [r for r in results if r["__typename"] == "RefundSuccess"]
         rejected = [r for r in results if r["__typename"] != "RefundSuccess"]
         assert len(accepted) == 10
@@ -95,7 +109,9 @@ class TestFullAndPartial:
 
 
 class TestIdempotency:
-    async def test_double_submit_with_one_key_makes_one_gateway_refund(self, client, shopper, admin):
+    async def test_double_submit_with_one_key_makes_one_gateway_refund(
+        self, client, shopper, admin
+    ):
         pid = await completed_payment(shopper)
         first, second = await asyncio.gather(
             refund(admin, paymentId=pid, amount="250.00", idempotencyKey="rf-key-1"),
@@ -137,7 +153,8 @@ class TestPermissionsAndState:
         assert (await refund(admin, paymentId=pid))["code"] == "REFUND_WINDOW_EXPIRED"
 
     @pytest.mark.parametrize(
-        ("amount", "field"), [("0", "amount"), ("-1.00", "amount"), ("1.001", "amount"), ("0.50", "amount")]
+        ("amount", "field"),
+        [("0", "amount"), ("-1.00", "amount"), ("1.001", "amount"), ("0.50", "amount")],
     )
     async def test_bad_amounts(self, shopper, admin, amount, field):
         pid = await completed_payment(shopper)
@@ -160,11 +177,19 @@ class TestGatewayOutcomes:
         assert (payment.refunded_minor, payment.refund_reserved_minor) == (0, 0)
         assert payment.status is PaymentStatus.COMPLETED
 
-    async def test_timeout_after_the_gateway_acted_ends_right_by_webhook(self, client, shopper, admin, worker):
+    async def test_timeout_after_the_gateway_acted_ends_right_by_webhook(
+        self, client, shopper, admin, worker
+    ):
         pid = await completed_payment(shopper)
         await client.post(
             "/sandbox/razorpay/_control",
-            json={"action": "fault", "path": "/v1/payments/*/refund", "phase": "after", "delay": 4, "count": 3},
+            json={
+                "action": "fault",
+                "path": "/v1/payments/*/refund",
+                "phase": "after",
+                "delay": 4,
+                "count": 3,
+            },
         )
         result = await refund(admin, paymentId=pid, amount="200.00")
         assert result["refund"]["status"] == "PENDING"
@@ -181,12 +206,18 @@ class TestGatewayOutcomes:
 
     async def test_pending_refund_settles_by_webhook(self, client, shopper, admin, worker):
         pid = await completed_payment(shopper)
-        await client.post("/sandbox/razorpay/_control", json={"action": "configure", "refund_mode": "pending"})
+        await client.post(
+            "/sandbox/razorpay/_control", json={"action": "configure", "refund_mode": "pending"}
+        )
         result = await refund(admin, paymentId=pid, amount="100.00")
         assert result["refund"]["status"] == "PROCESSING"
         await client.post(
             "/sandbox/razorpay/_control",
-            json={"action": "settle_refund", "refund_id": result["refund"]["gatewayRefundId"], "status": "failed"},
+            json={
+                "action": "settle_refund",
+                "refund_id": result["refund"]["gatewayRefundId"],
+                "status": "failed",
+            },
         )
 
         async def failed() -> bool:
@@ -197,7 +228,9 @@ class TestGatewayOutcomes:
         assert (payment.refunded_minor, payment.refund_reserved_minor) == (0, 0)
 
     async def test_paypal_partial_refund(self, shopper, admin):
-        initiated = await shopper.initiate(orderId=order_id(), amount="50.00", currency="USD", paymentMethod="PAYPAL")
+        initiated = await shopper.initiate(
+            orderId=order_id(), amount="50.00", currency="USD", paymentMethod="PAYPAL"
+        )
         await shopper.approve_paypal(initiated["checkout"]["approveUrl"])
         await shopper.verify(paymentId=initiated["payment"]["id"])
         result = await refund(admin, paymentId=initiated["payment"]["id"], amount="20.00")
@@ -210,9 +243,13 @@ class TestReads:
         pid = await completed_payment(shopper)
         created = await refund(admin, paymentId=pid, amount="10.00")
         rid = created["refund"]["id"]
-        mine = await shopper.graphql("query($id: ID!) { refund(id: $id) { id status } }", {"id": rid})
+        mine = await shopper.graphql(
+            "query($id: ID!) { refund(id: $id) { id status } }", {"id": rid}
+        )
         assert mine["refund"]["status"] == "COMPLETED"
-        listed = await shopper.graphql("query($id: ID!) { payment(id: $id) { refunds { id } } }", {"id": pid})
+        listed = await shopper.graphql(
+            "query($id: ID!) { payment(id: $id) { refunds { id } } }", {"id": pid}
+        )
         assert listed["payment"]["refunds"] == [{"id": rid}]
 
 
@@ -224,15 +261,33 @@ class TestRefundStatusChanged:
 
         pid = await completed_payment(shopper)
         await refund(admin, paymentId=pid, amount="10.00")
-        await client.post("/sandbox/razorpay/_control", json={"action": "configure", "refund_mode": "pending"})
+        await client.post(
+            "/sandbox/razorpay/_control", json={"action": "configure", "refund_mode": "pending"}
+        )
         ws = await websockets.connect(
-            app_server.url.replace("http://", "ws://") + "/graphql", subprotocols=["graphql-transport-ws"]
+            app_server.url.replace("http://", "ws://") + "/graphql",
+            subprotocols=["graphql-transport-ws"],
         )
         try:
-            await ws.send(json.dumps({"type": "connection_init", "payload": {"Authorization": f"Bearer {admin.token}"}}))
+            await ws.send(
+                json.dumps(
+                    {
+                        "type": "connection_init",
+                        "payload": {"Authorization": f"Bearer {admin.token}"},
+                    }
+                )
+            )
             assert json.loads(await ws.recv())["type"] == "connection_ack"
             query = "subscription($id: ID!) { refundStatusChanged(paymentId: $id) { id status } }"
-            await ws.send(json.dumps({"id": "r", "type": "subscribe", "payload": {"query": query, "variables": {"id": pid}}}))
+            await ws.send(
+                json.dumps(
+                    {
+                        "id": "r",
+                        "type": "subscribe",
+                        "payload": {"query": query, "variables": {"id": pid}},
+                    }
+                )
+            )
             first = json.loads(await ws.recv())["payload"]["data"]["refundStatusChanged"]
             assert first["status"] == "COMPLETED"
             second = await refund(admin, paymentId=pid, amount="20.00")

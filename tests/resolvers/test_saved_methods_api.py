@@ -171,7 +171,9 @@ class TestSaveFromVerifiedPayment:
 
 
 class TestPayWithSavedMethod:
-    async def test_a_saved_card_pays_a_second_order(self, shopper, sandbox, client, settings, mongo_db):
+    async def test_a_saved_card_pays_a_second_order(
+        self, shopper, sandbox, client, settings, mongo_db
+    ):
         first = await paid(shopper, save=True, save_method=True)
         method = (await shopper.graphql(SAVED_METHODS))["savedMethods"][0]
         token = await gateway_token(client, settings, first["gatewayPaymentId"])
@@ -199,10 +201,14 @@ class TestPayWithSavedMethod:
             signature=paid_second["razorpay_signature"],
         )
         assert verified["payment"]["status"] == "COMPLETED"
-        raw_payment = await mongo_db["payment_orders"].find_one({"order_id": second["payment"]["orderId"]})
+        raw_payment = await mongo_db["payment_orders"].find_one(
+            {"order_id": second["payment"]["orderId"]}
+        )
         assert token not in json_util.dumps(raw_payment)
 
-    async def test_initiate_returns_the_token_for_the_checkout(self, shopper, sandbox, client, settings):
+    async def test_initiate_returns_the_token_for_the_checkout(
+        self, shopper, sandbox, client, settings
+    ):
         first = await paid(shopper, save=True, save_method=True)
         method = (await shopper.graphql(SAVED_METHODS))["savedMethods"][0]
         token = await gateway_token(client, settings, first["gatewayPaymentId"])
@@ -211,7 +217,13 @@ class TestPayWithSavedMethod:
             json={
                 "query": """mutation($input: InitiatePaymentInput!) { initiatePayment(input: $input) {
                     ... on InitiatePaymentSuccess { checkout { savedToken } } } }""",
-                "variables": {"input": {"orderId": order_id(), "amount": "10.00", "savedMethodId": method["id"]}},
+                "variables": {
+                    "input": {
+                        "orderId": order_id(),
+                        "amount": "10.00",
+                        "savedMethodId": method["id"],
+                    }
+                },
             },
             headers={"Authorization": f"Bearer {shopper.token}"},
         )
@@ -220,7 +232,9 @@ class TestPayWithSavedMethod:
     async def test_another_customers_saved_method_cannot_pay(self, shopper, other_shopper, sandbox):
         await paid(shopper, save=True, save_method=True)
         method = (await shopper.graphql(SAVED_METHODS))["savedMethods"][0]
-        result = await other_shopper.initiate(orderId=order_id(), amount="10.00", savedMethodId=method["id"])
+        result = await other_shopper.initiate(
+            orderId=order_id(), amount="10.00", savedMethodId=method["id"]
+        )
         assert result["code"] == "NOT_FOUND"
 
     async def test_a_token_the_sandbox_never_issued_is_refused(self, shopper, sandbox, client):

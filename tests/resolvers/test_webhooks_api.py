@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 
 import httpx
 import pytest
@@ -53,41 +52,61 @@ class TestWebhookAlone:
         assert rows and all(r.status is WebhookEventStatus.PROCESSED for r in rows)
 
     async def test_razorpay_auto_captured_payment(self, client, shopper, worker):
-        await client.post("/sandbox/razorpay/_control", json={"action": "configure", "auto_capture": True})
+        await client.post(
+            "/sandbox/razorpay/_control", json={"action": "configure", "auto_capture": True}
+        )
         initiated = await shopper.initiate(orderId=order_id())
-        await shopper.pay_razorpay(initiated["checkout"]["gatewayOrderId"], method="upi", vpa="success@razorpay")
+        await shopper.pay_razorpay(
+            initiated["checkout"]["gatewayOrderId"], method="upi", vpa="success@razorpay"
+        )
         await eventually(lambda: completed(initiated["payment"]["id"]))
 
     async def test_failed_payment_is_recorded(self, shopper, worker):
         initiated = await shopper.initiate(orderId=order_id())
-        await shopper.pay_razorpay(initiated["checkout"]["gatewayOrderId"], card_number=FAILING_CARD)
+        await shopper.pay_razorpay(
+            initiated["checkout"]["gatewayOrderId"], card_number=FAILING_CARD
+        )
         pid = initiated["payment"]["id"]
         await eventually(lambda: _failed_once(pid))
         payment = await Payment.get(pid)
         assert payment.error_code
 
     async def test_paypal_approval_completes_without_verify(self, shopper, worker):
-        initiated = await shopper.initiate(orderId=order_id(), amount="12.00", currency="USD", paymentMethod="PAYPAL")
+        initiated = await shopper.initiate(
+            orderId=order_id(), amount="12.00", currency="USD", paymentMethod="PAYPAL"
+        )
         await shopper.approve_paypal(initiated["checkout"]["approveUrl"])
         await eventually(lambda: completed(initiated["payment"]["id"]))
 
-    async def test_event_before_our_write_is_retried_then_fails_when_never_found(self, client, settings, worker):
+    async def test_event_before_our_write_is_retried_then_fails_when_never_found(
+        self, client, settings, worker
+    ):
         body = razorpay_envelope(
             "payment.captured",
             payment={"id": "pay_Unknown0000001", "entity": "payment", "amount": 100, "currency": "INR",
                      "status": "captured", "order_id": "order_Unknown00001", "method": "card", "captured": True},
         )  # fmt: skip
-        response = await client.post(RAZORPAY, content=body, headers=_signed(settings, body, "evt_unknown_1"))
+        response = await client.post(
+            RAZORPAY, content=body, headers=_signed(settings, body, "evt_unknown_1")
+        )
         assert response.status_code == 200
-        row = await eventually(lambda: WebhookEvent.find_one({"gateway_event_id": "evt_unknown_1", "attempts": {"$gte": 1}}))
+        row = await eventually(
+            lambda: WebhookEvent.find_one(
+                {"gateway_event_id": "evt_unknown_1", "attempts": {"$gte": 1}}
+            )
+        )
         assert row.status is WebhookEventStatus.RECEIVED
         assert "not found yet" in row.last_error
 
     async def test_unknown_event_types_are_stored_and_ignored(self, client, settings, worker):
         body = razorpay_envelope("virtual_account.created", virtual_account={"id": "va_1"})
-        response = await client.post(RAZORPAY, content=body, headers=_signed(settings, body, "evt_va_1"))
+        response = await client.post(
+            RAZORPAY, content=body, headers=_signed(settings, body, "evt_va_1")
+        )
         assert response.status_code == 200
-        row = await eventually(lambda: WebhookEvent.find_one({"gateway_event_id": "evt_va_1", "status": "IGNORED"}))
+        row = await eventually(
+            lambda: WebhookEvent.find_one({"gateway_event_id": "evt_va_1", "status": "IGNORED"})
+        )
         assert row.event_type == "virtual_account.created"
 
 
@@ -99,7 +118,9 @@ async def _failed_once(pid: str) -> bool:
 def _signed(settings, body: bytes, event_id: str, secret: str | None = None) -> dict[str, str]:
     return {
         "Content-Type": "application/json",
-        "X-Razorpay-Signature": razorpay_signature(secret or settings.razorpay_webhook_secret, body),
+        "X-Razorpay-Signature": razorpay_signature(
+            secret or settings.razorpay_webhook_secret, body
+        ),
         "X-Razorpay-Event-Id": event_id,
     }
 
@@ -114,7 +135,9 @@ async def captured_entity(client, settings, gateway_payment_id: str) -> dict:
 
 class TestDuplicates:
     async def test_every_webhook_delivered_twice_has_one_effect(self, client, shopper, worker):
-        await client.post("/sandbox/razorpay/_control", json={"action": "configure", "duplicate_webhooks": True})
+        await client.post(
+            "/sandbox/razorpay/_control", json={"action": "configure", "duplicate_webhooks": True}
+        )
         initiated = await shopper.initiate(orderId=order_id())
         await shopper.pay_razorpay(initiated["checkout"]["gatewayOrderId"])
         pid = initiated["payment"]["id"]
@@ -126,15 +149,21 @@ class TestDuplicates:
             return done if done and all(d["delivered"] for d in done) else []
 
         deliveries = await eventually(all_delivered)
-        assert len(deliveries) >= 4 and len(deliveries) == 2 * len({d["event_id"] for d in deliveries})
+        assert len(deliveries) >= 4 and len(deliveries) == 2 * len(
+            {d["event_id"] for d in deliveries}
+        )
         await eventually(lambda: _all_processed(len(deliveries) // 2))
         payment = await Payment.get(pid)
         assert distinct_event_ids(payment)
         assert [e.to_status for e in payment.timeline].count(PaymentStatus.COMPLETED) == 1
 
-    async def test_twenty_concurrent_copies_of_one_event_have_one_effect(self, client, settings, shopper, worker):
+    async def test_twenty_concurrent_copies_of_one_event_have_one_effect(
+        self, client, settings, shopper, worker
+    ):
         initiated = await shopper.initiate(orderId=order_id())
-        await client.post("/sandbox/razorpay/_control", json={"action": "configure", "webhooks": "drop"})
+        await client.post(
+            "/sandbox/razorpay/_control", json={"action": "configure", "webhooks": "drop"}
+        )
         paid = await shopper.pay_razorpay(initiated["checkout"]["gatewayOrderId"])
         entity = await captured_entity(client, settings, paid["razorpay_payment_id"])
         await client.post(
@@ -145,7 +174,9 @@ class TestDuplicates:
         entity = await captured_entity(client, settings, paid["razorpay_payment_id"])
         body = razorpay_envelope("payment.captured", payment=entity)
         headers = _signed(settings, body, "evt_concurrent_1")
-        answers = await asyncio.gather(*(client.post(RAZORPAY, content=body, headers=headers) for _ in range(20)))
+        answers = await asyncio.gather(
+            *(client.post(RAZORPAY, content=body, headers=headers) for _ in range(20))
+        )
         assert {a.status_code for a in answers} == {200}
         assert sorted(a.json()["result"] for a in answers).count("new") == 1
         pid = initiated["payment"]["id"]
@@ -169,47 +200,67 @@ class TestSignatures:
     async def test_tampered_body_gets_401_and_stores_nothing(self, client, settings, mongo_db):
         body = await self._body()
         headers = _signed(settings, body, "evt_t1")
-        response = await client.post(RAZORPAY, content=body.replace(b"100", b"999"), headers=headers)
+        response = await client.post(
+            RAZORPAY, content=body.replace(b"100", b"999"), headers=headers
+        )
         assert response.status_code == 401
         assert await WebhookEvent.find_all().count() == 0
 
     async def test_wrong_secret_gets_401(self, client, settings, mongo_db):
         body = await self._body()
-        response = await client.post(RAZORPAY, content=body, headers=_signed(settings, body, "evt_t2", "wrong-secret"))
+        response = await client.post(
+            RAZORPAY, content=body, headers=_signed(settings, body, "evt_t2", "wrong-secret")
+        )
         assert response.status_code == 401
         assert await WebhookEvent.find_all().count() == 0
 
     async def test_missing_signature_gets_401(self, client, mongo_db):
         body = await self._body()
-        response = await client.post(RAZORPAY, content=body, headers={"X-Razorpay-Event-Id": "evt_t3"})
+        response = await client.post(
+            RAZORPAY, content=body, headers={"X-Razorpay-Event-Id": "evt_t3"}
+        )
         assert response.status_code == 401
         assert await WebhookEvent.find_all().count() == 0
 
     async def test_malformed_body_gets_400(self, client, settings, mongo_db):
         body = b"{not json"
-        response = await client.post(RAZORPAY, content=body, headers=_signed(settings, body, "evt_t4"))
+        response = await client.post(
+            RAZORPAY, content=body, headers=_signed(settings, body, "evt_t4")
+        )
         assert response.status_code == 400
         assert await WebhookEvent.find_all().count() == 0
 
     async def test_body_over_one_megabyte_gets_413(self, client, settings, mongo_db):
         body = b'{"pad":"' + b"x" * (1024 * 1024) + b'"}'
-        response = await client.post(RAZORPAY, content=body, headers=_signed(settings, body, "evt_t5"))
+        response = await client.post(
+            RAZORPAY, content=body, headers=_signed(settings, body, "evt_t5")
+        )
         assert response.status_code == 413
 
     async def test_signed_body_replayed_under_a_new_event_id_has_no_further_effect(
         self, client, settings, shopper, worker
     ):
         initiated = await shopper.initiate(orderId=order_id())
-        await client.post("/sandbox/razorpay/_control", json={"action": "configure", "webhooks": "drop"})
-        failed = await shopper.pay_razorpay(initiated["checkout"]["gatewayOrderId"], card_number=FAILING_CARD)
+        await client.post(
+            "/sandbox/razorpay/_control", json={"action": "configure", "webhooks": "drop"}
+        )
+        failed = await shopper.pay_razorpay(
+            initiated["checkout"]["gatewayOrderId"], card_number=FAILING_CARD
+        )
         entity = await captured_entity(client, settings, failed["error"]["metadata"]["payment_id"])
         body = razorpay_envelope("payment.failed", payment=entity)
         pid = initiated["payment"]["id"]
-        assert (await client.post(RAZORPAY, content=body, headers=_signed(settings, body, "evt_r1"))).status_code == 200
+        assert (
+            await client.post(RAZORPAY, content=body, headers=_signed(settings, body, "evt_r1"))
+        ).status_code == 200
         await eventually(lambda: _failed_once(pid))
-        replayed = await client.post(RAZORPAY, content=body, headers=_signed(settings, body, "evt_r2"))
+        replayed = await client.post(
+            RAZORPAY, content=body, headers=_signed(settings, body, "evt_r2")
+        )
         assert replayed.status_code == 200 and replayed.json()["result"] == "new"
-        await eventually(lambda: WebhookEvent.find_one({"gateway_event_id": "evt_r2", "status": "PROCESSED"}))
+        await eventually(
+            lambda: WebhookEvent.find_one({"gateway_event_id": "evt_r2", "status": "PROCESSED"})
+        )
         payment = await Payment.get(pid)
         assert payment.attempt_count == 1
 
@@ -228,7 +279,10 @@ class TestDisabledEndpoint:
                 "encryption_keys": Fernet.generate_key().decode(),
             }
         )
-        async with serve(create_app(production)) as running, httpx.AsyncClient(base_url=running.url) as http:
+        async with (
+            serve(create_app(production)) as running,
+            httpx.AsyncClient(base_url=running.url) as http,
+        ):
             razorpay = await http.post(RAZORPAY, content=b"{}")
             paypal = await http.post("/api/webhooks/paypal", content=b"{}")
         assert razorpay.status_code == 404 and paypal.status_code == 404
@@ -242,22 +296,35 @@ class TestAdmin:
         admin = {"Authorization": f"Bearer {tokens.mint('ops', admin=True)}"}
         listing = await client.post(
             "/graphql",
-            json={"query": "{ webhookEvents(gateway: RAZORPAY, first: 10) { edges { node { id eventType status gatewayEventId } } } }"},
+            json={
+                "query": "{ webhookEvents(gateway: RAZORPAY, first: 10) { edges { node { id eventType status gatewayEventId } } } }"
+            },
             headers=admin,
         )
         edges = listing.json()["data"]["webhookEvents"]["edges"]
         assert edges and {e["node"]["status"] for e in edges} <= {"PROCESSED", "IGNORED"}
         replay = await client.post(
             "/graphql",
-            json={"query": "mutation($id: ID!) { replayWebhookEvent(id: $id) { __typename ... on WebhookEventSuccess { event { id status } } } }",
-                  "variables": {"id": edges[0]["node"]["id"]}},
+            json={
+                "query": "mutation($id: ID!) { replayWebhookEvent(id: $id) { __typename ... on WebhookEventSuccess { event { id status } } } }",
+                "variables": {"id": edges[0]["node"]["id"]},
+            },
             headers=admin,
         )
         assert replay.json()["data"]["replayWebhookEvent"]["__typename"] == "WebhookEventSuccess"
         event_id = edges[0]["node"]["gatewayEventId"]
-        await eventually(lambda: WebhookEvent.find_one({"gateway_event_id": event_id, "status": {"$in": ["PROCESSED", "IGNORED"]}, "attempts": {"$gte": 2}}))
+        await eventually(
+            lambda: WebhookEvent.find_one(
+                {
+                    "gateway_event_id": event_id,
+                    "status": {"$in": ["PROCESSED", "IGNORED"]},
+                    "attempts": {"$gte": 2},
+                }
+            )
+        )
         customer = await client.post(
-            "/graphql", json={"query": "{ webhookEvents { edges { node { id } } } }"},
+            "/graphql",
+            json={"query": "{ webhookEvents { edges { node { id } } } }"},
             headers={"Authorization": f"Bearer {shopper.token}"},
         )
         assert customer.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"

@@ -71,7 +71,13 @@ async def age(payment_id: str, minutes: float) -> None:
     then = utcnow() - timedelta(minutes=minutes)
     await Payment.get_pymongo_collection().update_one(
         {"_id": ObjectId(payment_id)},
-        {"$set": {"created_at": then, "updated_at": then, "expires_at": then + timedelta(minutes=60)}},
+        {
+            "$set": {
+                "created_at": then,
+                "updated_at": then,
+                "expires_at": then + timedelta(minutes=60),
+            }
+        },
     )
 
 
@@ -113,7 +119,9 @@ class TestRecoversWhatTheWebhooksLost:
             orderId=order_id(), amount="25.00", currency="USD", paymentMethod="PAYPAL"
         )
         await shopper.approve_paypal(paypal_order["checkout"]["approveUrl"])
-        unpaid_old = [(await shopper.initiate(orderId=order_id()))["payment"]["id"] for _ in range(2)]
+        unpaid_old = [
+            (await shopper.initiate(orderId=order_id()))["payment"]["id"] for _ in range(2)
+        ]
         unpaid_young = (await shopper.initiate(orderId=order_id()))["payment"]["id"]
 
         recovered = [pid for pid, _ in captured] + [authorized[0], paypal_order["payment"]["id"]]
@@ -137,10 +145,14 @@ class TestRecoversWhatTheWebhooksLost:
             assert await status(pid) is PaymentStatus.EXPIRED
         gone = await Payment.get(failed[0])
         assert (gone.status, gone.attempt_count) == (PaymentStatus.EXPIRED, 1)
-        assert [e.to_status for e in gone.timeline[-2:]] == [PaymentStatus.FAILED, PaymentStatus.EXPIRED]
+        assert [e.to_status for e in gone.timeline[-2:]] == [
+            PaymentStatus.FAILED,
+            PaymentStatus.EXPIRED,
+        ]
         assert await status(unpaid_young) is PaymentStatus.INITIATED
         at_gateway = await client.get(
-            f"/sandbox/razorpay/v1/payments/{authorized[1]['razorpay_payment_id']}", auth=gateway_auth(settings)
+            f"/sandbox/razorpay/v1/payments/{authorized[1]['razorpay_payment_id']}",
+            auth=gateway_auth(settings),
         )
         assert at_gateway.json()["status"] == "captured"
         stored = await ReconciliationReport.get(report.id)
@@ -166,7 +178,9 @@ class TestRecoversWhatTheWebhooksLost:
 class TestReportsWithoutOverwriting:
     async def test_amount_mismatch_injected_at_the_gateway(self, client, core, shopper):
         pid, paid = await paid_without_verify(shopper)
-        await razorpay(client, action="alter_payment", payment_id=paid["razorpay_payment_id"], amount=99900)
+        await razorpay(
+            client, action="alter_payment", payment_id=paid["razorpay_payment_id"], amount=99900
+        )
         await age(pid, 10)
 
         report = await core.reconciliation.reconcile(CRON)
@@ -185,10 +199,14 @@ class TestReportsWithoutOverwriting:
     async def test_amount_drift_on_a_completed_payment(self, client, core, shopper):
         pid, paid = await paid_without_verify(shopper)
         verified = await shopper.verify(
-            paymentId=pid, gatewayPaymentId=paid["razorpay_payment_id"], signature=paid["razorpay_signature"]
+            paymentId=pid,
+            gatewayPaymentId=paid["razorpay_payment_id"],
+            signature=paid["razorpay_signature"],
         )
         assert verified["payment"]["status"] == "COMPLETED"
-        await razorpay(client, action="alter_payment", payment_id=paid["razorpay_payment_id"], currency="USD")
+        await razorpay(
+            client, action="alter_payment", payment_id=paid["razorpay_payment_id"], currency="USD"
+        )
 
         report = await core.reconciliation.reconcile(CRON)
 
@@ -231,10 +249,14 @@ class TestReportsWithoutOverwriting:
         assert payment.status is PaymentStatus.COMPLETED
         assert payment.gateway_payment_id == paid["razorpay_payment_id"]
 
-    async def test_refund_made_at_the_gateway_only_is_reported(self, client, settings, core, shopper):
+    async def test_refund_made_at_the_gateway_only_is_reported(
+        self, client, settings, core, shopper
+    ):
         pid, paid = await paid_without_verify(shopper)
         await shopper.verify(
-            paymentId=pid, gatewayPaymentId=paid["razorpay_payment_id"], signature=paid["razorpay_signature"]
+            paymentId=pid,
+            gatewayPaymentId=paid["razorpay_payment_id"],
+            signature=paid["razorpay_signature"],
         )
         await client.post(
             f"/sandbox/razorpay/v1/payments/{paid['razorpay_payment_id']}/refund",
@@ -244,12 +266,17 @@ class TestReportsWithoutOverwriting:
         report = await core.reconciliation.reconcile(CRON)
         [issue] = report.mismatches
         assert issue.kind == FindingKind.UNKNOWN_REFUND
-        assert (issue.expected, issue.actual) == ("100.00 INR refunded", "0.00 INR refunded or in flight")
+        assert (issue.expected, issue.actual) == (
+            "100.00 INR refunded",
+            "0.00 INR refunded or in flight",
+        )
         assert (await Payment.get(pid)).refunded_minor == 0
 
 
 class TestDryRun:
-    async def test_writes_nothing_and_says_what_it_would_do(self, client, settings, core, shopper, mongo_db):
+    async def test_writes_nothing_and_says_what_it_would_do(
+        self, client, settings, core, shopper, mongo_db
+    ):
         await razorpay(client, action="configure", auto_capture=False)
         pid, paid = await paid_without_verify(shopper)
         unpaid = (await shopper.initiate(orderId=order_id()))["payment"]["id"]
@@ -265,7 +292,8 @@ class TestDryRun:
         assert all(f.action.startswith("would ") for f in report.fixed)
         assert await snapshot(mongo_db) == before
         at_gateway = await client.get(
-            f"/sandbox/razorpay/v1/payments/{paid['razorpay_payment_id']}", auth=gateway_auth(settings)
+            f"/sandbox/razorpay/v1/payments/{paid['razorpay_payment_id']}",
+            auth=gateway_auth(settings),
         )
         assert at_gateway.json()["status"] == "authorized"  # not captured by a dry run
 
@@ -309,11 +337,17 @@ class TestRefunds:
 
         pid, paid = await paid_without_verify(shopper)
         await shopper.verify(
-            paymentId=pid, gatewayPaymentId=paid["razorpay_payment_id"], signature=paid["razorpay_signature"]
+            paymentId=pid,
+            gatewayPaymentId=paid["razorpay_payment_id"],
+            signature=paid["razorpay_signature"],
         )
         # Razorpay makes the refund, but every answer (first call and retries) is lost.
-        await razorpay(client, action="fault", path="/v1/payments/*/refund", phase="after", status=504, count=3)
-        result = (await admin.graphql(REFUND, {"input": {"paymentId": pid, "amount": "200.00"}}))["refundPayment"]
+        await razorpay(
+            client, action="fault", path="/v1/payments/*/refund", phase="after", status=504, count=3
+        )
+        result = (await admin.graphql(REFUND, {"input": {"paymentId": pid, "amount": "200.00"}}))[
+            "refundPayment"
+        ]
         assert result["refund"]["status"] == "PENDING"
         refund_id = result["refund"]["id"]
         await age_refund(refund_id, 10)
@@ -335,12 +369,21 @@ class TestRefunds:
 
         pid, paid = await paid_without_verify(shopper)
         await shopper.verify(
-            paymentId=pid, gatewayPaymentId=paid["razorpay_payment_id"], signature=paid["razorpay_signature"]
+            paymentId=pid,
+            gatewayPaymentId=paid["razorpay_payment_id"],
+            signature=paid["razorpay_signature"],
         )
         await razorpay(client, action="configure", refund_mode="pending")
-        result = (await admin.graphql(REFUND, {"input": {"paymentId": pid, "amount": "100.00"}}))["refundPayment"]
+        result = (await admin.graphql(REFUND, {"input": {"paymentId": pid, "amount": "100.00"}}))[
+            "refundPayment"
+        ]
         assert result["refund"]["status"] == "PROCESSING"
-        await razorpay(client, action="settle_refund", refund_id=result["refund"]["gatewayRefundId"], status="failed")
+        await razorpay(
+            client,
+            action="settle_refund",
+            refund_id=result["refund"]["gatewayRefundId"],
+            status="failed",
+        )
         await age_refund(result["refund"]["id"], 10)
 
         report = await core.reconciliation.reconcile(CRON)
@@ -359,8 +402,12 @@ class TestGatewayErrors:
         """The service with a short backoff and one gateway call at a time."""
         from services.reconciliation import ReconciliationPolicy, ReconciliationService
 
-        policy = ReconciliationPolicy(concurrency=1, gateway_attempts=3, gateway_base_delay=0.01, gateway_max_delay=0.1)
-        return ReconciliationService(core.payments, core.refunds, core.gateways.registry, core.redis, policy)
+        policy = ReconciliationPolicy(
+            concurrency=1, gateway_attempts=3, gateway_base_delay=0.01, gateway_max_delay=0.1
+        )
+        return ReconciliationService(
+            core.payments, core.refunds, core.gateways.registry, core.redis, policy
+        )
 
     async def test_rate_limited_gateway_is_retried_with_backoff(self, client, quick, shopper):
         pid, _ = await paid_without_verify(shopper)

@@ -166,7 +166,7 @@ class TestDefault:
         svc = service(KEY_OLD)
         first = await save(svc, "token_LIST000000001")
         second = await save(svc, "token_LIST000000002", set_default=True)
-        listed = await svc.list(principal())
+        listed = await svc.list_methods(principal())
         assert [m.id for m in listed] == [second.id, first.id]
         assert [m.is_default for m in listed] == [True, False]
 
@@ -175,9 +175,9 @@ class TestDefault:
         oldest = await save(svc, "token_DEL0000000001")
         newest = await save(svc, "token_DEL0000000002")
         await save(svc, "token_DEL0000000003", set_default=True)
-        default = (await svc.list(principal()))[0]
+        default = (await svc.list_methods(principal()))[0]
         await svc.delete(principal(), str(default.id))
-        remaining = await svc.list(principal())
+        remaining = await svc.list_methods(principal())
         assert [m.id for m in remaining] == [newest.id, oldest.id]
         assert remaining[0].is_default and not remaining[1].is_default
 

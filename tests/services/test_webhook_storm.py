@@ -24,7 +24,12 @@ async def test_storm_of_shuffled_triplicate_webhooks(client, tokens, settings, w
     await client.post("/sandbox/razorpay/_control", json={"action": "reset"})
     await client.post(
         "/sandbox/razorpay/_control",
-        json={"action": "configure", "webhooks": "hold", "auto_capture": True, "refund_mode": "pending"},
+        json={
+            "action": "configure",
+            "webhooks": "hold",
+            "auto_capture": True,
+            "refund_mode": "pending",
+        },
     )
     shopper = Shopper(client, tokens.mint("cust-storm"))
     admin = Shopper(client, tokens.mint("ops-storm", admin=True))
@@ -40,7 +45,13 @@ async def test_storm_of_shuffled_triplicate_webhooks(client, tokens, settings, w
     # Nothing was delivered yet: release everything three times over, shuffled, 8 lanes.
     await client.post(
         "/sandbox/razorpay/_control",
-        json={"action": "release_webhooks", "order": "shuffle", "copies": 3, "concurrency": 8, "seed": 7},
+        json={
+            "action": "release_webhooks",
+            "order": "shuffle",
+            "copies": 3,
+            "concurrency": 8,
+            "seed": 7,
+        },
     )
 
     async def all_completed() -> bool:
@@ -54,18 +65,30 @@ async def test_storm_of_shuffled_triplicate_webhooks(client, tokens, settings, w
     refunded = payments[::3]
     refund_ids = []
     for pid, _ in refunded:
-        result = (await admin.graphql(REFUND, {"input": {"paymentId": pid, "amount": "100.00"}}))["refundPayment"]
+        result = (await admin.graphql(REFUND, {"input": {"paymentId": pid, "amount": "100.00"}}))[
+            "refundPayment"
+        ]
         assert result["__typename"] == "RefundSuccess", result
         refund_ids.append(result["refund"]["id"])
     for rid in refund_ids:
         refund = await Refund.get(rid)
         await client.post(
             "/sandbox/razorpay/_control",
-            json={"action": "settle_refund", "refund_id": refund.gateway_refund_id, "status": "processed"},
+            json={
+                "action": "settle_refund",
+                "refund_id": refund.gateway_refund_id,
+                "status": "processed",
+            },
         )
     await client.post(
         "/sandbox/razorpay/_control",
-        json={"action": "release_webhooks", "order": "shuffle", "copies": 3, "concurrency": 8, "seed": 11},
+        json={
+            "action": "release_webhooks",
+            "order": "shuffle",
+            "copies": 3,
+            "concurrency": 8,
+            "seed": 11,
+        },
     )
 
     async def refunds_settled() -> bool:
@@ -77,13 +100,21 @@ async def test_storm_of_shuffled_triplicate_webhooks(client, tokens, settings, w
     auth = (settings.razorpay_key_id, settings.razorpay_key_secret)
     for pid, gateway_payment_id in payments:
         payment = await Payment.get(pid)
-        at_gateway = (await client.get(f"/sandbox/razorpay/v1/payments/{gateway_payment_id}", auth=auth)).json()
+        at_gateway = (
+            await client.get(f"/sandbox/razorpay/v1/payments/{gateway_payment_id}", auth=auth)
+        ).json()
         assert at_gateway["status"] in ("captured", "refunded")
         assert payment.gateway_payment_id == gateway_payment_id
         assert payment.refunded_minor == at_gateway["amount_refunded"]
         assert payment.refund_reserved_minor == 0
-        expected = PaymentStatus.PARTIALLY_REFUNDED if at_gateway["amount_refunded"] else PaymentStatus.COMPLETED
+        expected = (
+            PaymentStatus.PARTIALLY_REFUNDED
+            if at_gateway["amount_refunded"]
+            else PaymentStatus.COMPLETED
+        )
         assert payment.status is expected
         event_ids = [e.gateway_event_id for e in payment.timeline if e.gateway_event_id]
         assert len(event_ids) == len(set(event_ids)), payment.timeline
-        assert payment.attempt_count == (1 if payments.index((pid, gateway_payment_id)) % 3 == 0 else 0)
+        assert payment.attempt_count == (
+            1 if payments.index((pid, gateway_payment_id)) % 3 == 0 else 0
+        )

@@ -82,7 +82,9 @@ class Shopper:
 
     async def initiate(self, **fields: Any) -> dict[str, Any]:
         fields.setdefault("amount", "499.00")
-        result: dict[str, Any] = (await self.graphql(INITIATE, {"input": fields}))["initiatePayment"]
+        result: dict[str, Any] = (await self.graphql(INITIATE, {"input": fields}))[
+            "initiatePayment"
+        ]
         return result
 
     async def verify(self, **fields: Any) -> dict[str, Any]:
@@ -102,7 +104,9 @@ class Shopper:
         body.setdefault("method", "card")
         if body["method"] == "card":
             body.setdefault("card_number", TEST_CARD)
-        response = await self.http.post(f"/sandbox/razorpay/checkout/{gateway_order_id}/pay", json=body)
+        response = await self.http.post(
+            f"/sandbox/razorpay/checkout/{gateway_order_id}/pay", json=body
+        )
         result: dict[str, Any] = response.json()
         return result
 

@@ -39,7 +39,9 @@ def razorpay_envelope(event: str, **entities: dict[str, Any]) -> bytes:
     return json.dumps(envelope, separators=(",", ":")).encode()
 
 
-async def eventually(check: Callable[[], Awaitable[T]], *, within: float = 20.0, every: float = 0.1) -> T:
+async def eventually(
+    check: Callable[[], Awaitable[T]], *, within: float = 20.0, every: float = 0.1
+) -> T:
     """The first truthy result of `check`, polling; fails the test after `within` seconds."""
     deadline = asyncio.get_running_loop().time() + within
     while True:
