@@ -118,7 +118,8 @@ class HttpMetrics:
             "HTTP request latency by route",
             ["method", "route"],
             registry=registry,
-            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1.0, 2.5, 5.0),
+            # Finer between 1 s and 5 s: a gateway gives up on a webhook answer after 5 s.
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 5.0),
         )
 
 

@@ -105,11 +105,18 @@ class TestRedisDownDuringIntake:
                 assert await core.inbox.sweep(now=utcnow() + timedelta(minutes=5)) == len(made)
             finally:
                 await core.aclose()
-            await run_worker_until(isolated, lambda: all_completed([pid for pid, _ in made]))
+            await run_worker_until(isolated, lambda: all_applied(made))
         finally:
             own_redis.stop()
             await rebind_models(_mongo_database)
         assert await WebhookEvent.find({"status": "PROCESSED"}).count() == len(made)
+
+
+async def all_applied(made: list[tuple[str, bytes]]) -> bool:
+    """Every payment completed and every inbox row marked processed (the row is marked just
+    after its effect is written)."""
+    processed = await WebhookEvent.find({"status": WebhookEventStatus.PROCESSED.value}).count()
+    return processed == len(made) and await all_completed([pid for pid, _ in made])
 
 
 async def rebind_models(database) -> None:
@@ -177,7 +184,12 @@ class TestWorkerKilled:
                 # What the sweep cron does each minute: re-enqueue rows left unprocessed, which
                 # also frees the killed worker's jobs once they are older than a job may run.
                 await core.inbox.sweep()
-                return await all_completed([pid for pid, _ in made])
+                processed = await WebhookEvent.find(
+                    {"status": WebhookEventStatus.PROCESSED.value}
+                ).count()
+                # A job killed between applying its event and marking the row leaves the
+                # payment completed and the row pending: it must be finished too.
+                return processed == len(made) and await all_completed([pid for pid, _ in made])
 
             try:
                 await eventually(recovered, within=150, every=2)
