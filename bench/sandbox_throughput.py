@@ -599,6 +599,7 @@ async def main(args: argparse.Namespace) -> int:
             "environment": {
                 **env,
                 "loadavg_at_end": end_load,
+                "database": "none (the sandboxes keep their state in memory)",
                 "server": "uvicorn, 1 worker per server process, uvloop + httptools; "
                 "sandboxes mounted as cmd_sandbox mounts them, no webhook URL",
             },

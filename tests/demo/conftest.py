@@ -193,7 +193,7 @@ class BrowserThread:
         """A fresh context and page (runs in the browser thread). Saves a full-page screenshot
         as screenshots/<name>.png, even when the test fails, and then checks the console."""
         context = self._browser.new_context(base_url=base_url, viewport=viewport)
-        context.set_default_timeout(10_000)
+        context.set_default_timeout(30_000)  # a loaded 2-core machine can stall a step for seconds
         page = context.new_page()
         watch = ConsoleWatch()
         watch.attach(page)

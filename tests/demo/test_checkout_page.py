@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 expect = pytest.importorskip(
     "playwright.sync_api", reason="make test installs the dev extra"
 ).expect
-expect.set_options(timeout=10_000)  # room for a busy CI machine; a passing run waits far less
+expect.set_options(timeout=30_000)  # room for a busy CI machine; a passing run waits far less
 
 VISA = "4100 2800 0000 1007"  # Razorpay test Visa: succeeds
 MASTERCARD = "5500 6700 0000 1002"  # Razorpay test Mastercard: succeeds
@@ -308,7 +308,7 @@ class TestAdminRefund:
                         "status": "processed",
                     },
                 ).raise_for_status()
-                expect(row.locator(".badge")).to_have_text("COMPLETED", timeout=20_000)
+                expect(row.locator(".badge")).to_have_text("COMPLETED", timeout=40_000)
                 receipt = page.get_by_role("definition")
                 expect(receipt.filter(has_text="PARTIALLY_REFUNDED")).to_be_visible()
                 expect(receipt.filter(has_text="₹1,000.00")).to_be_visible()
