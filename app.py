@@ -230,6 +230,7 @@ def payment_policy(settings: Settings) -> PaymentPolicy:
     return PaymentPolicy(
         max_attempts=settings.payment_max_attempts,
         timeout_minutes=settings.payment_timeout_minutes,
+        gateway_max_in_flight=settings.gateway_max_in_flight,
     )
 
 

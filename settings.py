@@ -79,6 +79,7 @@ class Settings(BaseSettings):
     webhook_url: str | None = None
     gateway_connect_timeout_seconds: float = Field(default=3.0, gt=0, le=60)
     gateway_read_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    gateway_max_in_flight: int = Field(default=32, ge=1, le=1000)
 
     payment_max_attempts: int = Field(default=3, ge=1, le=20)
     payment_timeout_minutes: int = Field(default=60, ge=1)

@@ -132,6 +132,9 @@ class Stack:
         self.servers: list[ServerProcess] = []
         self.jwt_secret = "bench-secret-" + secrets.token_hex(24)
         self._tokens: Any = None
+        # Set by start_sandbox(): the gateways run in their own process, as real ones do, and
+        # app servers started afterwards point their adapters at it.
+        self.sandbox_url: str | None = None
 
     def __enter__(self) -> Stack:
         print(f"[{self.name}] starting SecantusDB (in memory) and Redis ...", flush=True)
@@ -166,7 +169,62 @@ class Stack:
             "paypal_webhook_id": "WH-BENCH-0001",
             # One load generator is one IP: the limit must not be what is measured.
             "rate_limit_initiate": "10000000/minute",
+            **(
+                {
+                    "razorpay_api_url": f"{self.sandbox_url}/sandbox/razorpay",
+                    "paypal_api_url": f"{self.sandbox_url}/sandbox/paypal",
+                }
+                if self.sandbox_url
+                else {}
+            ),
         }
+
+    def start_sandbox(self, webhook_port: int | None = None) -> ServerProcess:
+        """`paygraph sandbox` in its own process (both gateways), sending webhooks to the app
+        server that will listen on `webhook_port`; app servers started afterwards use it."""
+        port = embedded.free_port()
+        settings = self.settings_kwargs(0)
+        env = {
+            **os.environ,
+            "APP_ENV": "test",
+            "LOG_LEVEL": "WARNING",
+            **{
+                key.upper(): str(value)
+                for key, value in settings.items()
+                if key.startswith(("razorpay_", "paypal_"))
+            },
+        }
+        if webhook_port:
+            env["WEBHOOK_URL"] = f"http://127.0.0.1:{webhook_port}/api/webhooks"
+        log_path = self.log_dir / f"sandbox-{port}.log"
+        log_file = open(log_path, "ab")  # noqa: SIM115
+        try:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "cli", "sandbox", "--port", str(port)],
+                cwd=ROOT,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                preexec_fn=embedded.die_with_parent,
+            )
+        finally:
+            log_file.close()
+        server = ServerProcess("sandbox", port, process, log_path)
+        self.servers.append(server)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if (
+                    httpx.get(f"{server.url}/sandbox/razorpay/_control", timeout=1).status_code
+                    == 200
+                ):
+                    self.sandbox_url = server.url
+                    return server
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"sandbox did not answer within 60 s; see {log_path}")
 
     def settings(self, port: int = 0) -> Any:
         from settings import Settings
@@ -188,9 +246,10 @@ class Stack:
         instrument: bool = False,
         profile: Path | None = None,
         what_if: Sequence[str] = (),
+        port: int | None = None,
     ) -> ServerProcess:
         """kind "app": create_app(Settings(...)); kind "bare": bench.baseline_app."""
-        port = embedded.free_port()
+        port = port or embedded.free_port()
         config = {
             "kind": kind,
             "port": port,
@@ -258,7 +317,9 @@ class Stack:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if process.poll() is not None:
-                raise RuntimeError(f"worker exited; see {log_path}:\n{log_path.read_text()[-3000:]}")
+                raise RuntimeError(
+                    f"worker exited; see {log_path}:\n{log_path.read_text()[-3000:]}"
+                )
             try:
                 if httpx.get(f"{worker.url}/metrics", timeout=1).status_code == 200:
                     return worker, metrics_port
@@ -412,6 +473,7 @@ class Shopper:
     http: httpx.AsyncClient
     token: str
     customer_id: str
+    sandbox_url: str = ""  # where the gateways' checkout stand-ins are; "" = the app's own
     headers: dict[str, str] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -446,7 +508,7 @@ class Shopper:
     async def pay(self, gateway_order_id: str) -> dict[str, Any]:
         """What Razorpay Checkout does in the browser, against the sandbox stand-in."""
         response = await self.http.post(
-            f"/sandbox/razorpay/checkout/{gateway_order_id}/pay",
+            f"{self.sandbox_url}/sandbox/razorpay/checkout/{gateway_order_id}/pay",
             json={"method": "card", "card_number": TEST_CARD},
             headers={"X-Bench-Op": "sandbox_pay"},
         )

@@ -59,7 +59,12 @@ async def measure(args: argparse.Namespace, stack: Stack, url: str) -> dict[str,
 
     async def flow(i: int) -> None:
         customer = i % len(tokens)
-        shopper = Shopper(https[i], tokens[customer], f"flow-{tag}-{customer}")
+        shopper = Shopper(
+            https[i],
+            tokens[customer],
+            f"flow-{tag}-{customer}",
+            sandbox_url=stack.sandbox_url or "",
+        )
         started = time.perf_counter()
         step = "initiate"
         try:
@@ -100,7 +105,7 @@ async def measure(args: argparse.Namespace, stack: Stack, url: str) -> dict[str,
     cpu = meter.stop()
 
     # --- audit -----------------------------------------------------------------------------
-    async with httpx.AsyncClient(base_url=url) as control:
+    async with httpx.AsyncClient(base_url=stack.sandbox_url or url) as control:
         sandbox = (await control.get("/sandbox/razorpay/_control")).json()["counts"]
     assert stack.mongo is not None
     mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(stack.mongo.url)
@@ -169,6 +174,12 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="200 flows")
     parser.add_argument("--flows", type=int)
     parser.add_argument(
+        "--in-process-sandbox",
+        dest="sandbox_process",
+        action="store_false",
+        help="mount the sandboxes inside the app (as `paygraph dev` does) instead of their own process",
+    )
+    parser.add_argument(
         "--concurrency",
         type=int,
         default=0,
@@ -183,7 +194,16 @@ def main() -> int:
     )
     print(f"{NAME}: {args.flows} flows, {bound}", flush=True)
     with Stack(NAME) as stack:
-        app = stack.start_server("app")
+        if args.sandbox_process:
+            # The gateways in a process of their own, as real gateways are: under 1000
+            # concurrent flows a sandbox inside the app's own event loop starves and times out.
+            from infra.embedded import free_port
+
+            app_port = free_port()
+            stack.start_sandbox(webhook_port=app_port)
+            app = stack.start_server("app", port=app_port)
+        else:
+            app = stack.start_server("app")
         result = run(measure(args, stack, url=app.url))
 
     print()

@@ -134,6 +134,9 @@ class PaymentPolicy:
     gateway_base_delay: float = 1.0
     gateway_max_delay: float = 30.0
     wait_for_peer_seconds: float = 15.0
+    # Calls in flight to one gateway from this process; more wait their turn here instead of
+    # flooding the gateway (and timing out behind each other under a burst).
+    gateway_max_in_flight: int = 32
 
 
 @dataclass
@@ -165,8 +168,10 @@ class PaymentService:
         self._events = events
         self._policy = policy
         self._breakers = dict(breakers or {})
+        self._slots: dict[Gateway, asyncio.Semaphore] = {}
         for adapter in gateways:
             self._breakers.setdefault(adapter.name, CircuitBreaker())
+            self._slots[adapter.name] = asyncio.Semaphore(policy.gateway_max_in_flight)
 
     # -- reads ---------------------------------------------------------------------------
 
@@ -462,9 +467,16 @@ class PaymentService:
 
     async def _call(self, adapter: PaymentGateway, call: Any) -> Any:
         breaker = self._breakers[adapter.name]
+        slots = self._slots[adapter.name]
+
+        async def attempt() -> Any:
+            # A slot is held for one attempt only, never across a retry's backoff.
+            async with slots:
+                return await call()
+
         try:
             result = await with_retries(
-                call,
+                attempt,
                 max_attempts=self._policy.gateway_attempts,
                 base_delay=self._policy.gateway_base_delay,
                 max_delay=self._policy.gateway_max_delay,
