@@ -402,20 +402,22 @@ class PaymentService:
                 attempts.append(
                     GatewayAttempt(gateway=adapter.name, outcome="rejected", detail=exc.message)
                 )
-                failed = await self._transition(
+                # Counted as a failed attempt even when the payment is FAILED already (a retry
+                # rejected again), so MAX_ATTEMPTS_EXCEEDED is reached.
+                recorded = await self._cas(
                     payment,
-                    PaymentEvent.FAILED,
-                    TransitionSource.API,
-                    note=f"{adapter.name} rejected the order",
-                    set_fields={
-                        "error_code": exc.gateway_code,
-                        "error_message": exc.reason or exc.message,
+                    {
                         "gateway_attempts": [*payment.gateway_attempts, *attempts],
                         "order_lease_until": None,
                     },
-                    inc_attempts=True,
                 )
-                del failed
+                await self._failed_attempt(
+                    recorded or await self._reload(payment),
+                    TransitionSource.API,
+                    None,
+                    code=exc.gateway_code,
+                    reason=f"{adapter.name} rejected the order: {exc.reason or exc.message}",
+                )
                 raise GatewayRejectedError(
                     exc.reason or exc.message, gateway_code=exc.gateway_code
                 ) from None
@@ -1012,7 +1014,13 @@ class PaymentService:
                 found = await Payment.get(PydanticObjectId(ObjectId(event.reference)))
             except (InvalidId, TypeError):
                 found = None
-            if found is not None and found.gateway is event.gateway:
+            # The reference can come from notes a customer may set: trust it only when the
+            # event's gateway order is that payment's order.
+            if (
+                found is not None
+                and found.gateway is event.gateway
+                and (not event.order_id or found.gateway_order_id in (None, event.order_id))
+            ):
                 return found
         if event.order_id:
             found = await Payment.find_one(
@@ -1037,6 +1045,14 @@ class PaymentService:
                 f"no payment for {event.raw_type} {event.order_id or event.payment_id}"
             )
         assert payment.id is not None
+        if (
+            event.order_id
+            and payment.gateway_order_id
+            and event.order_id != payment.gateway_order_id
+        ):
+            raise InvalidState(
+                f"{event.raw_type} is for order {event.order_id}, not this payment's"
+            )
         source = TransitionSource.WEBHOOK
         if event.kind is GatewayEventKind.ORDER_APPROVED:
             if payment.status in (
@@ -1092,13 +1108,29 @@ class PaymentService:
     async def _capture_approved(
         self, payment: Payment, adapter: PaymentGateway, gateway_event_id: str
     ) -> Payment:
-        """PayPal: the buyer approved; capture (PayPal-Request-Id makes a repeat a replay)."""
-        captured = await self._call(
-            adapter,
-            lambda: adapter.capture(
-                payment.gateway_order_id or "", None, payment.amount.amount_minor, payment.currency
-            ),
-        )
+        """PayPal: the buyer approved; capture (PayPal-Request-Id makes a repeat a replay).
+        A declined capture is a failed attempt, as in verifyPayment."""
+        try:
+            captured = await self._call(
+                adapter,
+                lambda: adapter.capture(
+                    payment.gateway_order_id or "",
+                    None,
+                    payment.amount.amount_minor,
+                    payment.currency,
+                ),
+            )
+        except GatewayRejected as exc:
+            if exc.gateway_code == "ORDER_NOT_APPROVED":
+                return payment
+            return await self._failed_attempt(
+                payment,
+                TransitionSource.WEBHOOK,
+                "webhook",
+                code=exc.gateway_code,
+                reason=exc.reason or exc.message,
+                gateway_event_id=gateway_event_id,
+            )
         return await self.apply_gateway_payment(
             payment,
             captured,

@@ -152,7 +152,9 @@ class RefundService:
             if existing is not None:
                 return existing
         amount = self._validate(payment, command)
-        refund = await self._reserve(payment, amount, command, fingerprint, principal)
+        refund, created = await self._reserve(payment, amount, command, fingerprint, principal)
+        if not created:
+            return refund  # a concurrent request with the same key made (and sent) it
         return await self.submit(refund)
 
     async def _by_key(self, payment: Payment, key: str, fingerprint: str) -> Refund | None:
@@ -185,16 +187,21 @@ class RefundService:
             raise RefundWindowExpired(
                 f"the refund window of {REFUND_WINDOW.days} days after capture has passed"
             )
+        if payment.gateway_payment_id is None:
+            raise InvalidState("the payment has no gateway payment to refund")
+        minimum = MIN_REFUND_MINOR[payment.gateway]
         if command.amount is None:
-            if payment.refundable_minor <= 0:
+            if payment.refundable_minor < minimum:
+                # Nothing left, or less than the gateway refunds at all.
                 raise RefundExceedsCaptured(
-                    refundable_minor=0,
+                    refundable_minor=payment.refundable_minor,
                     currency=payment.currency,
-                    message="nothing is left to refund on this payment",
+                    message="nothing the gateway can refund is left on this payment"
+                    if payment.refundable_minor
+                    else "nothing is left to refund on this payment",
                 )
             return payment.refundable_amount
         amount = Money.parse(command.amount, payment.currency, field="amount")
-        minimum = MIN_REFUND_MINOR[payment.gateway]
         if amount.amount_minor < minimum:
             raise ValidationFailed(
                 f"a refund must be at least {Money(amount_minor=minimum, currency=payment.currency).to_decimal_string()}",
@@ -215,8 +222,9 @@ class RefundService:
         command: RefundCommand,
         fingerprint: str,
         principal: Principal,
-    ) -> Refund:
-        """Reserve the amount and insert the PENDING refund atomically."""
+    ) -> tuple[Refund, bool]:
+        """Reserve the amount and insert the PENDING refund atomically. The flag says whether
+        this call created it (False: a concurrent request with the same key did)."""
         assert payment.gateway is not None and payment.id is not None
         now = utcnow()
         refund = Refund(
@@ -287,10 +295,10 @@ class RefundService:
             existing = await self._by_key(payment, command.idempotency_key, fingerprint)
             if existing is None:
                 raise InvalidState("the refund is being created; try again") from None
-            return existing
+            return existing, False
         self._observer.refund_transitioned(refund, RefundStatus.PENDING)
         await self._publish(refund)
-        return refund
+        return refund, True
 
     async def submit(
         self, refund: Refund, *, source: TransitionSource = TransitionSource.API
@@ -326,6 +334,12 @@ class RefundService:
         except (GatewayUnavailable, GatewayOutcomeUnknown) as exc:
             log.warning("refund %s left pending: %s", refund.id, exc.message)
             return refund
+        except ValueError as exc:
+            # The adapter refused the request before sending it: nothing can make it valid
+            # later, so the refund fails and its reservation is released.
+            return await self._settle(
+                refund, RefundEvent.FAILED, source, error=("INVALID_REQUEST", str(exc))
+            )
         return await self.apply_gateway_refund(refund, answer, source)
 
     async def apply_gateway_refund(

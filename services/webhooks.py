@@ -234,9 +234,12 @@ class WebhookProcessor:
             await _finish(row, WebhookEventStatus.FAILED, attempts, f"gave up: {exc}")
             return Outcome.FAILED
         except GatewayError as exc:
-            # A gateway call made while applying (a capture) failed: try again later.
-            await _finish(row, WebhookEventStatus.RECEIVED, attempts, f"{exc.code}: {exc.message}")
-            return Outcome.RETRY if attempts < self._policy.max_attempts else Outcome.FAILED
+            # A gateway call made while applying (a capture) failed: try again later, and give
+            # up visibly (FAILED, which the sweep leaves alone) after the last attempt.
+            final = attempts >= self._policy.max_attempts
+            status = WebhookEventStatus.FAILED if final else WebhookEventStatus.RECEIVED
+            await _finish(row, status, attempts, f"{exc.code}: {exc.message}")
+            return Outcome.FAILED if final else Outcome.RETRY
         except (InvalidState, DomainError) as exc:
             # A real contradiction with what we hold: keep it visible for an operator.
             await _finish(row, WebhookEventStatus.FAILED, attempts, f"{exc.code}: {exc.message}")

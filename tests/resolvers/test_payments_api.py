@@ -434,3 +434,27 @@ class TestReads:
         assert all(m["method"] != "UPI" for m in usd)
         banks = (await shopper.graphql("{ netbankingBanks { code name } }"))["netbankingBanks"]
         assert {"code": "HDFC", "name": "HDFC Bank"} in banks
+
+
+class TestRejectedOrders:
+    async def test_each_rejected_order_counts_until_max_attempts(self, client, shopper, sandbox):
+        await client.post(
+            "/sandbox/razorpay/_control",
+            json={
+                "action": "fault",
+                "path": "/v1/orders",
+                "method": "POST",
+                "status": 400,
+                "count": 10,
+            },
+        )
+        oid = order_id()
+        try:
+            codes = [
+                (await shopper.initiate(orderId=oid, amount="100.00"))["code"] for _ in range(4)
+            ]
+        finally:
+            await client.post("/sandbox/razorpay/_control", json={"action": "clear_faults"})
+        assert codes == ["GATEWAY_REJECTED"] * 3 + ["MAX_ATTEMPTS_EXCEEDED"]
+        payment = await Payment.find_one({"order_id": oid})
+        assert payment.attempt_count == 3 and payment.order_lease_until is None

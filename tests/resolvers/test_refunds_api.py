@@ -318,3 +318,16 @@ class TestGatewaySettlesLater:
 
         await eventually(completed, within=20)
         assert (await Payment.get(pid)).refunded_minor == 10000
+
+
+class TestRemainderBelowTheGatewayMinimum:
+    async def test_is_refused_before_anything_is_reserved(self, shopper, admin):
+        pid = await completed_payment(shopper, amount="5.00")
+        assert (await refund(admin, paymentId=pid, amount="4.50"))["refund"][
+            "status"
+        ] == "COMPLETED"
+        rest = await refund(admin, paymentId=pid)
+        assert rest["code"] == "REFUND_EXCEEDS_CAPTURED"
+        payment = await Payment.get(pid)
+        assert (payment.refunded_minor, payment.refund_reserved_minor) == (450, 0)
+        assert await Refund.find({"payment_id": payment.id}).count() == 1

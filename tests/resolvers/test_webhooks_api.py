@@ -337,3 +337,48 @@ class TestAdmin:
             headers={"Authorization": f"Bearer {shopper.token}"},
         )
         assert customer.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+class TestReferenceMustAgreeWithOrder:
+    async def test_a_reference_pointing_at_another_payment_is_not_trusted(
+        self, client, settings, shopper, worker
+    ):
+        """Notes can be set by whoever opens Checkout: an event for order O1 whose notes name
+        payment P2 completes P1 (by its order), never P2."""
+        one = await shopper.initiate(orderId=order_id(), amount="500.00")
+        two = await shopper.initiate(orderId=order_id(), amount="500.00")
+        await client.post(
+            "/sandbox/razorpay/_control", json={"action": "configure", "webhooks": "drop"}
+        )
+        paid = await shopper.pay_razorpay(one["checkout"]["gatewayOrderId"])
+        entity = await captured_entity(client, settings, paid["razorpay_payment_id"])
+        entity["notes"] = {"paygraph_reference": two["payment"]["id"]}
+        body = razorpay_envelope("payment.captured", payment=entity)
+        response = await client.post(
+            RAZORPAY, content=body, headers=_signed(settings, body, "evt_ref_1")
+        )
+        assert response.status_code == 200
+        await eventually(lambda: completed(one["payment"]["id"]))
+        assert await payment_status(two["payment"]["id"]) is PaymentStatus.INITIATED
+
+
+class TestPayPalDeclinedCapture:
+    async def test_approval_with_a_declined_capture_records_a_failed_attempt(
+        self, client, shopper, worker
+    ):
+        initiated = await shopper.initiate(
+            orderId=order_id(), amount="12.00", currency="USD", paymentMethod="PAYPAL"
+        )
+        await client.post(
+            "/sandbox/paypal/_control", json={"action": "capture_outcome", "outcome": "DECLINED"}
+        )
+        try:
+            await shopper.approve_paypal(initiated["checkout"]["approveUrl"])
+
+            async def failed_once() -> bool:
+                payment = await Payment.get(initiated["payment"]["id"])
+                return payment.status is PaymentStatus.FAILED and payment.attempt_count == 1
+
+            await eventually(failed_once)
+        finally:
+            await client.post("/sandbox/paypal/_control", json={"action": "reset"})
