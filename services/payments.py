@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 import json
 import logging
@@ -514,7 +515,7 @@ class PaymentService:
         adapter = self._gateways.get(payment.gateway)
         actor = principal.customer_id
         if payment.gateway is Gateway.PAYPAL:
-            return await self._verify_paypal(payment, adapter, actor)
+            return await self._verify_paypal(payment, actor)
         return await self._verify_razorpay(payment, adapter, command, actor)
 
     async def _verify_razorpay(
@@ -570,30 +571,10 @@ class PaymentService:
         except DomainError as error:
             log.info("payment %s verified; method not saved (%s)", payment.id, error.code)
 
-    async def _verify_paypal(
-        self, payment: Payment, adapter: PaymentGateway, actor: str
-    ) -> Payment:
-        assert payment.gateway_order_id is not None
+    async def _verify_paypal(self, payment: Payment, actor: str) -> Payment:
         try:
-            captured = await self._call(
-                adapter,
-                lambda: adapter.capture(
-                    payment.gateway_order_id or "",
-                    None,
-                    payment.amount.amount_minor,
-                    payment.currency,
-                ),
-            )
+            return await self.capture_approved(payment, TransitionSource.API, actor=actor)
         except GatewayRejected as exc:
-            if exc.gateway_code == "ORDER_NOT_APPROVED":
-                raise InvalidState("the buyer has not approved the PayPal order yet") from None
-            await self._failed_attempt(
-                payment,
-                TransitionSource.API,
-                actor,
-                code=exc.gateway_code,
-                reason=exc.reason or exc.message,
-            )
             raise GatewayRejectedError(
                 exc.reason or exc.message, gateway_code=exc.gateway_code
             ) from None
@@ -601,9 +582,6 @@ class PaymentService:
             # The capture carries a PayPal-Request-Id derived from our payment id, so verifying
             # again replays it instead of capturing twice.
             raise GatewayUnavailableError("could not capture with PayPal; verify again") from None
-        return await self.apply_gateway_payment(
-            payment, captured, TransitionSource.API, actor=actor
-        )
 
     async def apply_gateway_payment(
         self,
@@ -1060,8 +1038,12 @@ class PaymentService:
                 PaymentStatus.INITIATED,
                 PaymentStatus.FAILED,
             ):
-                adapter = self._gateways.get(event.gateway)
-                await self._capture_approved(payment, adapter, event.event_id)
+                # A buyer not (yet) approved, or a declined capture (already counted as a
+                # failed attempt), leaves nothing more for this event to do.
+                with contextlib.suppress(InvalidState, GatewayRejected):
+                    await self.capture_approved(
+                        payment, source, actor="webhook", gateway_event_id=event.event_id
+                    )
             return payment.id
         if (
             event.amount_minor is not None
@@ -1105,40 +1087,6 @@ class PaymentService:
         )
         return payment.id
 
-    async def _capture_approved(
-        self, payment: Payment, adapter: PaymentGateway, gateway_event_id: str
-    ) -> Payment:
-        """PayPal: the buyer approved; capture (PayPal-Request-Id makes a repeat a replay).
-        A declined capture is a failed attempt, as in verifyPayment."""
-        try:
-            captured = await self._call(
-                adapter,
-                lambda: adapter.capture(
-                    payment.gateway_order_id or "",
-                    None,
-                    payment.amount.amount_minor,
-                    payment.currency,
-                ),
-            )
-        except GatewayRejected as exc:
-            if exc.gateway_code == "ORDER_NOT_APPROVED":
-                return payment
-            return await self._failed_attempt(
-                payment,
-                TransitionSource.WEBHOOK,
-                "webhook",
-                code=exc.gateway_code,
-                reason=exc.reason or exc.message,
-                gateway_event_id=gateway_event_id,
-            )
-        return await self.apply_gateway_payment(
-            payment,
-            captured,
-            TransitionSource.WEBHOOK,
-            actor="webhook",
-            gateway_event_id=gateway_event_id,
-        )
-
     @staticmethod
     def is_subscription_end(payment: Payment, max_attempts: int) -> bool:
         if payment.status in SUBSCRIPTION_END:
@@ -1152,20 +1100,45 @@ class PaymentService:
     # -- reconciliation ------------------------------------------------------------------
 
     async def capture_approved(
-        self, payment: Payment, source: TransitionSource, *, actor: str | None = None
+        self,
+        payment: Payment,
+        source: TransitionSource,
+        *,
+        actor: str | None = None,
+        gateway_event_id: str | None = None,
     ) -> Payment:
-        """Capture a PayPal order the buyer approved but nobody captured (the webhook and the
-        verify call were lost). The capture's PayPal-Request-Id makes a repeat a replay."""
+        """Capture a PayPal order its buyer approved (verifyPayment, the approval webhook and
+        reconciliation all come here). The capture's PayPal-Request-Id makes a repeat a replay.
+        Not approved yet: InvalidState. Declined: counted as a failed attempt, then the
+        gateway's GatewayRejected is raised for the caller to translate."""
         if payment.gateway is None or payment.gateway_order_id is None:
             raise InvalidState("the payment has no gateway order")
         adapter = self._gateways.get(payment.gateway)
-        captured = await self._call(
-            adapter,
-            lambda: adapter.capture(
-                payment.gateway_order_id or "", None, payment.amount.amount_minor, payment.currency
-            ),
+        try:
+            captured = await self._call(
+                adapter,
+                lambda: adapter.capture(
+                    payment.gateway_order_id or "",
+                    None,
+                    payment.amount.amount_minor,
+                    payment.currency,
+                ),
+            )
+        except GatewayRejected as exc:
+            if exc.gateway_code == "ORDER_NOT_APPROVED":
+                raise InvalidState("the buyer has not approved the PayPal order yet") from None
+            await self._failed_attempt(
+                payment,
+                source,
+                actor,
+                code=exc.gateway_code,
+                reason=exc.reason or exc.message,
+                gateway_event_id=gateway_event_id,
+            )
+            raise
+        return await self.apply_gateway_payment(
+            payment, captured, source, actor=actor, gateway_event_id=gateway_event_id
         )
-        return await self.apply_gateway_payment(payment, captured, source, actor=actor)
 
     async def expire(
         self, payment: Payment, source: TransitionSource, *, actor: str | None = None, note: str
