@@ -196,35 +196,15 @@ class Stack:
         }
         if webhook_port:
             env["WEBHOOK_URL"] = f"http://127.0.0.1:{webhook_port}/api/webhooks"
-        log_path = self.log_dir / f"sandbox-{port}.log"
-        log_file = open(log_path, "ab")  # noqa: SIM115
-        try:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "cli", "sandbox", "--port", str(port)],
-                cwd=ROOT,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-                preexec_fn=embedded.die_with_parent,
-            )
-        finally:
-            log_file.close()
-        server = ServerProcess("sandbox", port, process, log_path)
-        self.servers.append(server)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if (
-                    httpx.get(f"{server.url}/sandbox/razorpay/_control", timeout=1).status_code
-                    == 200
-                ):
-                    self.sandbox_url = server.url
-                    return server
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError(f"sandbox did not answer within 60 s; see {log_path}")
+        server = self._spawn(
+            "sandbox",
+            port,
+            ["-m", "cli", "sandbox", "--port", str(port)],
+            env,
+            ready_path="/sandbox/razorpay/_control",
+        )
+        self.sandbox_url = server.url
+        return server
 
     def settings(self, port: int = 0) -> Any:
         from settings import Settings
@@ -258,35 +238,13 @@ class Stack:
             "profile": str(profile) if profile else None,
             "what_if": list(what_if),
         }
-        log_path = self.log_dir / f"{kind}-{port}.log"
-        log_file = open(log_path, "ab")  # noqa: SIM115
-        try:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "bench._server"],
-                cwd=ROOT,
-                env={**os.environ, "BENCH_SERVER_CONFIG": json.dumps(config)},
-                stdin=subprocess.DEVNULL,
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-                preexec_fn=embedded.die_with_parent,
-            )
-        finally:
-            log_file.close()
-        server = ServerProcess(kind, port, process, log_path)
-        self.servers.append(server)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                raise RuntimeError(
-                    f"{kind} server exited; see {log_path}:\n{log_path.read_text()[-3000:]}"
-                )
-            try:
-                if httpx.get(f"{server.url}/healthz", timeout=1).status_code == 200:
-                    return server
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError(f"{kind} server did not answer /healthz within 60 s; see {log_path}")
+        return self._spawn(
+            kind,
+            port,
+            ["-m", "bench._server"],
+            {**os.environ, "BENCH_SERVER_CONFIG": json.dumps(config)},
+            ready_path="/healthz",
+        )
 
     def start_worker(self, api: ServerProcess) -> tuple[ServerProcess, int]:
         """The real arq worker (bench._worker, as `paygraph worker` runs it) in a child
@@ -298,13 +256,27 @@ class Stack:
             "kind": "worker",
             "settings": {**self.settings_kwargs(api.port), "worker_metrics_port": metrics_port},
         }
-        log_path = self.log_dir / f"worker-{metrics_port}.log"
+        worker = self._spawn(
+            "worker",
+            metrics_port,
+            ["-m", "bench._worker"],
+            {**os.environ, "BENCH_SERVER_CONFIG": json.dumps(config)},
+            ready_path="/metrics",
+        )
+        return worker, metrics_port
+
+    def _spawn(
+        self, name: str, port: int, args: list[str], env: dict[str, str], *, ready_path: str
+    ) -> ServerProcess:
+        """A child process of ours (logging to the stack's folder, dying with us), returned
+        once `ready_path` on its port answers 200; its log's tail if it exits or stays silent."""
+        log_path = self.log_dir / f"{name}-{port}.log"
         log_file = open(log_path, "ab")  # noqa: SIM115
         try:
             process = subprocess.Popen(
-                [sys.executable, "-m", "bench._worker"],
+                [sys.executable, *args],
                 cwd=ROOT,
-                env={**os.environ, "BENCH_SERVER_CONFIG": json.dumps(config)},
+                env=env,
                 stdin=subprocess.DEVNULL,
                 stdout=log_file,
                 stderr=subprocess.STDOUT,
@@ -312,21 +284,21 @@ class Stack:
             )
         finally:
             log_file.close()
-        worker = ServerProcess("worker", metrics_port, process, log_path)
-        self.servers.append(worker)
+        server = ServerProcess(name, port, process, log_path)
+        self.servers.append(server)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if process.poll() is not None:
                 raise RuntimeError(
-                    f"worker exited; see {log_path}:\n{log_path.read_text()[-3000:]}"
+                    f"{name} exited; see {log_path}:\n{log_path.read_text()[-3000:]}"
                 )
             try:
-                if httpx.get(f"{worker.url}/metrics", timeout=1).status_code == 200:
-                    return worker, metrics_port
+                if httpx.get(f"{server.url}{ready_path}", timeout=1).status_code == 200:
+                    return server
             except httpx.HTTPError:
                 pass
-            time.sleep(0.2)
-        raise RuntimeError(f"worker metrics did not answer within 60 s; see {log_path}")
+            time.sleep(0.1)
+        raise RuntimeError(f"{name} did not answer {ready_path} within 60 s; see {log_path}")
 
     def pids(self) -> dict[str, int]:
         found = {server.kind: server.pid for server in self.servers}

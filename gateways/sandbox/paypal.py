@@ -81,34 +81,13 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
+from gateways.paypal.config import DEFAULT_CURRENCIES
+
 Json = dict[str, Any]
 Handler = Callable[[Request], Awaitable[Response]]
 
-DEFAULT_MERCHANT_CURRENCIES: frozenset[str] = frozenset(
-    {
-        "AUD",
-        "CAD",
-        "CHF",
-        "CZK",
-        "DKK",
-        "EUR",
-        "GBP",
-        "HKD",
-        "HUF",
-        "ILS",
-        "JPY",
-        "MXN",
-        "NOK",
-        "NZD",
-        "PHP",
-        "PLN",
-        "SEK",
-        "SGD",
-        "THB",
-        "TWD",
-        "USD",
-    }
-)
+# What PayPal lets this merchant receive: the same fact the adapter is configured with.
+DEFAULT_MERCHANT_CURRENCIES: frozenset[str] = DEFAULT_CURRENCIES
 _NO_DECIMALS = frozenset({"HUF", "JPY", "TWD"})
 _VALUE_RE = re.compile(r"^((-?[0-9]+)|(-?([0-9]+)?[.][0-9]+))$")
 _ID_ALPHABET = string.ascii_uppercase + string.digits
