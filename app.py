@@ -315,6 +315,7 @@ def build_core(settings: Settings, *, serve_sandboxes: bool = True) -> Core:
     refunds = RefundService(
         gateways.registry,
         events,
+        queue,
         RefundPolicy(timeout_hours=settings.refund_timeout_hours),
         observer=metrics,
     )

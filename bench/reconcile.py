@@ -131,7 +131,10 @@ async def main(args: argparse.Namespace) -> int:
         core = build_core(settings, serve_sandboxes=False)
         try:
             await init_models(core.mongo, BENCH_DB)
-            print(f"[{NAME}] seeding {count} orders at the sandbox and {count} stale payments ...", flush=True)
+            print(
+                f"[{NAME}] seeding {count} orders at the sandbox and {count} stale payments ...",
+                flush=True,
+            )
             started = time.perf_counter()
             auth = (settings.razorpay_key_id or "", settings.razorpay_key_secret or "")
             orders = await seed_gateway(server.url, auth, kinds)
@@ -172,7 +175,12 @@ async def main(args: argparse.Namespace) -> int:
         table(
             ["what", "payments", "seconds", "per second"],
             [
-                ["gateway alone (list_order_payments)", count, round(count / fetch_rate, 2), round(fetch_rate)],
+                [
+                    "gateway alone (list_order_payments)",
+                    count,
+                    round(count / fetch_rate, 2),
+                    round(fetch_rate),
+                ],
                 ["reconciliation run", count, round(took, 2), round(rate)],
             ],
         )
@@ -214,7 +222,9 @@ async def main(args: argparse.Namespace) -> int:
 
 
 def cli() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true", help="1,000 payments instead of 10,000")
     parser.add_argument("--payments", type=int, default=None)
     parser.add_argument("--concurrency", type=int, default=8, help="gateway calls in flight")

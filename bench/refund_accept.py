@@ -1,18 +1,23 @@
 """refundPayment acceptance time: how long an admin waits for the answer (accepted, or
-rejected with a UserError), at 20 concurrent admin clients and with a single client.
+rejected with a UserError), at 20 concurrent admin clients and with a single client; and how
+long an accepted refund then takes to be COMPLETED by the worker.
 
 Prepared first, through the real API: completed payments (initiatePayment -> sandbox pay ->
 verifyPayment; 499.00 INR each). Each refund is a partial refund (150.00) of a distinct payment,
-with its own idempotency key. The sandbox answers refunds `processed` at once (refund_mode
-processed, its default), so an accepted refund comes back COMPLETED; its webhooks are dropped
-(`webhooks: drop`) so webhook intake does not share the server with the refunds measured (no
-worker runs either). The answer time includes the reservation transaction, the gateway call to
-the sandbox mounted in the same server and the settlement transaction.
+with its own idempotency key. The answer comes once the amount is reserved and the refund is
+queued (PENDING). The real arq worker runs in its own process throughout, sending each refund
+to the sandbox (mounted in the API server) and settling it, so the acceptance figures are taken
+while the settlement work shares the database and the two cores. The sandbox answers refunds
+`processed` at once (its default); its webhooks are dropped (`webhooks: drop`), so the worker's
+send is what completes each refund.
 
 Rounds alternate the order of the two phases: "serial" (1 admin client, closed loop) and
-"concurrent" (20 admin clients, closed loop), each a fixed number of refunds. Reported per
-phase: p50/p90/p99, refunds/s, accepted/rejected counts; medians over rounds; the ratio of the
-concurrent p99 to the serial p99; and the seed's floor, p99 < 500 ms at 20 clients.
+"concurrent" (20 admin clients, closed loop), each a fixed number of refunds. After each phase
+the benchmark waits until every refund of the phase is COMPLETED (the drain), so a phase does not
+inherit the previous one's backlog. Reported per phase: answer p50/p90/p99, refunds/s accepted,
+accepted/rejected counts, accepted -> COMPLETED p50/p99 (from each refund's stored timestamps),
+the drain time and the end-to-end rate (refunds / (phase + drain)); medians over rounds; the
+ratio of the concurrent p99 to the serial p99; and the seed's floor, p99 < 500 ms at 20 clients.
 
     .venv/bin/python -m bench.refund_accept [--quick] [--rounds N] [--clients N]
         [--per-client N] [--serial N]
@@ -27,7 +32,11 @@ import time
 from collections import Counter
 from typing import Any
 
+from bson import ObjectId
+from pymongo import AsyncMongoClient
+
 from bench._harness import (
+    BENCH_DB,
     BenchError,
     CpuMeter,
     Shopper,
@@ -92,6 +101,7 @@ def make_step(https: list[Any], token: str, payments: list[str], tag: str) -> An
     """Each call takes the next unused payment: every refund is of a distinct payment."""
     headers = {"Authorization": f"Bearer {token}"}
     outcomes: Counter[str] = Counter()
+    accepted_ids: list[str] = []
 
     async def step(index: int, recorder: Recorder) -> None:
         payment_id = payments.pop()
@@ -113,6 +123,7 @@ def make_step(https: list[Any], token: str, payments: list[str], tag: str) -> An
             raise RuntimeError(f"HTTP {response.status_code} {str(body)[:100]}")
         result = body["data"]["refundPayment"]
         if result["__typename"] == "RefundSuccess":
+            accepted_ids.append(result["refund"]["id"])
             outcomes[f"accepted {result['refund']['status']}"] += 1
             recorder.record("accepted", elapsed)
         else:
@@ -121,7 +132,32 @@ def make_step(https: list[Any], token: str, payments: list[str], tag: str) -> An
         recorder.record("answer", elapsed)
 
     step.outcomes = outcomes  # type: ignore[attr-defined]
+    step.accepted_ids = accepted_ids  # type: ignore[attr-defined]
     return step
+
+
+async def drain(db: Any, ids: list[str], within: float = 300.0) -> tuple[float, list[float]]:
+    """Wait until the worker has COMPLETED every refund in `ids`; the wait in seconds and each
+    refund's accepted -> COMPLETED time (completed_at - created_at, as stored)."""
+    object_ids = [ObjectId(i) for i in ids]
+    started = time.perf_counter()
+    while True:
+        done = await db["refunds"].count_documents(
+            {"_id": {"$in": object_ids}, "status": "COMPLETED"}
+        )
+        if done == len(ids):
+            break
+        if time.perf_counter() - started > within:
+            raise BenchError(f"only {done} of {len(ids)} refunds COMPLETED after {within:.0f} s")
+        await asyncio.sleep(0.5)  # seldom: the poll shares the database with the worker
+    waited = time.perf_counter() - started
+    settle = [
+        (doc["completed_at"] - doc["created_at"]).total_seconds()
+        async for doc in db["refunds"].find(
+            {"_id": {"$in": object_ids}}, {"created_at": 1, "completed_at": 1}
+        )
+    ]
+    return waited, settle
 
 
 async def measure(args: argparse.Namespace, stack: Stack, url: str) -> dict[str, Any]:
@@ -144,14 +180,19 @@ async def measure(args: argparse.Namespace, stack: Stack, url: str) -> dict[str,
     tag = run_id()
     https = clients(url, args.clients, timeout=120)
     pids = stack.pids()
+    assert stack.mongo is not None
+    mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(stack.mongo.url, tz_aware=True)
+    db = mongo[BENCH_DB]
     rounds: list[dict[str, Any]] = []
     try:
         with stage("warm-up"):
+            warm = make_step(https, admin, payments, tag)
             await closed_loop(
                 min(args.clients, args.warmup),
-                make_step(https, admin, payments, tag),
+                warm,
                 iterations=max(args.warmup // args.clients, 1),
             )
+            await drain(db, warm.accepted_ids)
         phases = {"serial": (1, args.serial), "concurrent": (args.clients, args.per_client)}
         for r in range(args.rounds):
             order = ["serial", "concurrent"] if r % 2 == 0 else ["concurrent", "serial"]
@@ -162,7 +203,8 @@ async def measure(args: argparse.Namespace, stack: Stack, url: str) -> dict[str,
                 meter = CpuMeter(pids)
                 meter.start()
                 recorder, wall = await closed_loop(n_clients, step, iterations=iterations)
-                cpu = meter.stop()
+                drained, settle = await drain(db, step.accepted_ids)
+                cpu = meter.stop()  # the phase and its drain: all the work of its refunds
                 answered = recorder.count("answer")
                 this_round[phase] = {
                     "clients": n_clients,
@@ -173,16 +215,22 @@ async def measure(args: argparse.Namespace, stack: Stack, url: str) -> dict[str,
                     "rejected": recorder.count("rejected"),
                     "outcomes": dict(step.outcomes),
                     "errors": dict(recorder.errors),
+                    "accepted_to_completed": latency_summary(settle),
+                    "drain_s": round(drained, 2),
+                    "end_to_end_refunds_per_s": round(answered / (wall + drained), 1),
                     "app_cpu_ms_per_refund": round(
                         cpu["app"]["cpu_s"] / max(answered, 1) * 1000, 2
                     ),
                     "db_cpu_ms_per_refund": round(
                         cpu["secantusdb"]["cpu_s"] / max(answered, 1) * 1000, 2
                     ),
+                    "worker_cpu_ms_per_refund": round(
+                        cpu["worker"]["cpu_s"] / max(answered, 1) * 1000, 2
+                    ),
                     "cpu_util": {
                         k: v["util"]
                         for k, v in cpu.items()
-                        if k in ("app", "secantusdb", "loadgen")
+                        if k in ("app", "worker", "secantusdb", "loadgen")
                     },
                 }
             rounds.append(this_round)
@@ -196,6 +244,7 @@ async def measure(args: argparse.Namespace, stack: Stack, url: str) -> dict[str,
             )
     finally:
         await close_all(https)
+        await mongo.close()
 
     summary: dict[str, Any] = {}
     for phase in ("serial", "concurrent"):
@@ -211,6 +260,19 @@ async def measure(args: argparse.Namespace, stack: Stack, url: str) -> dict[str,
             ),
             "median_db_cpu_ms_per_refund": round(
                 median([rd[phase]["db_cpu_ms_per_refund"] for rd in rounds]), 2
+            ),
+            "median_worker_cpu_ms_per_refund": round(
+                median([rd[phase]["worker_cpu_ms_per_refund"] for rd in rounds]), 2
+            ),
+            "median_completed_p50_ms": round(
+                median([rd[phase]["accepted_to_completed"]["p50_ms"] for rd in rounds]), 1
+            ),
+            "median_completed_p99_ms": round(
+                median([rd[phase]["accepted_to_completed"]["p99_ms"] for rd in rounds]), 1
+            ),
+            "median_drain_s": round(median([rd[phase]["drain_s"] for rd in rounds]), 2),
+            "median_end_to_end_refunds_per_s": round(
+                median([rd[phase]["end_to_end_refunds_per_s"] for rd in rounds]), 1
             ),
             "accepted": sum(rd[phase]["accepted"] for rd in rounds),
             "rejected": sum(rd[phase]["rejected"] for rd in rounds),
@@ -258,6 +320,7 @@ def main() -> int:
     )
     with Stack(NAME) as stack:
         app = stack.start_server("app")
+        stack.start_worker(app)
         result = run(measure(args, stack, app.url))
 
     s = result["summary"]
@@ -271,7 +334,9 @@ def main() -> int:
                 "p99 ms (median)",
                 "worst p99",
                 "refunds/s",
-                "app CPU ms/refund",
+                "-> COMPLETED p50/p99 ms",
+                "end-to-end/s",
+                "CPU ms/refund app/worker/db",
                 "accepted",
                 "rejected",
                 "errors",
@@ -284,7 +349,11 @@ def main() -> int:
                     s[p]["median_p99_ms"],
                     s[p]["worst_p99_ms"],
                     s[p]["median_refunds_per_s"],
-                    s[p]["median_app_cpu_ms_per_refund"],
+                    f"{s[p]['median_completed_p50_ms']:.0f} / {s[p]['median_completed_p99_ms']:.0f}",
+                    s[p]["median_end_to_end_refunds_per_s"],
+                    f"{s[p]['median_app_cpu_ms_per_refund']:.1f} / "
+                    f"{s[p]['median_worker_cpu_ms_per_refund']:.1f} / "
+                    f"{s[p]['median_db_cpu_ms_per_refund']:.1f}",
                     s[p]["accepted"],
                     s[p]["rejected"],
                     s[p]["errors"],

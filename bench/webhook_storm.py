@@ -494,8 +494,9 @@ async def measure(
                 mismatches.append(
                     f"{pid}: refunded {local.get('refunded_minor', 0)}, sandbox {remote['amount_refunded']}"
                 )
-            if local.get("refund_reserved_minor", 0) != 0:
-                mismatches.append(f"{pid}: {local['refund_reserved_minor']} still reserved")
+            reserved = local.get("refund_committed_minor", 0) - local.get("refunded_minor", 0)
+            if reserved != 0:
+                mismatches.append(f"{pid}: {reserved} still reserved")
             gateway_refunded_total += remote["amount_refunded"]
             local_refunded_total += local.get("refunded_minor", 0)
             failed_attempts = sum(1 for a in attempts if a["status"] == "failed")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from beanie import Document, PydanticObjectId
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pymongo import ASCENDING, DESCENDING, IndexModel
 
 from models.clock import UtcDateTime, utcnow
@@ -60,9 +60,12 @@ class Payment(Document):
     customer_id: str = Field(min_length=1)
     amount: Money
     refunded_minor: int = Field(default=0, ge=0, strict=True)
-    # Refunds accepted but not yet final at the gateway; counted against what is refundable
-    # so two concurrent refunds cannot together exceed the captured amount.
-    refund_reserved_minor: int = Field(default=0, ge=0, strict=True)
+    # Refunded plus refunds accepted but not yet final at the gateway: what is no longer
+    # refundable. A refund reserves its amount with one conditional increment of this field
+    # (committed <= captured - amount, the captured amount being fixed), so two concurrent
+    # refunds can never together exceed the capture; a failed refund gives it back, a
+    # completed one moves it into refunded_minor.
+    refund_committed_minor: int = Field(default=0, ge=0, strict=True)
     gateway: Gateway | None = None
     method_type: PaymentMethodType
     status: PaymentStatus = PaymentStatus.PENDING
@@ -113,6 +116,12 @@ class Payment(Document):
             IndexModel([("expires_at", ASCENDING)], name="expires_at"),
         ]
 
+    @model_validator(mode="after")
+    def _refunds_within_commitments(self) -> Payment:
+        if self.refund_committed_minor < self.refunded_minor:
+            raise ValueError("refund_committed_minor counts refunded_minor and cannot be below it")
+        return self
+
     @property
     def currency(self) -> str:
         return self.amount.currency
@@ -122,10 +131,14 @@ class Payment(Document):
         return Money(amount_minor=self.refunded_minor, currency=self.amount.currency)
 
     @property
+    def refund_reserved_minor(self) -> int:
+        """Refunds accepted but not yet final at the gateway."""
+        return self.refund_committed_minor - self.refunded_minor
+
+    @property
     def refundable_minor(self) -> int:
         """Captured minus refunded minus refunds in flight; never below zero."""
-        remaining = self.amount.amount_minor - self.refunded_minor - self.refund_reserved_minor
-        return max(remaining, 0)
+        return max(self.amount.amount_minor - self.refund_committed_minor, 0)
 
     @property
     def refundable_amount(self) -> Money:

@@ -21,6 +21,9 @@ class Refund(Document):
     notes: dict[str, str] = Field(default_factory=dict)
     status: RefundStatus = RefundStatus.PENDING
     gateway: Gateway
+    # The payment's id at the gateway (Razorpay payment, PayPal capture), fixed once it was
+    # refundable: what the refund is sent against.
+    gateway_payment_id: str | None = None
     gateway_refund_id: str | None = None
     # The client's key; with `request_fingerprint` it turns a repeat into the same refund and a
     # reuse with different parameters into IDEMPOTENCY_CONFLICT.

@@ -26,7 +26,12 @@ class RefundQuery:
 class RefundMutation:
     @strawberry.mutation(
         permission_classes=[IsAuthenticated],
-        description="Admin: refund all or part of a completed payment.",
+        description=(
+            "Admin: refund all or part of a completed payment. A new refund is answered "
+            "PENDING once its amount is reserved; a worker sends it to the gateway, and "
+            "refundStatusChanged (or refund(id)) shows it become PROCESSING, then COMPLETED "
+            "or FAILED. The same idempotencyKey returns the first refund as it is now."
+        ),
     )
     async def refund_payment(self, info: Info, input: RefundPaymentInput) -> RefundPaymentResult:
         principal = info.context.require_principal()

@@ -597,7 +597,7 @@ class ReconciliationService:
             return False
         if (ours.amount_minor, ours.currency) != (payment.amount.amount_minor, payment.currency):
             run.issue(self._amount_mismatch(payment, ours))
-        known = payment.refunded_minor + payment.refund_reserved_minor
+        known = payment.refund_committed_minor  # refunded and in flight
         if ours.amount_refunded_minor > known:
             run.issue(
                 ReconciliationFinding(

@@ -1,22 +1,26 @@
 """Refunds: full and partial, never more than was captured, never twice.
 
-The amount is reserved on the payment (captured - refunded - reserved >= amount, one atomic
-conditional update) in the same transaction that inserts the refund, before the gateway is
-called. The gateway call carries an idempotency key derived from our refund id, so a retry, a
-second worker or reconciliation replays it instead of refunding again. Settling moves the
-reservation into the refunded total (and the payment to PARTIALLY_REFUNDED or REFUNDED) in one
-transaction with the refund's own status change; a failure releases the reservation.
+Accepting a refund is one transaction: the amount is reserved on the payment (one conditional
+increment: committed + amount <= captured) and the PENDING refund is inserted. The refund is
+then handed to a worker job, and the mutation answers: an admin waits for the reservation,
+not for the gateway (whose retries back off for up to 30 s). The job sends it to the gateway
+with an idempotency key derived from our refund id, so a second job, the sweep of refunds left
+PENDING or reconciliation replays it instead of refunding again. Settling moves the reservation
+into the refunded total (and the payment to PARTIALLY_REFUNDED or REFUNDED) in one transaction
+with the refund's own status change; a failure releases the reservation. Every change is
+published, so `refundStatusChanged` shows PENDING -> PROCESSING -> COMPLETED or FAILED live.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 from beanie import PydanticObjectId
 from beanie.odm.utils.encoder import Encoder
@@ -85,6 +89,19 @@ class RefundPolicy:
     gateway_base_delay: float = 1.0
     gateway_max_delay: float = 30.0
     timeout_hours: int = 24
+    enqueue_timeout: float = 1.0
+    # A refund still PENDING this long after it was accepted is queued again by the sweep
+    # (until REFUND_TIMEOUT_HOURS): its job was never queued (Redis was down) or its worker
+    # died. A job that is still queued or retrying is not doubled (one job id per refund).
+    resend_after: timedelta = timedelta(seconds=60)
+    sweep_batch: int = 500
+
+
+class RefundQueue(Protocol):
+    """Where an accepted refund is handed to the workers (arq in workers/). One job per
+    refund: queueing it again while it is queued or running does nothing."""
+
+    async def enqueue_refund(self, refund_id: str) -> None: ...
 
 
 class RefundService:
@@ -92,6 +109,7 @@ class RefundService:
         self,
         gateways: GatewayRegistry,
         events: EventBus,
+        queue: RefundQueue,
         policy: RefundPolicy | None = None,
         *,
         observer: ChangeObserver | None = None,
@@ -99,6 +117,7 @@ class RefundService:
         self._observer = observer or NullObserver()  # metrics; told after each applied write
         self._gateways = gateways
         self._events = events
+        self._queue = queue
         self._policy = policy or RefundPolicy()
 
     # -- reads ---------------------------------------------------------------------------
@@ -140,22 +159,75 @@ class RefundService:
     # -- refund --------------------------------------------------------------------------
 
     async def refund(self, principal: Principal, command: RefundCommand) -> Refund:
-        """Accept (or reject) a refund. Admin only; a customer gets FORBIDDEN for their own
-        payment and NOT_FOUND for anyone else's. The same idempotency key returns the first
-        refund; the same key with other parameters is IDEMPOTENCY_CONFLICT."""
+        """Accept (or reject) a refund: a new one comes back PENDING, its amount reserved and
+        its job queued. Admin only; a customer gets FORBIDDEN for their own payment and
+        NOT_FOUND for anyone else's. The same idempotency key returns the first refund (in
+        its current status); the same key with other parameters is IDEMPOTENCY_CONFLICT."""
         payment = await _visible_payment(principal, command.payment_id)
         if not principal.is_admin:
             raise Forbidden("refunds need the admin role")
         fingerprint = _fingerprint(command)
-        if command.idempotency_key is not None:
-            existing = await self._by_key(payment, command.idempotency_key, fingerprint)
-            if existing is not None:
-                return existing
-        amount = self._validate(payment, command)
-        refund, created = await self._reserve(payment, amount, command, fingerprint, principal)
-        if not created:
-            return refund  # a concurrent request with the same key made (and sent) it
+        try:
+            amount = self._validate(payment, command)
+            refund, created = await self._reserve(payment, amount, command, fingerprint, principal)
+        except (InvalidState, RefundExceedsCaptured, RefundWindowExpired):
+            # A repeat of an accepted request gets its refund back even when that refund
+            # took what was left. The key is looked up only here and on a unique-key clash in
+            # the reservation: a new refund pays for no extra read.
+            if command.idempotency_key is not None:
+                existing = await self._by_key(payment, command.idempotency_key, fingerprint)
+                if existing is not None:
+                    return existing
+            raise
+        if created:
+            await self._enqueue(refund)
+        return refund  # else the first request with this key made (and queued) it
+
+    async def _enqueue(self, refund: Refund) -> bool:
+        """Hand the refund to a worker. Redis being down loses nothing: the refund stays
+        PENDING and the sweep queues it."""
+        try:
+            async with asyncio.timeout(self._policy.enqueue_timeout):
+                await self._queue.enqueue_refund(str(refund.id))
+        except Exception as exc:  # any queue failure: the sweep is the fallback
+            log.warning("refund %s accepted but not queued (%r); the sweep will", refund.id, exc)
+            return False
+        return True
+
+    async def send(self, refund_id: str) -> Refund | None:
+        """The worker's side of an accepted refund: send it if it is still PENDING (a second
+        run, or one after the webhook settled it, changes nothing). Still PENDING afterwards
+        means the gateway's answer never came: the job tries again later, with the same
+        idempotency key."""
+        try:
+            refund = await Refund.get(PydanticObjectId(refund_id))
+        except InvalidId:
+            return None
+        if refund is None or refund.status is not RefundStatus.PENDING:
+            return refund
         return await self.submit(refund)
+
+    async def sweep(self, *, now: datetime | None = None) -> int:
+        """Queue again the refunds still PENDING `resend_after` their acceptance (the queue
+        was down, or a worker died), younger than REFUND_TIMEOUT_HOURS; older ones are
+        reconciliation's. A refund whose job is queued or retrying keeps that one job; a
+        resend is safe anyway: the gateway replays the refund its idempotency key names."""
+        now = now or utcnow()
+        stale = (
+            await Refund.find(
+                {
+                    "status": RefundStatus.PENDING.value,
+                    "updated_at": {
+                        "$lte": now - self._policy.resend_after,
+                        "$gt": now - timedelta(hours=self._policy.timeout_hours),
+                    },
+                }
+            )
+            .sort("updated_at")
+            .limit(self._policy.sweep_batch)
+            .to_list()
+        )
+        return sum([await self._enqueue(refund) for refund in stale])
 
     async def _by_key(self, payment: Payment, key: str, fingerprint: str) -> Refund | None:
         existing = await Refund.find_one({"payment_id": payment.id, "idempotency_key": key})
@@ -235,6 +307,7 @@ class RefundService:
             reason=command.reason,
             notes={"note": command.notes} if command.notes else {},
             gateway=payment.gateway,
+            gateway_payment_id=payment.gateway_payment_id,
             idempotency_key=command.idempotency_key,
             request_fingerprint=fingerprint,
             created_at=now,
@@ -252,24 +325,17 @@ class RefundService:
         )
 
         async def reserve(session: AsyncClientSession) -> None:
+            # The captured amount never changes, so "enough left" is a bound on one field.
             result = await Payment.get_pymongo_collection().update_one(
                 {
                     "_id": payment.id,
                     "status": {"$in": [s.value for s in REFUNDABLE]},
-                    "$expr": {
-                        "$gte": [
-                            {
-                                "$subtract": [
-                                    "$amount.amount_minor",
-                                    {"$add": ["$refunded_minor", "$refund_reserved_minor"]},
-                                ]
-                            },
-                            amount.amount_minor,
-                        ]
+                    "refund_committed_minor": {
+                        "$lte": payment.amount.amount_minor - amount.amount_minor
                     },
                 },
                 {
-                    "$inc": {"refund_reserved_minor": amount.amount_minor, "version": 1},
+                    "$inc": {"refund_committed_minor": amount.amount_minor, "version": 1},
                     "$set": {"updated_at": now},
                 },
                 session=session,
@@ -290,7 +356,8 @@ class RefundService:
                 f"({Money(amount_minor=refundable, currency=payment.currency).to_decimal_string()})",
             ) from None
         except DuplicateKeyError:
-            # The same idempotency key won a concurrent race: answer with its refund.
+            # This idempotency key already has a refund (a repeat, or a concurrent request
+            # that won): the transaction, reservation included, was rolled back.
             assert command.idempotency_key is not None
             existing = await self._by_key(payment, command.idempotency_key, fingerprint)
             if existing is None:
@@ -304,18 +371,21 @@ class RefundService:
         self, refund: Refund, *, source: TransitionSource = TransitionSource.API
     ) -> Refund:
         """Send the refund to its gateway (idempotent by our refund id) and apply the answer.
-        An unknown outcome leaves it PENDING for reconciliation, which calls this again (with
-        source RECONCILIATION): the gateway replays the first refund instead of making another."""
-        payment = await Payment.get(refund.payment_id)
-        if payment is None or payment.gateway_payment_id is None:
+        An unknown outcome leaves it PENDING for the sweep and reconciliation, which call this
+        again: the gateway replays the first refund instead of making another."""
+        gateway_payment_id = refund.gateway_payment_id
+        if gateway_payment_id is None:  # a refund stored before it carried the id
+            payment = await Payment.get(refund.payment_id)
+            gateway_payment_id = payment.gateway_payment_id if payment else None
+        if gateway_payment_id is None:
             raise InvalidState("the payment has no gateway payment to refund")
         adapter = self._gateways.get(refund.gateway)
         request = RefundRequest(
-            payment_id=payment.gateway_payment_id,
+            payment_id=gateway_payment_id,
             amount_minor=refund.amount.amount_minor,
             currency=refund.amount.currency,
             idempotency_key=idempotency_key(refund),
-            notes={"refund_id": str(refund.id), "payment_id": str(payment.id)},
+            notes={"refund_id": str(refund.id), "payment_id": str(refund.payment_id)},
         )
         try:
             answer: GatewayRefund = await with_retries(
@@ -349,30 +419,22 @@ class RefundService:
         source: TransitionSource,
         gateway_event_id: str | None = None,
     ) -> Refund:
-        """Feed what the gateway says about one refund through the refund state machine."""
-        if refund.gateway_refund_id is None:
-            updated = await _set_gateway_refund_id(refund, answer.id)
-            refund = updated or await _reload(refund)
-        match answer.status:
-            case GatewayRefundStatus.PROCESSED:
-                return await self._settle(
-                    refund, RefundEvent.PROCESSED, source, gateway_event_id=gateway_event_id
-                )
-            case GatewayRefundStatus.FAILED:
-                return await self._settle(
-                    refund,
-                    RefundEvent.FAILED,
-                    source,
-                    gateway_event_id=gateway_event_id,
-                    error=(
-                        "GATEWAY_FAILED",
-                        answer.error_reason or "the gateway failed the refund",
-                    ),
-                )
-            case _:
-                return await self._settle(
-                    refund, RefundEvent.SUBMITTED, source, gateway_event_id=gateway_event_id
-                )
+        """Feed what the gateway says about one refund through the refund state machine; the
+        gateway's refund id is stored with the change (or alone when nothing changes)."""
+        event, error = RefundEvent.SUBMITTED, None
+        if answer.status is GatewayRefundStatus.PROCESSED:
+            event = RefundEvent.PROCESSED
+        elif answer.status is GatewayRefundStatus.FAILED:
+            event = RefundEvent.FAILED
+            error = ("GATEWAY_FAILED", answer.error_reason or "the gateway failed the refund")
+        return await self._settle(
+            refund,
+            event,
+            source,
+            gateway_event_id=gateway_event_id,
+            gateway_refund_id=answer.id or None,
+            error=error,
+        )
 
     async def apply_gateway_event(
         self, event: GatewayEvent
@@ -418,13 +480,22 @@ class RefundService:
         source: TransitionSource,
         *,
         gateway_event_id: str | None = None,
+        gateway_refund_id: str | None = None,
         error: tuple[str | None, str] | None = None,
     ) -> Refund:
         """Move the refund and, when it ends, the payment's money in one transaction."""
         for _ in range(_CAS_ATTEMPTS):
+            learns_id = gateway_refund_id is not None and refund.gateway_refund_id is None
             decision = decide_refund(refund.status, event)
             if isinstance(decision, Noop):
-                return refund
+                if not learns_id:
+                    return refund
+                assert gateway_refund_id is not None
+                updated = await _set_gateway_refund_id(refund, gateway_refund_id)
+                if updated is not None:
+                    return updated
+                refund = await _reload(refund)
+                continue
             if not isinstance(decision, Apply):
                 raise InvalidState(decision.reason)
             to = RefundStatus(decision.to)
@@ -438,6 +509,8 @@ class RefundService:
                 gateway_event_id=gateway_event_id,
             )
             changes: dict[str, Any] = {"status": to, "updated_at": now}
+            if learns_id:
+                changes["gateway_refund_id"] = gateway_refund_id
             if to in (RefundStatus.COMPLETED, RefundStatus.FAILED):
                 changes["completed_at"] = now
             if error is not None:
@@ -473,7 +546,7 @@ class RefundService:
         amount = refund.amount.amount_minor
         outcome: list[Payment | None] = [None]
 
-        async def write(session: AsyncClientSession) -> None:
+        async def write(session: AsyncClientSession | None) -> None:
             result = await Refund.get_pymongo_collection().update_one(
                 {"_id": refund.id, "version": refund.version},
                 {
@@ -489,16 +562,20 @@ class RefundService:
                 await Payment.get_pymongo_collection().update_one(
                     {"_id": refund.payment_id},
                     {
-                        "$inc": {"refund_reserved_minor": -amount, "version": 1},
+                        "$inc": {"refund_committed_minor": -amount, "version": 1},
                         "$set": {"updated_at": entry.at},
                     },
                     session=session,
                 )
             elif to is RefundStatus.COMPLETED:
+                assert session is not None
                 outcome[0] = await _move_money(refund, amount, entry.at, source, session)
 
         try:
-            await _transaction(write)
+            if to in (RefundStatus.FAILED, RefundStatus.COMPLETED):
+                await _transaction(write)
+            else:  # only the refund changes (sent, not final): one document, no transaction
+                await write(None)
         except _LostRace:
             return None
         local = refund.model_copy(
@@ -516,7 +593,8 @@ class RefundService:
 async def _move_money(
     refund: Refund, amount: int, at: datetime, source: TransitionSource, session: AsyncClientSession
 ) -> Payment:
-    """Reserved -> refunded on the payment, and its status through the state machine."""
+    """Reserved -> refunded on the payment (the commitment stays), and its status through the
+    state machine."""
     raw = await Payment.get_pymongo_collection().find_one(
         {"_id": refund.payment_id}, session=session
     )
@@ -540,7 +618,7 @@ async def _move_money(
         note=f"refund {refund.id} of {refund.amount.to_decimal_string()} {refund.amount.currency} completed",
     )
     update: dict[str, Any] = {
-        "$inc": {"refunded_minor": amount, "refund_reserved_minor": -amount, "version": 1},
+        "$inc": {"refunded_minor": amount, "version": 1},
         "$set": {"status": status.value, "updated_at": at},
         "$push": {"timeline": _ENCODER.encode(entry)},
     }
@@ -550,7 +628,6 @@ async def _move_money(
         payment.model_copy(
             update={
                 "refunded_minor": refunded,
-                "refund_reserved_minor": payment.refund_reserved_minor - amount,
                 "status": status,
                 "version": payment.version + 1,
             }

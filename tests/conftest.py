@@ -4,8 +4,6 @@ GraphQL client over HTTP. Data is cleaned between tests."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import os
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -19,6 +17,7 @@ from infra import embedded
 from infra.db import connect_mongo, init_models
 from settings import AppEnv, Settings
 from tests.support.server import RunningServer, serve
+from tests.support.worker import running_worker
 
 TEST_JWT_SECRET = "test-secret-" + "x" * 40
 TEST_DB = "paygraph_test"
@@ -116,22 +115,8 @@ async def worker(
     settings: Settings, app_server: RunningServer, mongo_db: Any, redis: Redis
 ) -> AsyncIterator[Any]:
     """A real arq worker on the suite's Redis, running in the test's event loop."""
-    from arq.worker import Worker
-
-    from workers.settings import build_worker_settings
-
-    options = build_worker_settings(settings)
-    options.update(handle_signals=False, poll_delay=0.05)
-    running = Worker(**options)
-    task = asyncio.create_task(running.async_run())
-    try:
+    async with running_worker(settings) as running:
         yield running
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        with contextlib.suppress(asyncio.CancelledError):
-            await running.close()
 
 
 @pytest.fixture(scope="session")

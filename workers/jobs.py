@@ -8,7 +8,7 @@ from arq import Retry
 from arq.connections import ArqRedis
 
 from gateways.base import Gateway
-from models.enums import ReconciliationTrigger
+from models.enums import ReconciliationTrigger, RefundStatus
 from models.errors import ReconciliationRunning
 from services.health import record_heartbeat
 from services.webhooks import Outcome
@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 
 # Backoff for an event whose payment we cannot find yet (the webhook beat our own write).
 WEBHOOK_RETRY_DELAYS = (1, 2, 5, 10, 30, 60, 120, 300)
+# Backoff for a refund the gateway did not answer (each try already retried the call itself).
+REFUND_RETRY_DELAYS = (5, 30, 60, 120, 300, 600, 900, 1800)
 
 
 class WorkerContext(TypedDict):
@@ -46,6 +48,21 @@ async def process_webhook(ctx: WorkerContext, gateway: str, event_id: str) -> st
         delay = WEBHOOK_RETRY_DELAYS[min(try_number, len(WEBHOOK_RETRY_DELAYS)) - 1]
         raise Retry(defer=delay)
     return outcome.value
+
+
+async def send_refund(ctx: WorkerContext, refund_id: str) -> str:
+    """Send an accepted refund to its gateway and apply the answer (PENDING ones only). No
+    answer from the gateway (it stays PENDING): try again later, same idempotency key."""
+    refund = await ctx["core"].refunds.send(refund_id)
+    if refund is not None and refund.status is RefundStatus.PENDING:
+        try_number = ctx.get("job_try", 1)
+        raise Retry(defer=REFUND_RETRY_DELAYS[min(try_number, len(REFUND_RETRY_DELAYS)) - 1])
+    return refund.status.value if refund is not None else "not found"
+
+
+async def sweep_refunds(ctx: WorkerContext) -> int:
+    """Queue again the refunds left PENDING (queue down, worker died, no gateway answer)."""
+    return await ctx["core"].refunds.sweep()
 
 
 async def sweep_webhooks(ctx: WorkerContext) -> int:

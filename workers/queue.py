@@ -17,6 +17,10 @@ def webhook_job_id(gateway: Gateway, event_id: str, replay: int = 0) -> str:
     return f"{base}:replay:{replay}" if replay else base
 
 
+def refund_job_id(refund_id: str) -> str:
+    return f"refund:{refund_id}"
+
+
 # A webhook job older than its own timeout plus this grace is no longer running anywhere.
 ORPHAN_GRACE_SECONDS = 15
 
@@ -47,11 +51,18 @@ class ArqJobQueue:
             _job_id=job_id,
         )
 
+    async def enqueue_refund(self, refund_id: str) -> None:
+        """Send an accepted refund to its gateway: one job per refund (arq ignores a second
+        enqueue while it is queued, retrying, or finished within its keep_result)."""
+        job_id = refund_job_id(refund_id)
+        await self._release_if_orphaned(job_id)
+        await self.redis.enqueue_job("send_refund", refund_id, _job_id=job_id)
+
     async def _release_if_orphaned(self, job_id: str) -> None:
         """A worker killed mid-job leaves arq's in-progress marker for the longest job timeout
-        (an hour, with reconciliation in the same worker). A webhook job marked running for
-        longer than it may run is orphaned: drop the marker so a live worker takes the job,
-        which is still queued. Processing is idempotent, so a slow original is harmless."""
+        (an hour, with reconciliation in the same worker). A webhook or refund job marked
+        running for longer than it may run is orphaned: drop the marker so a live worker takes
+        the job, which is still queued. Both are idempotent, so a slow original is harmless."""
         key = in_progress_key_prefix + job_id
         remaining_ms = await self.redis.pttl(key)
         if remaining_ms > 0 and self._in_progress_ms - remaining_ms > self._orphan_after_ms:

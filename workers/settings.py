@@ -79,7 +79,9 @@ def build_worker_settings(settings: Settings) -> dict[str, Any]:
     functions: list[Any] = [
         jobs.heartbeat,
         jobs.process_webhook,
+        jobs.send_refund,
         jobs.sweep_webhooks,
+        jobs.sweep_refunds,
         jobs.expire_payments,
         jobs.reconcile,
         jobs.check_alerts,
@@ -89,6 +91,7 @@ def build_worker_settings(settings: Settings) -> dict[str, Any]:
         "cron_jobs": [
             cron(jobs.heartbeat, second={0, 30}, run_at_startup=True, unique=True, timeout=10),  # type: ignore[arg-type]
             cron(jobs.sweep_webhooks, second={15}, unique=True, timeout=JOB_TIMEOUT_SECONDS),  # type: ignore[arg-type]
+            cron(jobs.sweep_refunds, second={25}, unique=True, timeout=JOB_TIMEOUT_SECONDS),  # type: ignore[arg-type]
             cron(jobs.expire_payments, second={45}, unique=True, timeout=JOB_TIMEOUT_SECONDS),  # type: ignore[arg-type]
             # One aggregation a minute, whatever the traffic; dedupe in Redis across workers.
             cron(jobs.check_alerts, second={50}, unique=True, timeout=JOB_TIMEOUT_SECONDS),  # type: ignore[arg-type]

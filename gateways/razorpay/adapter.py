@@ -73,7 +73,9 @@ class RazorpayGateway:
             timeout=httpx.Timeout(
                 # Waiting for a free pooled connection is queueing on our side, not the
                 # gateway's slowness: allow it as long as a read.
-                config.read_timeout, connect=config.connect_timeout, pool=config.read_timeout
+                config.read_timeout,
+                connect=config.connect_timeout,
+                pool=config.read_timeout,
             ),
             limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
             headers={"Accept": "application/json", "User-Agent": "paygraph-razorpay/1"},

@@ -19,6 +19,7 @@ import pytest
 from infra import embedded
 from settings import Settings
 from tests.support.server import RunningServer, serve
+from tests.support.worker import running_worker
 
 CHROMIUM = Path(os.environ.get("PAYGRAPH_CHROMIUM", "/usr/bin/chromium"))
 LAUNCH_ARGS = [
@@ -94,23 +95,9 @@ async def demo(
 
 @pytest.fixture
 async def demo_worker(demo_settings: Settings, demo: RunningServer) -> AsyncIterator[Any]:
-    """A real arq worker for the demo server (webhooks settle refunds), in the test's loop."""
-    from arq.worker import Worker
-
-    from workers.settings import build_worker_settings
-
-    options = build_worker_settings(demo_settings)
-    options.update(handle_signals=False, poll_delay=0.05)
-    running = Worker(**options)
-    task = asyncio.create_task(running.async_run())
-    try:
+    """A real arq worker for the demo server (it sends refunds; webhooks settle them)."""
+    async with running_worker(demo_settings) as running:
         yield running
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        with contextlib.suppress(asyncio.CancelledError):
-            await running.close()
 
 
 @dataclass

@@ -182,12 +182,13 @@ class TestPaymentUniqueness:
 
 class TestPaymentStorage:
     async def test_money_is_stored_as_integers(self, mongo_db: AsyncDatabase[Any]) -> None:
-        payment = await make_payment(refunded_minor=50).insert()
+        payment = await make_payment(refunded_minor=50, refund_committed_minor=80).insert()
         raw = await mongo_db["payment_orders"].find_one({"_id": payment.id})
         assert raw is not None
         assert raw["amount"] == {"amount_minor": 100_050, "currency": "INR"}
         assert type(raw["amount"]["amount_minor"]) is int
-        assert type(raw["refunded_minor"]) is int
+        assert (raw["refunded_minor"], raw["refund_committed_minor"]) == (50, 80)
+        assert type(raw["refund_committed_minor"]) is int
 
     async def test_round_trip(self, mongo_db: AsyncDatabase[Any]) -> None:
         payment = make_payment(
@@ -267,8 +268,9 @@ class TestPaymentStorage:
         assert result is not None and result.modified_count == 0
 
     def test_refund_arithmetic(self) -> None:
-        payment = make_payment(refunded_minor=50, refund_reserved_minor=1_000)
+        payment = make_payment(refunded_minor=50, refund_committed_minor=1_050)
         assert payment.refunded_amount == Money(amount_minor=50, currency="INR")
+        assert payment.refund_reserved_minor == 1_000
         assert payment.refundable_minor == 100_050 - 50 - 1_000
         assert payment.refundable_amount.currency == "INR"
 
@@ -279,6 +281,11 @@ class TestPaymentStorage:
     def test_negative_refunded_refused(self) -> None:
         with pytest.raises(ValidationError):
             make_payment(refunded_minor=-1)
+
+    def test_refunded_beyond_the_commitments_refused(self) -> None:
+        # committed counts what is refunded: less committed than refunded is a broken record
+        with pytest.raises(ValidationError, match="refund_committed_minor"):
+            make_payment(refunded_minor=500, refund_committed_minor=400)
 
     def test_naive_datetime_is_taken_as_utc(self) -> None:
         payment = make_payment(expires_at=datetime(2030, 1, 1, 12, 0))

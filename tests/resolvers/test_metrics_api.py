@@ -1,7 +1,9 @@
 """GET /metrics and admin paymentStats after a scripted scenario: exact counts.
 
-The scenario runs against an app of its own (its own port, sandboxes and metrics registry), so
-every counter starts at zero and the expected values are exact, not deltas."""
+The scenario runs against an app and a worker of their own (own port, sandboxes and metrics
+registries, the worker's served on WORKER_METRICS_PORT), so every counter starts at zero and the
+expected values are exact, not deltas. Each process counts what it does: the API counts accepted
+refunds, the worker the refunds it sends and settles and the events it processes."""
 
 from __future__ import annotations
 
@@ -19,12 +21,14 @@ from tests.resolvers.test_payments_api import pay_and_verify
 from tests.resolvers.test_webhooks_api import RAZORPAY, _signed
 from tests.support.checkout import FAILING_CARD, Shopper
 from tests.support.server import serve
-from tests.support.webhooks import razorpay_envelope
+from tests.support.webhooks import eventually, razorpay_envelope
+from tests.support.worker import running_worker
 
 REFUND = """
 mutation($input: RefundPaymentInput!) {
-  refundPayment(input: $input) { __typename ... on RefundSuccess { refund { status } } ... on UserError { code } }
+  refundPayment(input: $input) { __typename ... on RefundSuccess { refund { id status } } ... on UserError { code } }
 }"""
+REFUND_STATUS = "query($id: ID!) { refund(id: $id) { status } }"
 
 STATS = """
 query($groupBy: PaymentStatsGroupBy) {
@@ -49,10 +53,16 @@ def _oid() -> str:
 
 
 @pytest.fixture
+def own(settings):
+    return settings.model_copy(
+        update={"port": embedded.free_port(), "worker_metrics_port": embedded.free_port()}
+    )
+
+
+@pytest.fixture
 async def isolated(
-    settings, tokens, mongo_db, redis, _mongo_database
+    own, tokens, mongo_db, redis, _mongo_database
 ) -> AsyncIterator[httpx.AsyncClient]:
-    own = settings.model_copy(update={"port": embedded.free_port()})
     try:
         async with serve(create_app(own), port=own.port) as running:
             async with httpx.AsyncClient(base_url=running.url, timeout=15) as http:
@@ -63,7 +73,8 @@ async def isolated(
                 await http.post(
                     "/sandbox/paypal/_control", json={"action": "webhooks", "drop": 1000}
                 )
-                yield http
+                async with running_worker(own):
+                    yield http
     finally:
         # The app bound the documents to its own (now closed) client: bind them back.
         from infra.db import init_models
@@ -101,7 +112,13 @@ async def scenario(http: httpx.AsyncClient, tokens: Any) -> None:
         assert result["payment"]["status"] == "FAILED"
     for pid in completed[:K_REFUNDED]:
         answer = (await admin.graphql(REFUND, {"input": {"paymentId": pid}}))["refundPayment"]
-        assert answer["refund"]["status"] == "COMPLETED", answer
+        assert answer["refund"]["status"] == "PENDING", answer
+
+        async def sent(rid: str = answer["refund"]["id"]) -> bool:
+            found = await admin.graphql(REFUND_STATUS, {"id": rid})
+            return found["refund"]["status"] == "COMPLETED"
+
+        await eventually(sent)
 
 
 def samples(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
@@ -117,7 +134,7 @@ def value(found: dict, name: str, **labels: str) -> float:
 
 
 class TestMetricsOfAScriptedScenario:
-    async def test_counters_are_exact(self, isolated, tokens, settings):
+    async def test_counters_are_exact(self, isolated, own, tokens, settings):
         await scenario(isolated, tokens)
         body = razorpay_envelope("virtual_account.created", virtual_account={"id": "va_metrics"})
         for _ in range(2):  # delivered twice: one new, one duplicate
@@ -128,6 +145,19 @@ class TestMetricsOfAScriptedScenario:
             RAZORPAY, content=body, headers=_signed(settings, body, "evt_metrics_2", secret="wrong")
         )
 
+        worker_metrics = f"http://{own.host}:{own.worker_metrics_port}/metrics"
+
+        async def worker_done() -> dict | None:
+            # the worker processed the one new event (an ignored type) and left the queue empty
+            found = samples((await isolated.get(worker_metrics)).text)
+            api = samples((await isolated.get("/metrics")).text)
+            processed = "paygraph_webhooks_processed_total"
+            done = value(found, processed, gateway="RAZORPAY", outcome="ignored") == 1 and (
+                value(api, "paygraph_queue_depth", queue="paygraph:queue") == 0
+            )
+            return found if done else None
+
+        w = await eventually(worker_done)
         response = await isolated.get("/metrics")
         assert response.status_code == 200
         m = samples(response.text)
@@ -137,8 +167,10 @@ class TestMetricsOfAScriptedScenario:
             value(m, payments, gateway="RAZORPAY", method="CARD", status="COMPLETED") == N_RAZORPAY
         )
         assert value(m, payments, gateway="RAZORPAY", method="CARD", status="FAILED") == M_FAILED
+        # the worker settled the refund, so it moved the payment to REFUNDED
+        assert value(m, payments, gateway="RAZORPAY", method="CARD", status="REFUNDED") == 0
         assert (
-            value(m, payments, gateway="RAZORPAY", method="CARD", status="REFUNDED") == K_REFUNDED
+            value(w, payments, gateway="RAZORPAY", method="CARD", status="REFUNDED") == K_REFUNDED
         )
         assert (
             value(m, payments, gateway="RAZORPAY", method="CARD", status="INITIATED")
@@ -159,13 +191,15 @@ class TestMetricsOfAScriptedScenario:
             == N_PAYPAL
         )
 
+        # accepted by the API, sent and settled by the worker
         assert (
             value(m, "paygraph_refunds_total", gateway="RAZORPAY", status="PENDING") == K_REFUNDED
         )
+        assert value(m, "paygraph_refunds_total", gateway="RAZORPAY", status="COMPLETED") == 0
         assert (
-            value(m, "paygraph_refunds_total", gateway="RAZORPAY", status="COMPLETED") == K_REFUNDED
+            value(w, "paygraph_refunds_total", gateway="RAZORPAY", status="COMPLETED") == K_REFUNDED
         )
-        assert value(m, "paygraph_refunds_total", gateway="RAZORPAY", status="FAILED") == 0
+        assert value(w, "paygraph_refunds_total", gateway="RAZORPAY", status="FAILED") == 0
 
         calls = "paygraph_gateway_calls_total"
         assert (
@@ -173,7 +207,8 @@ class TestMetricsOfAScriptedScenario:
             == N_RAZORPAY + M_FAILED
         )
         assert value(m, calls, gateway="PAYPAL", operation="create_order", outcome="ok") == N_PAYPAL
-        assert value(m, calls, gateway="RAZORPAY", operation="refund", outcome="ok") == K_REFUNDED
+        assert value(m, calls, gateway="RAZORPAY", operation="refund", outcome="ok") == 0
+        assert value(w, calls, gateway="RAZORPAY", operation="refund", outcome="ok") == K_REFUNDED
         assert value(m, calls, gateway="RAZORPAY", operation="verify_webhook", outcome="ok") == 2
         assert (
             value(
@@ -186,7 +221,7 @@ class TestMetricsOfAScriptedScenario:
             == 1
         )
         assert (
-            value(m, "paygraph_gateway_call_seconds_count", gateway="RAZORPAY", operation="refund")
+            value(w, "paygraph_gateway_call_seconds_count", gateway="RAZORPAY", operation="refund")
             == K_REFUNDED
         )
 
@@ -197,8 +232,7 @@ class TestMetricsOfAScriptedScenario:
 
         assert value(m, "paygraph_gateway_circuit_state", gateway="RAZORPAY") == 0
         assert value(m, "paygraph_gateway_circuit_state", gateway="PAYPAL") == 0
-        # The one new event waits for a worker (none runs here).
-        assert value(m, "paygraph_queue_depth", queue="paygraph:queue") == 1
+        assert value(m, "paygraph_queue_depth", queue="paygraph:queue") == 0
 
     async def test_payment_stats_totals_match_the_scenario(self, isolated, tokens):
         await scenario(isolated, tokens)

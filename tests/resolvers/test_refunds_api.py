@@ -1,4 +1,8 @@
-"""Refunds over GraphQL against the sandbox: never more than captured, never twice."""
+"""Refunds over GraphQL against the sandbox: never more than captured, never twice.
+
+refundPayment answers once the amount is reserved (a new refund is PENDING); a real arq worker
+(the `worker` fixture, on every test here) sends it to the gateway, so the tests wait for it to
+leave PENDING before they look at the gateway's answer."""
 
 from __future__ import annotations
 
@@ -43,8 +47,45 @@ async def completed_payment(shopper: Shopper, amount: str = "1000.00") -> str:
     return initiated["payment"]["id"]
 
 
+pytestmark = pytest.mark.usefixtures("worker")
+
+REFUND_NOW = """
+query($id: ID!) {
+  refund(id: $id) { id status amount { amount minor currency } gatewayRefundId errorMessage }
+}"""
+
+
 async def refund(who: Shopper, **fields) -> dict:
+    """The mutation's answer: a new refund PENDING, or a UserError."""
     return (await who.graphql(REFUND, {"input": fields}))["refundPayment"]
+
+
+async def sent(who: Shopper, answer: dict, *, within: float = 20) -> dict:
+    """The accepted refund once the worker has sent it (it is no longer PENDING)."""
+    assert answer["__typename"] == "RefundSuccess", answer
+    current: dict = {}
+
+    async def left_pending() -> bool:
+        current.update((await who.graphql(REFUND_NOW, {"id": answer["refund"]["id"]}))["refund"])
+        return current["status"] != "PENDING"
+
+    await eventually(left_pending, within=within)
+    return current
+
+
+async def refund_sent(who: Shopper, **fields) -> dict:
+    return await sent(who, await refund(who, **fields))
+
+
+async def settled_payment(pid: str, refunded_minor: int) -> Payment:
+    """The payment once its refunds have settled to `refunded_minor`, none left in flight."""
+
+    async def check() -> Payment | None:
+        payment = await Payment.get(pid)
+        done = (payment.refunded_minor, payment.refund_reserved_minor) == (refunded_minor, 0)
+        return payment if done else None
+
+    return await eventually(check)
 
 
 async def sandbox_refunds(client) -> int:
@@ -52,10 +93,20 @@ async def sandbox_refunds(client) -> int:
 
 
 class TestFullAndPartial:
+    async def test_answered_pending_then_sent(self, client, shopper, admin):
+        # The answer comes once the amount is reserved, before the gateway is called.
+        pid = await completed_payment(shopper)
+        answer = await refund(admin, paymentId=pid, amount="100.00")
+        assert answer["refund"]["status"] == "PENDING"
+        assert answer["refund"]["gatewayRefundId"] is None
+        assert (await Payment.get(pid)).refundable_minor == 90000  # reserved already
+        done = await sent(admin, answer)
+        assert done["status"] == "COMPLETED" and done["gatewayRefundId"].startswith("rfnd_")
+        assert await sandbox_refunds(client) == 1
+
     async def test_full_refund(self, client, shopper, admin):
         pid = await completed_payment(shopper)
-        result = await refund(admin, paymentId=pid)
-        assert result["__typename"] == "RefundSuccess"
+        result = {"refund": await refund_sent(admin, paymentId=pid)}
         assert result["refund"]["status"] == "COMPLETED"
         assert result["refund"]["amount"] == {
             "amount": "1000.00",
@@ -75,9 +126,7 @@ class TestFullAndPartial:
             ("300.00", "PARTIALLY_REFUNDED"),
             ("400.00", "REFUNDED"),
         ):
-            assert (await refund(admin, paymentId=pid, amount=amount))["refund"][
-                "status"
-            ] == "COMPLETED"
+            assert (await refund_sent(admin, paymentId=pid, amount=amount))["status"] == "COMPLETED"
             assert (await shopper.payment(pid))["status"] == status
         fourth = await refund(admin, paymentId=pid, amount="1.00")
         assert fourth["code"] in ("REFUND_EXCEEDS_CAPTURED", "INVALID_STATE")
@@ -101,8 +150,7 @@ class TestFullAndPartial:
         rejected = [r for r in results if r["__typename"] != "RefundSuccess"]
         assert len(accepted) == 10
         assert {r["code"] for r in rejected} == {"REFUND_EXCEEDS_CAPTURED"}
-        payment = await Payment.get(pid)
-        assert (payment.refunded_minor, payment.refund_reserved_minor) == (100000, 0)
+        payment = await settled_payment(pid, 100000)
         assert payment.status is PaymentStatus.REFUNDED
         assert await Refund.find({"payment_id": payment.id}).count() == 10
         assert await sandbox_refunds(client) == 10
@@ -118,14 +166,40 @@ class TestIdempotency:
             refund(admin, paymentId=pid, amount="250.00", idempotencyKey="rf-key-1"),
         )
         assert first["refund"]["id"] == second["refund"]["id"]
+        await settled_payment(pid, 25000)
         assert await sandbox_refunds(client) == 1
-        assert (await Payment.get(pid)).refunded_minor == 25000
 
     async def test_same_key_other_parameters_is_a_conflict(self, shopper, admin):
         pid = await completed_payment(shopper)
         await refund(admin, paymentId=pid, amount="250.00", idempotencyKey="rf-key-2")
         other = await refund(admin, paymentId=pid, amount="260.00", idempotencyKey="rf-key-2")
         assert other["code"] == "IDEMPOTENCY_CONFLICT"
+
+    async def test_repeat_after_the_refund_took_the_rest_returns_it(self, client, shopper, admin):
+        # The first refund empties the payment (REFUNDED): the repeat is not rejected as
+        # INVALID_STATE, it gets the first refund back and nothing reaches the gateway again.
+        pid = await completed_payment(shopper)
+        first = await refund(admin, paymentId=pid, idempotencyKey="rf-key-3")
+        await sent(admin, first)
+        assert (await shopper.payment(pid))["status"] == "REFUNDED"
+        again = await refund(admin, paymentId=pid, idempotencyKey="rf-key-3")
+        assert again["__typename"] == "RefundSuccess"
+        assert again["refund"]["id"] == first["refund"]["id"]
+        assert await sandbox_refunds(client) == 1
+
+    async def test_repeat_of_a_partial_when_too_little_is_left(self, client, shopper, admin):
+        # 700 of 1000 refunded under a key; the repeat would exceed what is left, yet it is the
+        # same request: it gets its refund back. Another key for 700 is refused.
+        pid = await completed_payment(shopper)
+        first = await refund(admin, paymentId=pid, amount="700.00", idempotencyKey="rf-key-4")
+        again = await refund(admin, paymentId=pid, amount="700.00", idempotencyKey="rf-key-4")
+        assert again["refund"]["id"] == first["refund"]["id"]
+        other = await refund(admin, paymentId=pid, amount="700.00", idempotencyKey="rf-key-5")
+        assert other["code"] == "REFUND_EXCEEDS_CAPTURED"
+        conflict = await refund(admin, paymentId=pid, amount="1.00", idempotencyKey="rf-key-4")
+        assert conflict["code"] == "IDEMPOTENCY_CONFLICT"
+        await settled_payment(pid, 70000)
+        assert await sandbox_refunds(client) == 1
 
 
 class TestPermissionsAndState:
@@ -170,15 +244,14 @@ class TestGatewayOutcomes:
             "/sandbox/razorpay/_control",
             json={"action": "fault", "path": "/v1/payments/*/refund", "status": 400, "count": 1},
         )
-        result = await refund(admin, paymentId=pid, amount="100.00")
-        assert result["refund"]["status"] == "FAILED"
-        assert result["refund"]["errorMessage"]
-        payment = await Payment.get(pid)
-        assert (payment.refunded_minor, payment.refund_reserved_minor) == (0, 0)
+        result = await refund_sent(admin, paymentId=pid, amount="100.00")
+        assert result["status"] == "FAILED"
+        assert result["errorMessage"]
+        payment = await settled_payment(pid, 0)
         assert payment.status is PaymentStatus.COMPLETED
 
     async def test_timeout_after_the_gateway_acted_ends_right_by_webhook(
-        self, client, shopper, admin, worker
+        self, client, shopper, admin
     ):
         pid = await completed_payment(shopper)
         await client.post(
@@ -204,12 +277,12 @@ class TestGatewayOutcomes:
         assert (payment.refunded_minor, payment.refund_reserved_minor) == (20000, 0)
         assert await sandbox_refunds(client) == 1
 
-    async def test_pending_refund_settles_by_webhook(self, client, shopper, admin, worker):
+    async def test_pending_refund_settles_by_webhook(self, client, shopper, admin):
         pid = await completed_payment(shopper)
         await client.post(
             "/sandbox/razorpay/_control", json={"action": "configure", "refund_mode": "pending"}
         )
-        result = await refund(admin, paymentId=pid, amount="100.00")
+        result = {"refund": await refund_sent(admin, paymentId=pid, amount="100.00")}
         assert result["refund"]["status"] == "PROCESSING"
         await client.post(
             "/sandbox/razorpay/_control",
@@ -233,8 +306,8 @@ class TestGatewayOutcomes:
         )
         await shopper.approve_paypal(initiated["checkout"]["approveUrl"])
         await shopper.verify(paymentId=initiated["payment"]["id"])
-        result = await refund(admin, paymentId=initiated["payment"]["id"], amount="20.00")
-        assert result["refund"]["status"] == "COMPLETED"
+        result = await refund_sent(admin, paymentId=initiated["payment"]["id"], amount="20.00")
+        assert result["status"] == "COMPLETED"
         assert (await shopper.payment(initiated["payment"]["id"]))["status"] == "PARTIALLY_REFUNDED"
 
 
@@ -242,6 +315,7 @@ class TestReads:
     async def test_refund_query_and_payment_refunds(self, shopper, admin):
         pid = await completed_payment(shopper)
         created = await refund(admin, paymentId=pid, amount="10.00")
+        await sent(admin, created)
         rid = created["refund"]["id"]
         mine = await shopper.graphql(
             "query($id: ID!) { refund(id: $id) { id status } }", {"id": rid}
@@ -260,7 +334,7 @@ class TestRefundStatusChanged:
         import websockets
 
         pid = await completed_payment(shopper)
-        await refund(admin, paymentId=pid, amount="10.00")
+        await refund_sent(admin, paymentId=pid, amount="10.00")
         await client.post(
             "/sandbox/razorpay/_control", json={"action": "configure", "refund_mode": "pending"}
         )
@@ -292,7 +366,7 @@ class TestRefundStatusChanged:
             assert first["status"] == "COMPLETED"
             second = await refund(admin, paymentId=pid, amount="20.00")
             seen = []
-            async with asyncio.timeout(10):
+            async with asyncio.timeout(15):
                 while "PROCESSING" not in seen:
                     message = json.loads(await ws.recv())
                     change = message["payload"]["data"]["refundStatusChanged"]
@@ -300,18 +374,18 @@ class TestRefundStatusChanged:
                         seen.append(change["status"])
         finally:
             await ws.close()
-        assert seen[-1] == "PROCESSING"
+        assert seen == ["PENDING", "PROCESSING"]  # accepted, then sent by the worker
 
 
 class TestGatewaySettlesLater:
-    async def test_refund_settles_after_the_gateways_delay(self, client, shopper, admin, worker):
+    async def test_refund_settles_after_the_gateways_delay(self, client, shopper, admin):
         pid = await completed_payment(shopper)
         await client.post(
             "/sandbox/razorpay/_control",
             json={"action": "configure", "refund_mode": "pending", "refund_settle_seconds": 0.3},
         )
         result = await refund(admin, paymentId=pid, amount="100.00")
-        assert result["refund"]["status"] == "PROCESSING"
+        assert result["refund"]["status"] == "PENDING"
 
         async def completed() -> bool:
             return (await Refund.get(result["refund"]["id"])).status is RefundStatus.COMPLETED
@@ -323,11 +397,8 @@ class TestGatewaySettlesLater:
 class TestRemainderBelowTheGatewayMinimum:
     async def test_is_refused_before_anything_is_reserved(self, shopper, admin):
         pid = await completed_payment(shopper, amount="5.00")
-        assert (await refund(admin, paymentId=pid, amount="4.50"))["refund"][
-            "status"
-        ] == "COMPLETED"
+        assert (await refund_sent(admin, paymentId=pid, amount="4.50"))["status"] == "COMPLETED"
         rest = await refund(admin, paymentId=pid)
         assert rest["code"] == "REFUND_EXCEEDS_CAPTURED"
-        payment = await Payment.get(pid)
-        assert (payment.refunded_minor, payment.refund_reserved_minor) == (450, 0)
+        payment = await settled_payment(pid, 450)
         assert await Refund.find({"payment_id": payment.id}).count() == 1

@@ -55,6 +55,7 @@ async def payment(
         customer_id="cust-stats",
         amount=Money(amount_minor=minor, currency=currency),
         refunded_minor=refunded,
+        refund_committed_minor=refunded,
         gateway=gateway,
         method_type=method,
         status=status,

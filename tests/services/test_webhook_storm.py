@@ -70,6 +70,12 @@ async def test_storm_of_shuffled_triplicate_webhooks(client, tokens, settings, w
         ]
         assert result["__typename"] == "RefundSuccess", result
         refund_ids.append(result["refund"]["id"])
+
+    async def all_sent() -> bool:  # the worker has sent each (PENDING at the gateway)
+        found = [await Refund.get(rid) for rid in refund_ids]
+        return all(r.gateway_refund_id is not None for r in found)
+
+    await eventually(all_sent, within=60, every=0.5)
     for rid in refund_ids:
         refund = await Refund.get(rid)
         await client.post(

@@ -1,0 +1,30 @@
+"""A real arq worker (the settings `paygraph worker` builds) in the test's event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+from settings import Settings
+
+
+@contextlib.asynccontextmanager
+async def running_worker(settings: Settings) -> AsyncIterator[Any]:
+    from arq.worker import Worker
+
+    from workers.settings import build_worker_settings
+
+    options = build_worker_settings(settings)
+    options.update(handle_signals=False, poll_delay=0.05)
+    worker = Worker(**options)
+    task = asyncio.create_task(worker.async_run())
+    try:
+        yield worker
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        with contextlib.suppress(asyncio.CancelledError):
+            await worker.close()
