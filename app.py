@@ -49,7 +49,7 @@ from services.saved_methods import SavedMethodService
 from services.stats import StatsService
 from services.webhooks import WebhookInbox, WebhookProcessor
 from settings import ConfigurationError, Settings
-from workers.queue import QUEUE_NAME, ArqJobQueue
+from workers.queue import QUEUE_NAME, REFUND_QUEUE_NAME, ArqJobQueue
 from workers.settings import JOB_TIMEOUT_SECONDS, in_progress_timeout_seconds
 
 log = logging.getLogger("paygraph.app")
@@ -394,7 +394,9 @@ def create_app(settings: Settings) -> Starlette:
             "/metrics",
             metrics_endpoint(
                 core.metrics.registry,
-                before_scrape=lambda: core.metrics.refresh_queue_depth(redis, QUEUE_NAME),
+                before_scrape=lambda: core.metrics.refresh_queue_depth(
+                    redis, QUEUE_NAME, REFUND_QUEUE_NAME
+                ),
             ),
             methods=["GET"],
         ),

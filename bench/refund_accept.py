@@ -6,10 +6,11 @@ Prepared first, through the real API: completed payments (initiatePayment -> san
 verifyPayment; 499.00 INR each). Each refund is a partial refund (150.00) of a distinct payment,
 with its own idempotency key. The answer comes once the amount is reserved and the refund is
 queued (PENDING). The real arq worker runs in its own process throughout, sending each refund
-to the sandbox (mounted in the API server) and settling it, so the acceptance figures are taken
-while the settlement work shares the database and the two cores. The sandbox answers refunds
-`processed` at once (its default); its webhooks are dropped (`webhooks: drop`), so the worker's
-send is what completes each refund.
+to the sandbox and settling it, so the acceptance figures are taken while the settlement work
+shares the database and the two cores. The sandbox runs in a process of its own, as the real
+gateways are elsewhere (`paygraph sandbox`); it answers refunds `processed` at once (its
+default) and its webhooks are dropped (`webhooks: drop`), so the worker's send is what
+completes each refund.
 
 Rounds alternate the order of the two phases: "serial" (1 admin client, closed loop) and
 "concurrent" (20 admin clients, closed loop), each a fixed number of refunds. After each phase
@@ -54,6 +55,7 @@ from bench._harness import (
     write_results,
 )
 from bench._load import Recorder, closed_loop
+from infra import embedded
 
 NAME = "refund_accept"
 FLOOR_P99_MS = 500.0
@@ -79,7 +81,9 @@ async def prepare(url: str, stack: Stack, count: int) -> list[str]:
 
         async def one(i: int) -> None:
             cid = i % customers
-            shopper = Shopper(http, tokens[cid], f"refund-{tag}-{cid}")
+            shopper = Shopper(
+                http, tokens[cid], f"refund-{tag}-{cid}", sandbox_url=stack.sandbox_url or ""
+            )
             async with limit:
                 try:
                     initiated = await shopper.initiate(f"RF{tag}n{i}")
@@ -161,7 +165,7 @@ async def drain(db: Any, ids: list[str], within: float = 300.0) -> tuple[float, 
 
 
 async def measure(args: argparse.Namespace, stack: Stack, url: str) -> dict[str, Any]:
-    async with client(url) as http:
+    async with client(stack.sandbox_url or url) as http:
         settings = (
             await http.post(
                 "/sandbox/razorpay/_control",
@@ -230,7 +234,7 @@ async def measure(args: argparse.Namespace, stack: Stack, url: str) -> dict[str,
                     "cpu_util": {
                         k: v["util"]
                         for k, v in cpu.items()
-                        if k in ("app", "worker", "secantusdb", "loadgen")
+                        if k in ("app", "worker", "sandbox", "secantusdb", "loadgen")
                     },
                 }
             rounds.append(this_round)
@@ -319,7 +323,9 @@ def main() -> int:
         flush=True,
     )
     with Stack(NAME) as stack:
-        app = stack.start_server("app")
+        app_port = embedded.free_port()
+        stack.start_sandbox(webhook_port=app_port)
+        app = stack.start_server("app", port=app_port)
         stack.start_worker(app)
         result = run(measure(args, stack, app.url))
 

@@ -183,14 +183,15 @@ class PaygraphMetrics:
         for gateway, breaker in breakers.items():
             self.circuit.labels(gateway.value).set_function(_state_reader(breaker))
 
-    async def refresh_queue_depth(self, redis: Redis, queue_name: str) -> None:
-        """ZCARD of the arq queue. Redis being down keeps the last value (and /metrics up)."""
-        try:
-            depth = await redis.zcard(queue_name)
-        except (RedisError, OSError) as exc:
-            log.debug("queue depth not refreshed: %s", exc)
-            return
-        self.queue_depth.labels(queue_name).set(depth)
+    async def refresh_queue_depth(self, redis: Redis, *queue_names: str) -> None:
+        """ZCARD of each arq queue. Redis being down keeps the last values (and /metrics up)."""
+        for queue_name in queue_names:
+            try:
+                depth = await redis.zcard(queue_name)
+            except (RedisError, OSError) as exc:
+                log.debug("queue depth not refreshed: %s", exc)
+                return
+            self.queue_depth.labels(queue_name).set(depth)
 
 
 def _state_reader(breaker: CircuitBreaker) -> Callable[[], float]:

@@ -15,12 +15,17 @@ contains a Luhn-valid run of 13+ digits), and such a value is only ever looked u
 
 It must run after ValidationCache in the extension list: that extension sets the validation
 errors in its own on_validate, and this one replaces them (they could quote the digits).
+
+The literal scan walks the whole document with type information, so its findings are kept per
+document text (a bounded LRU, like the parser's cache): a client's operations are a few texts
+sent many times. Variables and the operation name differ per request and are scanned each time.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -60,6 +65,9 @@ log = logging.getLogger("paygraph.graphql.pan_guard")
 _OBJECT_ID = re.compile(r"[0-9a-fA-F]{24}")
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _MAX_NAMED = 5
+_LITERAL_CACHE_SIZE = 512
+# (schema id, document text) -> where the document's own literals hold a card number
+_literal_cache: OrderedDict[tuple[int, str], tuple[str, ...]] = OrderedDict()
 
 
 def _holds_pan(text: str) -> bool:
@@ -138,8 +146,7 @@ def find_card_numbers_in_operation(
     found: list[str] = []
     if operation_name and _holds_pan(operation_name):
         found.append("operationName")
-    type_info = TypeInfo(schema)
-    visit(document, TypeInfoVisitor(type_info, _LiteralScanner(type_info, found)))
+    found.extend(_literal_findings(schema, document))
     declared: dict[str, GraphQLInputType | None] = {}
     for definition in document.definitions:
         if not isinstance(definition, OperationDefinitionNode):
@@ -157,6 +164,29 @@ def find_card_numbers_in_operation(
             continue
         _scan_variable(value, declared.get(name), f"${name}", found)
     return list(dict.fromkeys(found))
+
+
+def _literal_findings(schema: GraphQLSchema, document: DocumentNode) -> tuple[str, ...]:
+    text = document.loc.source.body if document.loc is not None else None
+    if text is None:
+        return _scan_literals(schema, document)
+    key = (id(schema), text)
+    cached = _literal_cache.get(key)
+    if cached is not None:
+        _literal_cache.move_to_end(key)
+        return cached
+    found = _scan_literals(schema, document)
+    _literal_cache[key] = found
+    if len(_literal_cache) > _LITERAL_CACHE_SIZE:
+        _literal_cache.popitem(last=False)
+    return found
+
+
+def _scan_literals(schema: GraphQLSchema, document: DocumentNode) -> tuple[str, ...]:
+    found: list[str] = []
+    type_info = TypeInfo(schema)
+    visit(document, TypeInfoVisitor(type_info, _LiteralScanner(type_info, found)))
+    return tuple(found)
 
 
 def pan_error(paths: list[str]) -> GraphQLError:

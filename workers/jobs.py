@@ -13,7 +13,7 @@ from models.errors import ReconciliationRunning
 from services.health import record_heartbeat
 from services.webhooks import Outcome
 from settings import Settings
-from workers.queue import QUEUE_NAME
+from workers.queue import QUEUE_NAME, REFUND_QUEUE_NAME
 
 if TYPE_CHECKING:
     from app import Core
@@ -36,7 +36,7 @@ async def heartbeat(ctx: WorkerContext) -> float:
     """Proves the worker runs: /readyz shows how long ago it last beat."""
     core = ctx.get("core")
     if core is not None:  # the queue-depth gauge of this worker's /metrics
-        await core.metrics.refresh_queue_depth(ctx["redis"], QUEUE_NAME)
+        await core.metrics.refresh_queue_depth(ctx["redis"], QUEUE_NAME, REFUND_QUEUE_NAME)
     return await record_heartbeat(ctx["redis"])
 
 

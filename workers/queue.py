@@ -10,6 +10,10 @@ from gateways.base import Gateway
 from workers.serialization import deserialize, serialize
 
 QUEUE_NAME = "paygraph:queue"
+# Refund sends have a queue (and a concurrency) of their own: a burst of refunds waits there
+# instead of delaying webhooks and crons, and never has more than a few gateway calls and
+# settlements in flight per worker process.
+REFUND_QUEUE_NAME = "paygraph:refunds"
 
 
 def webhook_job_id(gateway: Gateway, event_id: str, replay: int = 0) -> str:
@@ -56,7 +60,9 @@ class ArqJobQueue:
         enqueue while it is queued, retrying, or finished within its keep_result)."""
         job_id = refund_job_id(refund_id)
         await self._release_if_orphaned(job_id)
-        await self.redis.enqueue_job("send_refund", refund_id, _job_id=job_id)
+        await self.redis.enqueue_job(
+            "send_refund", refund_id, _job_id=job_id, _queue_name=REFUND_QUEUE_NAME
+        )
 
     async def _release_if_orphaned(self, job_id: str) -> None:
         """A worker killed mid-job leaves arq's in-progress marker for the longest job timeout

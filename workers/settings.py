@@ -1,26 +1,38 @@
 """arq worker settings, built from Settings (a composition root beside app.py).
 
 Everything arq-specific lives in workers/, so the queue could be replaced here alone.
+
+A worker process runs two arq workers on one Core: the main one (webhooks, crons; up to 20
+jobs) and, started and stopped by the main one's startup and shutdown, the refund lane (refund
+sends from their own queue, REFUND_JOBS_PER_WORKER at a time). Whoever builds
+`Worker(**build_worker_settings(settings))` gets both.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from typing import Any
 
 from arq import cron
 from arq.connections import RedisSettings
+from arq.worker import Worker
 from prometheus_client import start_http_server
 
 from infra.db import init_models
 from settings import Settings
 from workers import jobs
-from workers.queue import QUEUE_NAME
+from workers.queue import QUEUE_NAME, REFUND_QUEUE_NAME
 from workers.serialization import deserialize, serialize
 
 log = logging.getLogger("paygraph.worker")
 
 HEALTH_CHECK_KEY = "paygraph:worker:health-check"
+REFUND_HEALTH_CHECK_KEY = "paygraph:worker:refunds:health-check"
+# Refund sends in flight per worker process (each a gateway call and a settlement); more
+# worker processes send more. A burst of accepted refunds waits in the refund queue.
+REFUND_JOBS_PER_WORKER = 4
 # Bounded job time: a job that hangs (a gateway that never answers) is cancelled and retried.
 JOB_TIMEOUT_SECONDS = 30
 # A reconciliation run reads every stale record from the gateways; its lock outlives a cancel.
@@ -41,8 +53,46 @@ def redis_settings(settings: Settings) -> RedisSettings:
     return RedisSettings.from_dsn(settings.redis_url)
 
 
-def build_worker_settings(settings: Settings) -> dict[str, Any]:
-    """Keyword arguments for arq.worker.Worker."""
+class RefundLane:
+    """The arq worker of the refund queue, inside the main worker's process and Core."""
+
+    def __init__(self, settings: Settings, ctx: dict[str, Any], poll_delay: float) -> None:
+        functions: list[Any] = [jobs.send_refund]
+        self.worker = Worker(
+            functions,
+            queue_name=REFUND_QUEUE_NAME,
+            redis_settings=redis_settings(settings),
+            ctx={"settings": ctx["settings"], "core": ctx["core"]},
+            handle_signals=False,  # the main worker owns the process's signals
+            max_jobs=REFUND_JOBS_PER_WORKER,
+            job_timeout=JOB_TIMEOUT_SECONDS,
+            max_tries=MAX_TRIES,
+            keep_result=3600,
+            poll_delay=poll_delay,
+            health_check_key=REFUND_HEALTH_CHECK_KEY,
+            health_check_interval=30,
+            job_serializer=serialize,
+            job_deserializer=deserialize,
+        )
+        self.task = asyncio.create_task(self.worker.async_run())
+
+    async def stop(self, wait: float = JOB_TIMEOUT_SECONDS) -> None:
+        """Take no new job, let the sends in flight finish (for up to `wait`), then close;
+        a send cut short stays PENDING and its job runs again elsewhere."""
+        self.worker.allow_pick_jobs = False
+        running = [task for task in self.worker.tasks.values() if not task.done()]
+        if running:
+            await asyncio.wait(running, timeout=wait)
+        with contextlib.suppress(asyncio.CancelledError):
+            await self.worker.close()
+        self.task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self.task
+
+
+def build_worker_settings(settings: Settings, *, poll_delay: float = 0.5) -> dict[str, Any]:
+    """Keyword arguments for arq.worker.Worker (the main worker; it runs the refund lane).
+    `poll_delay` is how often both look for new jobs."""
 
     async def on_startup(ctx: dict[str, Any]) -> None:
         from app import build_core
@@ -64,9 +114,13 @@ def build_worker_settings(settings: Settings) -> dict[str, Any]:
                 core.settings.host,
                 core.settings.worker_metrics_port,
             )
-        log.info("worker started on queue %s", QUEUE_NAME)
+        ctx["refund_lane"] = RefundLane(settings, ctx, poll_delay)
+        log.info("worker started on queues %s and %s", QUEUE_NAME, REFUND_QUEUE_NAME)
 
     async def on_shutdown(ctx: dict[str, Any]) -> None:
+        lane = ctx.pop("refund_lane", None)
+        if lane is not None:
+            await lane.stop()
         server = ctx.pop("metrics_server", None)
         if server is not None:
             server.shutdown()
@@ -79,7 +133,6 @@ def build_worker_settings(settings: Settings) -> dict[str, Any]:
     functions: list[Any] = [
         jobs.heartbeat,
         jobs.process_webhook,
-        jobs.send_refund,
         jobs.sweep_webhooks,
         jobs.sweep_refunds,
         jobs.expire_payments,
@@ -114,6 +167,7 @@ def build_worker_settings(settings: Settings) -> dict[str, Any]:
         "on_startup": on_startup,
         "on_shutdown": on_shutdown,
         "max_jobs": 20,
+        "poll_delay": poll_delay,
         "job_timeout": JOB_TIMEOUT_SECONDS,
         "max_tries": MAX_TRIES,
         "keep_result": 3600,

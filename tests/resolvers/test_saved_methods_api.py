@@ -339,7 +339,18 @@ class TestPanGuard:
             'notes: "4100 2800 0000 1007"}) { __typename } }'
         )
         assert_refused(await post(shopper, query), "initiatePayment.input.notes")
+        # the document's findings are kept per text: sent again, refused again
+        assert_refused(await post(shopper, query), "initiatePayment.input.notes")
         assert await Payment.find({}).count() == 0
+
+    async def test_a_known_document_still_gets_its_variables_scanned(self, shopper, mongo_db):
+        # The same text, first clean (its literal scan is kept), then with a number in a variable.
+        clean = {"orderId": order_id(), "amount": "499.00", "paymentMethod": "CARD", "notes": "x"}
+        first = await post(shopper, INITIATE_BARE, {"input": clean})
+        assert "errors" not in first, first
+        dirty = {**clean, "orderId": order_id(), "notes": "4100 2800 0000 1007"}
+        assert_refused(await post(shopper, INITIATE_BARE, {"input": dirty}), "$input.notes")
+        assert await Payment.find({}).count() == 1
 
     async def test_nested_input_of_another_mutation_is_refused(self, shopper, sandbox, mongo_db):
         payment = await paid(shopper, save=True)

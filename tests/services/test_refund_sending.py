@@ -7,9 +7,10 @@ import asyncio
 from datetime import timedelta
 
 import pytest
+from beanie import PydanticObjectId
 
 from models.clock import utcnow
-from models.enums import RefundStatus, Role
+from models.enums import PaymentStatus, RefundStatus, Role
 from models.payment import Payment
 from models.refund import Refund
 from services.auth import Principal
@@ -146,3 +147,49 @@ class TestNoAnswer:
         assert await sandbox_refunds(client) == 1  # replayed, not refunded twice
         payment = await Payment.get(pid)
         assert (payment.refunded_minor, payment.refund_reserved_minor) == (20000, 0)
+
+
+class TestRefundLane:
+    async def test_refunds_wait_on_their_own_queue(self, client, redis, shopper, admin):
+        # No worker runs: the accepted refund's job waits on the refund queue, not the main one.
+        from workers.queue import QUEUE_NAME, REFUND_QUEUE_NAME
+
+        pid = await completed_payment(shopper)
+        answer = await refund(admin, paymentId=pid, amount="10.00")
+        job = refund_job_id(answer["refund"]["id"])
+        assert await redis.zscore(REFUND_QUEUE_NAME, job) is not None
+        assert await redis.zscore(QUEUE_NAME, job) is None
+
+    async def test_a_refund_backlog_does_not_hold_up_webhooks(self, client, shopper, admin, worker):
+        # 24 slow refunds (2 s at the gateway each) are more than the main worker's 20 job
+        # slots. They queue on the refund lane (4 at a time), so a payment's webhook is applied
+        # while most refunds still wait. On one shared queue it would wait behind 20 of them:
+        # at least 20 would be done by then.
+        from tests.services.test_reconciliation import paid_without_verify
+
+        pid = await completed_payment(shopper)
+        await client.post(
+            "/sandbox/razorpay/_control",
+            json={"action": "fault", "path": "/v1/payments/*/refund", "delay": 2, "count": 24},
+        )
+        answers = await asyncio.gather(
+            *(refund(admin, paymentId=pid, amount="10.00") for _ in range(24))
+        )
+        ids = [a["refund"]["id"] for a in answers]
+        late_pid, _paid = await paid_without_verify(shopper)  # only its webhook completes it
+
+        async def captured() -> bool:
+            return (await Payment.get(late_pid)).status is PaymentStatus.COMPLETED
+
+        await eventually(captured)
+        still_pending = await Refund.find(
+            {"_id": {"$in": [PydanticObjectId(i) for i in ids]}, "status": "PENDING"}
+        ).count()
+        assert still_pending >= 12  # at most 3 waves of 4 sent (6 s) before the webhook
+
+        async def all_sent() -> bool:
+            found = Refund.find({"_id": {"$in": [PydanticObjectId(i) for i in ids]}})
+            return all(r.status is RefundStatus.COMPLETED for r in await found.to_list())
+
+        await eventually(all_sent, within=60)
+        assert (await Payment.get(pid)).refunded_minor == 24 * 1000

@@ -125,8 +125,8 @@ async def rebind_models(database) -> None:
 
 
 async def run_worker_until(settings, condition, within: float = 60.0) -> None:
-    options = build_worker_settings(settings)
-    options.update(handle_signals=False, poll_delay=0.05)
+    options = build_worker_settings(settings, poll_delay=0.05)
+    options.update(handle_signals=False)
     worker = Worker(**options)
     task = asyncio.create_task(worker.async_run())
     try:

@@ -16,8 +16,8 @@ async def running_worker(settings: Settings) -> AsyncIterator[Any]:
 
     from workers.settings import build_worker_settings
 
-    options = build_worker_settings(settings)
-    options.update(handle_signals=False, poll_delay=0.05)
+    options = build_worker_settings(settings, poll_delay=0.05)
+    options.update(handle_signals=False)
     worker = Worker(**options)
     task = asyncio.create_task(worker.async_run())
     try:

@@ -12,8 +12,8 @@ from workers.settings import QUEUE_NAME, build_worker_settings, redis_settings
 
 
 async def run_burst(settings) -> Worker:
-    options = build_worker_settings(settings)
-    options.update(burst=True, handle_signals=False, poll_delay=0.05)
+    options = build_worker_settings(settings, poll_delay=0.05)
+    options.update(burst=True, handle_signals=False)
     worker = Worker(**options)
     try:
         await worker.main()
@@ -24,7 +24,7 @@ async def run_burst(settings) -> Worker:
 
 class TestJobs:
     async def test_enqueued_jobs_are_stored_as_json(self, settings, redis, mongo_db):
-        options = build_worker_settings(settings)
+        options = build_worker_settings(settings, poll_delay=0.05)
         pool = await create_pool(
             redis_settings(settings),
             job_serializer=options["job_serializer"],

@@ -18,8 +18,10 @@ class TestWorkerMetricsPort:
         self, settings, app_server, mongo_db, redis
     ):
         port = embedded.free_port()
-        options = build_worker_settings(settings.model_copy(update={"worker_metrics_port": port}))
-        options.update(handle_signals=False, poll_delay=0.05)
+        options = build_worker_settings(
+            settings.model_copy(update={"worker_metrics_port": port}), poll_delay=0.05
+        )
+        options.update(handle_signals=False)
         worker = Worker(**options)
         task = asyncio.create_task(worker.async_run())
         url = f"http://127.0.0.1:{port}/metrics"
