@@ -3,8 +3,6 @@ refusing writes. Nothing is lost; every event is applied once things come back."
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import os
 import signal
 import subprocess
@@ -14,7 +12,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from arq.worker import Worker
 
 from app import build_core, create_app
 from infra import embedded
@@ -27,7 +24,7 @@ from tests.resolvers.test_payments_api import order_id
 from tests.support.checkout import Shopper
 from tests.support.server import serve
 from tests.support.webhooks import eventually, razorpay_envelope, razorpay_signature
-from workers.settings import build_worker_settings
+from tests.support.worker import running_worker
 
 REPO = Path(__file__).resolve().parents[2]
 RAZORPAY = "/api/webhooks/razorpay"
@@ -125,18 +122,8 @@ async def rebind_models(database) -> None:
 
 
 async def run_worker_until(settings, condition, within: float = 60.0) -> None:
-    options = build_worker_settings(settings, poll_delay=0.05)
-    options.update(handle_signals=False)
-    worker = Worker(**options)
-    task = asyncio.create_task(worker.async_run())
-    try:
+    async with running_worker(settings):
         await eventually(condition, within=within)
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        with contextlib.suppress(asyncio.CancelledError):
-            await worker.close()
 
 
 @pytest.mark.timeout(240)

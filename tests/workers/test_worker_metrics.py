@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-
 import httpx
-from arq.worker import Worker
 
 from infra import embedded
 from tests.support.webhooks import eventually
-from workers.settings import build_worker_settings
+from tests.support.worker import running_worker
 
 
 class TestWorkerMetricsPort:
@@ -18,12 +14,6 @@ class TestWorkerMetricsPort:
         self, settings, app_server, mongo_db, redis
     ):
         port = embedded.free_port()
-        options = build_worker_settings(
-            settings.model_copy(update={"worker_metrics_port": port}), poll_delay=0.05
-        )
-        options.update(handle_signals=False)
-        worker = Worker(**options)
-        task = asyncio.create_task(worker.async_run())
         url = f"http://127.0.0.1:{port}/metrics"
 
         async def scraped() -> str | None:
@@ -39,13 +29,8 @@ class TestWorkerMetricsPort:
                 else None
             )
 
-        try:
+        async with running_worker(settings.model_copy(update={"worker_metrics_port": port})):
             text = await eventually(scraped, within=15)
             assert "paygraph_gateway_circuit_state" in text
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-            with contextlib.suppress(asyncio.CancelledError):
-                await worker.close()
+            assert 'paygraph_queue_depth{queue="paygraph:refunds"}' in text
         assert await scraped() is None
