@@ -25,17 +25,6 @@ CRON = ReconciliationTrigger.CRON
 
 
 @pytest.fixture
-async def core(settings, app_server, mongo_db, redis):
-    from app import build_core
-
-    built = build_core(settings, serve_sandboxes=False)
-    try:
-        yield built
-    finally:
-        await built.aclose()
-
-
-@pytest.fixture
 async def shopper(client, tokens) -> Shopper:
     await client.post("/sandbox/razorpay/_control", json={"action": "reset"})
     await client.post("/sandbox/paypal/_control", json={"action": "reset"})

@@ -25,17 +25,6 @@ ADMIN = Principal(customer_id="ops-sending", roles=frozenset({Role.ADMIN}))
 
 
 @pytest.fixture
-async def core(settings, app_server, mongo_db, redis):
-    from app import build_core
-
-    built = build_core(settings, serve_sandboxes=False)
-    try:
-        yield built
-    finally:
-        await built.aclose()
-
-
-@pytest.fixture
 async def shopper(client, tokens) -> Shopper:
     await client.post("/sandbox/razorpay/_control", json={"action": "reset"})
     return Shopper(client, tokens.mint("cust-sending"))
