@@ -1,9 +1,7 @@
 """Gateway-test fixtures: the sandbox gateways served by uvicorn over real loopback HTTP.
 
-`serve_in_thread(build)` is the reusable runner: it binds 127.0.0.1 on a free port, calls
-`build(base_url)` (so an app can know its own URL, e.g. to send webhooks to itself) and serves
-the result from a background thread with its own event loop. A thread rather than a task in the
-test loop, so that synchronous clients (the razorpay SDK) can call it without deadlocking.
+The server runner is tests/support/server.py's `serve_in_thread(build)`: a thread with its own
+event loop, so that synchronous clients (the razorpay SDK) can call it without deadlocking.
 
 `WebhookInbox` is a webhook receiver for the same server: it records deliveries and can be told
 to fail the next N of them.
@@ -13,16 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -30,42 +26,10 @@ from starlette.routing import Mount, Route
 from starlette.types import ASGIApp
 
 from gateways.sandbox.razorpay import RazorpaySandboxConfig, create_razorpay_sandbox
+from tests.support.server import serve_in_thread
 
 RAZORPAY_PREFIX = "/sandbox/razorpay"
 WEBHOOK_SPEED = 1000.0  # webhook retry waits run 1000x faster than Razorpay's schedule
-
-
-@contextlib.contextmanager
-def serve_in_thread(build: Callable[[str], ASGIApp], *, name: str = "sandbox") -> Iterator[str]:
-    """Serve `build(base_url)` on 127.0.0.1:<free port> until the block exits; yield base_url."""
-    # proto=IPPROTO_TCP matters: asyncio only sets TCP_NODELAY on accepted sockets whose proto
-    # says TCP, and without it every response stalls ~40 ms on Nagle + delayed ACK.
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    config = uvicorn.Config(
-        build(base_url),
-        log_config=None,
-        lifespan="on",
-        loop="asyncio",
-        timeout_graceful_shutdown=2,
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name=name, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            server.should_exit = True
-            raise RuntimeError(f"{name} server did not start")
-        time.sleep(0.01)
-    try:
-        yield base_url
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
 
 
 @dataclass(frozen=True)

@@ -1,16 +1,13 @@
 """Fixtures for the PayPal adapter and sandbox tests: the sandbox under uvicorn on a free
 port (mounted at /sandbox/paypal, as the app mounts it) and a webhook receiver.
 
-Imported explicitly by the PayPal test modules until the shared tests/gateways/conftest.py
-server runner exists; then `serve_app` can give way to it.
+Imported explicitly by the PayPal test modules; the server runner is tests/support/server.py's.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import socket
-import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
@@ -19,7 +16,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -27,6 +23,7 @@ from starlette.routing import Mount, Route
 
 from gateways.paypal import PayPalConfig, PayPalGateway
 from gateways.sandbox.paypal import PayPalSandboxConfig, create_paypal_sandbox
+from tests.support.server import serve_in_thread
 
 CLIENT_ID = "paypal-test-client"
 CLIENT_SECRET = "paypal-test-secret"
@@ -38,27 +35,9 @@ MOUNT = "/sandbox/paypal"
 
 @contextmanager
 def serve_app(app: Any) -> Iterator[str]:
-    """Run an ASGI app under uvicorn in a thread on a free loopback port; yields its URL."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False)
-    )
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        sock.close()
+    """Serve an ASGI app (no lifespan) from a thread on a free loopback port; yields its URL."""
+    with serve_in_thread(lambda _url: app, name="paypal-sandbox", lifespan="off") as url:
+        yield url
 
 
 @dataclass
