@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from beanie import Document, PydanticObjectId
 from pydantic import Field
-from pymongo import ASCENDING, DESCENDING, IndexModel
+from pymongo import ASCENDING, IndexModel
 
 from models.clock import UtcDateTime, utcnow
 from models.common import RefundTimelineEntry
@@ -41,11 +41,9 @@ class Refund(Document):
         name = "refunds"
         validate_on_save = True
         indexes = [
+            # No (customer, created) index: nothing lists refunds by customer, and an index that
+            # no query reads still costs every refund write.
             IndexModel([("payment_id", ASCENDING)], name="payment_id"),
-            IndexModel(
-                [("customer_id", ASCENDING), ("created_at", DESCENDING)],
-                name="customer_created",
-            ),
             # Partial rather than sparse: refunds without a key store null, and a sparse
             # compound index would still make two such refunds collide.
             IndexModel(

@@ -96,7 +96,6 @@ EXPECTED_INDEXES: dict[tuple[str, str], tuple[list[tuple[str, int]], dict[str, A
     ("payment_orders", "status_updated"): ([("status", 1), ("updated_at", 1)], {}),
     ("payment_orders", "expires_at"): ([("expires_at", 1)], {}),
     ("refunds", "payment_id"): ([("payment_id", 1)], {}),
-    ("refunds", "customer_created"): ([("customer_id", 1), ("created_at", -1)], {}),
     ("refunds", "payment_idempotency_key_unique"): (
         [("payment_id", 1), ("idempotency_key", 1)],
         {"unique": True, "partialFilterExpression": {"idempotency_key": {"$type": "string"}}},
