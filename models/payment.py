@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from beanie import Document, PydanticObjectId
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pymongo import ASCENDING, DESCENDING, IndexModel
@@ -115,6 +117,16 @@ class Payment(Document):
             # seed guide) would delete money records.
             IndexModel([("expires_at", ASCENDING)], name="expires_at"),
         ]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _commitments_of_an_older_record(cls, data: Any) -> Any:
+        """A record stored before `refund_committed_minor` existed reads as having nothing in
+        flight (it stays readable). It cannot be refunded until the field is written: the
+        reservation's filter needs it, so such a refund is refused, never doubled."""
+        if isinstance(data, dict) and "refund_committed_minor" not in data:
+            data = {**data, "refund_committed_minor": data.get("refunded_minor", 0)}
+        return data
 
     @model_validator(mode="after")
     def _refunds_within_commitments(self) -> Payment:
