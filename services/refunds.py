@@ -13,7 +13,6 @@ published, so `refundStatusChanged` shows PENDING -> PROCESSING -> COMPLETED or 
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import logging
@@ -61,6 +60,7 @@ from models.refund import Refund
 from models.transitions import Apply, Noop, PaymentEvent, RefundEvent, decide, decide_refund
 from services.auth import Principal
 from services.events import ChangeNotice, EventBus, payment_channel, refund_channel
+from services.handoff import hand_off
 from services.observers import ChangeObserver, NullObserver
 
 log = logging.getLogger("paygraph.refunds")
@@ -186,13 +186,12 @@ class RefundService:
     async def _enqueue(self, refund: Refund) -> bool:
         """Hand the refund to a worker. Redis being down loses nothing: the refund stays
         PENDING and the sweep queues it."""
-        try:
-            async with asyncio.timeout(self._policy.enqueue_timeout):
-                await self._queue.enqueue_refund(str(refund.id))
-        except Exception as exc:  # any queue failure: the sweep is the fallback
-            log.warning("refund %s accepted but not queued (%r); the sweep will", refund.id, exc)
-            return False
-        return True
+        return await hand_off(
+            self._queue.enqueue_refund(str(refund.id)),
+            within=self._policy.enqueue_timeout,
+            what=f"refund {refund.id}",
+            log=log,
+        )
 
     async def send(self, refund_id: str) -> Refund | None:
         """The worker's side of an accepted refund: send it if it is still PENDING (a second

@@ -8,7 +8,6 @@ and stale events are no-ops for the state machine, and the row's status records 
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -27,6 +26,7 @@ from models.clock import utcnow
 from models.enums import WebhookEventStatus
 from models.errors import DomainError, InvalidState, NotFound, ValidationFailed
 from models.webhook_event import NormalizedEvent, WebhookEvent
+from services.handoff import hand_off
 
 log = logging.getLogger("paygraph.webhooks")
 
@@ -120,20 +120,12 @@ class WebhookInbox:
         return Intake.NEW
 
     async def _enqueue(self, gateway: Gateway, event_id: str, *, replay: int = 0) -> bool:
-        try:
-            async with asyncio.timeout(self._policy.enqueue_timeout):
-                await self._queue.enqueue_webhook(gateway, event_id, replay=replay)
-        except (TimeoutError, OSError, ConnectionError) as exc:
-            log.warning(
-                "event %s:%s stored but not enqueued (%s); the sweep will", gateway, event_id, exc
-            )
-            return False
-        except Exception as exc:
-            log.warning(
-                "event %s:%s stored but not enqueued (%r); the sweep will", gateway, event_id, exc
-            )
-            return False
-        return True
+        return await hand_off(
+            self._queue.enqueue_webhook(gateway, event_id, replay=replay),
+            within=self._policy.enqueue_timeout,
+            what=f"event {gateway}:{event_id}",
+            log=log,
+        )
 
     async def sweep(self, *, now: datetime | None = None) -> int:
         """Re-enqueue rows still RECEIVED after the threshold (stored while Redis was down, or
