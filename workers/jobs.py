@@ -61,7 +61,8 @@ async def send_refund(ctx: WorkerContext, refund_id: str) -> str:
 
 
 async def sweep_refunds(ctx: WorkerContext) -> int:
-    """Queue again the refunds left PENDING (queue down, worker died, no gateway answer)."""
+    """Queue again the refunds left PENDING (the queue was down at acceptance, or a worker
+    died); a refund whose job is still retrying keeps that job."""
     return await ctx["core"].refunds.sweep()
 
 

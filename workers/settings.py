@@ -33,6 +33,9 @@ REFUND_HEALTH_CHECK_KEY = "paygraph:worker:refunds:health-check"
 # Refund sends in flight per worker process (each a gateway call and a settlement); more
 # worker processes send more. A burst of accepted refunds waits in the refund queue.
 REFUND_JOBS_PER_WORKER = 4
+# How long arq keeps a finished job's result, and with it the job id: an enqueue of the same id
+# within this time is ignored.
+KEEP_RESULT_SECONDS = 3600
 # Bounded job time: a job that hangs (a gateway that never answers) is cancelled and retried.
 JOB_TIMEOUT_SECONDS = 30
 # A reconciliation run reads every stale record from the gateways; its lock outlives a cancel.
@@ -67,7 +70,7 @@ class RefundLane:
             max_jobs=REFUND_JOBS_PER_WORKER,
             job_timeout=JOB_TIMEOUT_SECONDS,
             max_tries=MAX_TRIES,
-            keep_result=3600,
+            keep_result=KEEP_RESULT_SECONDS,
             poll_delay=poll_delay,
             health_check_key=REFUND_HEALTH_CHECK_KEY,
             health_check_interval=30,
@@ -170,7 +173,7 @@ def build_worker_settings(settings: Settings, *, poll_delay: float = 0.5) -> dic
         "poll_delay": poll_delay,
         "job_timeout": JOB_TIMEOUT_SECONDS,
         "max_tries": MAX_TRIES,
-        "keep_result": 3600,
+        "keep_result": KEEP_RESULT_SECONDS,
         # On SIGTERM, let running jobs finish (bounded); what is left is retried elsewhere.
         "job_completion_wait": JOB_TIMEOUT_SECONDS,
     }
