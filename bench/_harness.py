@@ -34,7 +34,8 @@ RESULTS = Path(__file__).resolve().parent / "results"
 BENCH_DB = "paygraph_bench"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
-# --- the operations (the same documents tests/support/checkout.py sends) ---------------------
+# --- the operations: the payment fields tests/support/checkout.py reads, in mutations without
+# the error fragments only tests look at (bench must not import the test suite) ------------
 
 PAYMENT_FIELDS = """
     id orderId customerId status attemptCount installments errorCode errorMessage

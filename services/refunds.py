@@ -199,8 +199,8 @@ class RefundService:
         means the gateway's answer never came: the job tries again later, with the same
         idempotency key."""
         try:
-            refund = await Refund.get(PydanticObjectId(refund_id))
-        except InvalidId:
+            refund = await Refund.get(_object_id(refund_id, RefundNotFound))
+        except RefundNotFound:
             return None
         if refund is None or refund.status is not RefundStatus.PENDING:
             return refund
