@@ -72,7 +72,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 def cmd_token(args: argparse.Namespace) -> int:
-    from app import build_token_service
+    from core import build_token_service
 
     _adopt_dev_env()
     settings = load_settings()
@@ -185,7 +185,8 @@ def cmd_dev(args: argparse.Namespace) -> int:
             print(f"embedded Redis at {redis.url}")
 
         settings = load_settings()
-        from app import build_token_service, create_app
+        from app import create_app
+        from core import build_token_service
 
         # Generated sandbox credentials go to the environment and dev.env, so the worker and
         # `paygraph reconcile` beside this dev talk to its sandboxes with the same keys.
@@ -244,7 +245,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
 
 def _generated_sandbox_env(settings: Settings) -> dict[str, str]:
     """The test credentials the sandboxes would generate for unset gateway keys, by env name."""
-    from app import sandbox_credentials
+    from core import sandbox_credentials
 
     filled = sandbox_credentials(settings)
     names = {
@@ -269,7 +270,7 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
     import asyncio
     from urllib.parse import urlsplit
 
-    from app import build_core
+    from core import build_core
     from infra.db import init_models
     from models.enums import ReconciliationTrigger
     from models.errors import ReconciliationRunning, ValidationFailed

@@ -214,7 +214,7 @@ class Stack:
 
     def token(self, customer_id: str) -> str:
         if self._tokens is None:
-            from app import build_token_service
+            from core import build_token_service
 
             self._tokens = build_token_service(self.settings())
         token: str = self._tokens.mint(customer_id)

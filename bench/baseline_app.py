@@ -80,7 +80,7 @@ def _not_found() -> JSONResponse:
 
 
 def create_baseline_app(settings: Any) -> Starlette:
-    from app import build_token_service
+    from core import build_token_service
 
     tokens = build_token_service(settings)
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(

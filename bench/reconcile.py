@@ -117,7 +117,7 @@ async def gateway_rate(adapter: Any, orders: list[str], concurrency: int) -> flo
 
 
 async def main(args: argparse.Namespace) -> int:
-    from app import build_core
+    from core import build_core
     from gateways.base import Gateway
     from infra.db import init_models
     from models.enums import ReconciliationTrigger

@@ -136,8 +136,7 @@ def create_webhook_baseline_app(settings: Any) -> Starlette:
             name="gateway_event_unique",
             unique=True,
         )
-        from workers.queue import ArqJobQueue
-        from workers.settings import JOB_TIMEOUT_SECONDS, in_progress_timeout_seconds
+        from workers.queue import JOB_TIMEOUT_SECONDS, ArqJobQueue, in_progress_timeout_seconds
 
         queue = ArqJobQueue(
             settings.redis_url,

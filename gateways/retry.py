@@ -35,10 +35,12 @@ async def with_retries(
     max_attempts: int,
     base_delay: float = 1.0,
     max_delay: float = 30.0,
+    retry_if: Callable[[BaseException], bool] | None = None,
     sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
     rng: Callable[[], float] = random.random,
 ) -> T:
-    """Await `call()` up to `max_attempts` times; return its result or raise its last error."""
+    """Await `call()` up to `max_attempts` times; return its result or raise its last error.
+    `retry_if` narrows which GatewayUnavailable errors are retried (default: all)."""
     if max_attempts < 1:
         raise ValueError("max_attempts must be at least 1")
     if base_delay < 0 or max_delay < base_delay:
@@ -48,7 +50,7 @@ async def with_retries(
         try:
             return await call()
         except GatewayUnavailable as exc:
-            if attempt >= max_attempts:
+            if attempt >= max_attempts or (retry_if is not None and not retry_if(exc)):
                 raise
             delay = rng() * backoff_cap(attempt, base_delay=base_delay, max_delay=max_delay)
             if exc.retry_after is not None:

@@ -37,9 +37,8 @@ from gateways.base import (
     GatewayUnavailable,
     PaymentGateway,
 )
-from gateways.circuit import CircuitBreaker
+from gateways.policy import CircuitOpen
 from gateways.registry import GatewayRegistry
-from gateways.retry import with_retries
 from models.clock import utcnow
 from models.common import TimelineEntry
 from models.enums import PaymentMethodType, PaymentStatus, TransitionSource
@@ -131,13 +130,7 @@ class PaymentPage:
 class PaymentPolicy:
     max_attempts: int = 3
     timeout_minutes: int = 60
-    gateway_attempts: int = 3  # tries of one gateway call on retryable errors
-    gateway_base_delay: float = 1.0
-    gateway_max_delay: float = 30.0
     wait_for_peer_seconds: float = 15.0
-    # Calls in flight to one gateway from this process; more wait their turn here instead of
-    # flooding the gateway (and timing out behind each other under a burst).
-    gateway_max_in_flight: int = 32
 
 
 @dataclass
@@ -158,7 +151,6 @@ class PaymentService:
         policy: PaymentPolicy,
         *,
         limiter: RateLimiter | None = None,
-        breakers: Mapping[Gateway, CircuitBreaker] | None = None,
         saved_methods: SavedMethodService | None = None,
         observer: ChangeObserver | None = None,
     ) -> None:
@@ -168,11 +160,6 @@ class PaymentService:
         self._gateways = gateways
         self._events = events
         self._policy = policy
-        self._breakers = dict(breakers or {})
-        self._slots: dict[Gateway, asyncio.Semaphore] = {}
-        for adapter in gateways:
-            self._breakers.setdefault(adapter.name, CircuitBreaker())
-            self._slots[adapter.name] = asyncio.Semaphore(policy.gateway_max_in_flight)
 
     # -- reads ---------------------------------------------------------------------------
 
@@ -369,12 +356,6 @@ class PaymentService:
     ) -> Payment:
         attempts: list[GatewayAttempt] = []
         for adapter in candidates:
-            breaker = self._breakers[adapter.name]
-            if breaker.open:
-                attempts.append(
-                    GatewayAttempt(gateway=adapter.name, outcome="skipped", detail="circuit open")
-                )
-                continue
             request = CreateOrderRequest(
                 reference=str(payment.id),
                 amount_minor=payment.amount.amount_minor,
@@ -384,7 +365,12 @@ class PaymentService:
                 customer_id=payment.customer_id,
             )
             try:
-                order = await self._call(adapter, lambda a=adapter, r=request: a.create_order(r))
+                order = await adapter.create_order(request)
+            except CircuitOpen:
+                attempts.append(
+                    GatewayAttempt(gateway=adapter.name, outcome="skipped", detail="circuit open")
+                )
+                continue
             except GatewayUnavailable as exc:
                 attempts.append(
                     GatewayAttempt(gateway=adapter.name, outcome="unavailable", detail=exc.message)
@@ -468,29 +454,6 @@ class PaymentService:
             fields["order_lease_until"] = None
         await self._cas(payment, fields)
 
-    async def _call(self, adapter: PaymentGateway, call: Any) -> Any:
-        breaker = self._breakers[adapter.name]
-        slots = self._slots[adapter.name]
-
-        async def attempt() -> Any:
-            # A slot is held for one attempt only, never across a retry's backoff.
-            async with slots:
-                return await call()
-
-        try:
-            result = await with_retries(
-                attempt,
-                max_attempts=self._policy.gateway_attempts,
-                base_delay=self._policy.gateway_base_delay,
-                max_delay=self._policy.gateway_max_delay,
-            )
-        except GatewayUnavailable as exc:
-            if not exc.local:  # our own connection pool being full says nothing of the gateway
-                breaker.record_failure()
-            raise
-        breaker.record_success()
-        return result
-
     # -- verify --------------------------------------------------------------------------
 
     async def verify(self, principal: Principal, command: VerifyCommand) -> Payment:
@@ -538,9 +501,7 @@ class PaymentService:
                 )
                 raise InvalidSignature("the payment signature does not match this order")
         try:
-            found = await self._call(
-                adapter, lambda: adapter.fetch_payment(command.gateway_payment_id or "")
-            )
+            found = await adapter.fetch_payment(command.gateway_payment_id or "")
         except GatewayRejected:
             raise InvalidSignature(
                 "the gateway does not know this payment for this order"
@@ -643,14 +604,11 @@ class PaymentService:
         assert payment.gateway is not None and payment.gateway_order_id is not None
         adapter = self._gateways.get(payment.gateway)
         try:
-            captured = await self._call(
-                adapter,
-                lambda: adapter.capture(
-                    payment.gateway_order_id or "",
-                    found.id,
-                    payment.amount.amount_minor,
-                    payment.currency,
-                ),
+            captured = await adapter.capture(
+                payment.gateway_order_id or "",
+                found.id,
+                payment.amount.amount_minor,
+                payment.currency,
             )
         except (GatewayUnavailable, GatewayOutcomeUnknown, GatewayRejected) as exc:
             log.warning("capture of %s failed (%s); reconciliation will retry", payment.id, exc)
@@ -1115,14 +1073,11 @@ class PaymentService:
             raise InvalidState("the payment has no gateway order")
         adapter = self._gateways.get(payment.gateway)
         try:
-            captured = await self._call(
-                adapter,
-                lambda: adapter.capture(
-                    payment.gateway_order_id or "",
-                    None,
-                    payment.amount.amount_minor,
-                    payment.currency,
-                ),
+            captured = await adapter.capture(
+                payment.gateway_order_id or "",
+                None,
+                payment.amount.amount_minor,
+                payment.currency,
             )
         except GatewayRejected as exc:
             if exc.gateway_code == "ORDER_NOT_APPROVED":

@@ -50,7 +50,6 @@ from gateways.base import (
     GatewayRefundStatus,
 )
 from gateways.registry import GatewayRegistry
-from gateways.retry import with_retries
 from models.clock import utcnow
 from models.enums import PaymentStatus, ReconciliationTrigger, RefundStatus, TransitionSource
 from models.errors import InvalidState, ReconciliationRunning, ValidationFailed
@@ -92,9 +91,6 @@ class ReconciliationPolicy:
     drift_window: timedelta = timedelta(hours=24)
     concurrency: int = 8  # gateway calls in flight
     workers: int = 32  # records being worked on (database writes included)
-    gateway_attempts: int = 5
-    gateway_base_delay: float = 1.0
-    gateway_max_delay: float = 30.0
     lock_ttl: timedelta = timedelta(minutes=5)  # renewed every third of it while running
 
 
@@ -384,16 +380,11 @@ class ReconciliationService:
         run.step()
 
     async def _fetch(self, slots: asyncio.Semaphore, call: Callable[[], Awaitable[T]]) -> T:
-        """One gateway read inside the concurrency bound, with backoff on 429/5xx. The slot is
-        held while backing off, so a rate-limited gateway sees fewer calls, not more."""
-        policy = self._policy
+        """One gateway read inside the run's concurrency bound (the gateway's call policy backs
+        off on 429/5xx; the slot is held while it does, so a rate-limited gateway sees fewer
+        calls, not more)."""
         async with slots:
-            return await with_retries(
-                call,
-                max_attempts=policy.gateway_attempts,
-                base_delay=policy.gateway_base_delay,
-                max_delay=policy.gateway_max_delay,
-            )
+            return await call()
 
     # -- open payments ---------------------------------------------------------------------
 

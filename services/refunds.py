@@ -40,7 +40,6 @@ from gateways.base import (
     RefundRequest,
 )
 from gateways.registry import GatewayRegistry
-from gateways.retry import with_retries
 from models.clock import utcnow
 from models.common import RefundTimelineEntry, TimelineEntry
 from models.enums import PaymentStatus, RefundReason, RefundStatus, TransitionSource
@@ -85,9 +84,6 @@ class RefundCommand:
 
 @dataclass(frozen=True, slots=True)
 class RefundPolicy:
-    gateway_attempts: int = 3
-    gateway_base_delay: float = 1.0
-    gateway_max_delay: float = 30.0
     timeout_hours: int = 24
     enqueue_timeout: float = 1.0
     # A refund still PENDING this long after it was accepted is queued again by the sweep
@@ -387,12 +383,7 @@ class RefundService:
             notes={"refund_id": str(refund.id), "payment_id": str(refund.payment_id)},
         )
         try:
-            answer: GatewayRefund = await with_retries(
-                lambda: adapter.refund(request),
-                max_attempts=self._policy.gateway_attempts,
-                base_delay=self._policy.gateway_base_delay,
-                max_delay=self._policy.gateway_max_delay,
-            )
+            answer: GatewayRefund = await adapter.refund(request)
         except GatewayRejected as exc:
             return await self._settle(
                 refund,

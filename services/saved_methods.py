@@ -30,7 +30,6 @@ from gateways.base import (
     GatewayUnavailable,
 )
 from gateways.registry import GatewayNotRegistered, GatewayRegistry
-from gateways.retry import with_retries
 from models.clock import utcnow
 from models.enums import PaymentStatus
 from models.errors import (
@@ -85,20 +84,9 @@ class RotationReport:
 
 
 class SavedMethodService:
-    def __init__(
-        self,
-        gateways: GatewayRegistry,
-        vault: TokenVault,
-        *,
-        gateway_attempts: int = 3,
-        gateway_base_delay: float = 1.0,
-        gateway_max_delay: float = 30.0,
-    ) -> None:
+    def __init__(self, gateways: GatewayRegistry, vault: TokenVault) -> None:
         self._gateways = gateways
         self._vault = vault
-        self._attempts = gateway_attempts
-        self._base_delay = gateway_base_delay
-        self._max_delay = gateway_max_delay
 
     # -- reads ---------------------------------------------------------------------------
 
@@ -303,12 +291,7 @@ class SavedMethodService:
         except GatewayNotRegistered:
             raise GatewayUnavailableError("this payment's gateway is not configured here") from None
         try:
-            found: GatewayPayment = await with_retries(
-                lambda: adapter.fetch_payment(gateway_payment_id),
-                max_attempts=self._attempts,
-                base_delay=self._base_delay,
-                max_delay=self._max_delay,
-            )
+            found: GatewayPayment = await adapter.fetch_payment(gateway_payment_id)
         except GatewayRejected as exc:
             raise GatewayRejectedError(
                 exc.reason or exc.message, gateway_code=exc.gateway_code

@@ -121,7 +121,7 @@ async def worker(
 
 @pytest.fixture(scope="session")
 def tokens(settings: Settings) -> Any:
-    from app import build_token_service
+    from core import build_token_service
 
     return build_token_service(settings)
 

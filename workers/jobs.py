@@ -16,7 +16,7 @@ from settings import Settings
 from workers.queue import QUEUE_NAME, REFUND_QUEUE_NAME
 
 if TYPE_CHECKING:
-    from app import Core
+    from core import Core
 
 # Backoff for an event whose payment we cannot find yet (the webhook beat our own write).
 WEBHOOK_RETRY_DELAYS = (1, 2, 5, 10, 30, 60, 120, 300)

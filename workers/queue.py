@@ -14,6 +14,15 @@ QUEUE_NAME = "paygraph:queue"
 # instead of delaying webhooks and crons, and never has more than a few gateway calls and
 # settlements in flight per worker process.
 REFUND_QUEUE_NAME = "paygraph:refunds"
+# Bounded job time: a job that hangs (a gateway that never answers) is cancelled and retried.
+JOB_TIMEOUT_SECONDS = 30
+# A reconciliation run reads every stale record from the gateways; its lock outlives a cancel.
+RECONCILE_TIMEOUT_SECONDS = 3600
+
+
+def in_progress_timeout_seconds() -> float:
+    """How long arq marks a started job as running: its longest job timeout + 10 s."""
+    return max(JOB_TIMEOUT_SECONDS, RECONCILE_TIMEOUT_SECONDS) + 10
 
 
 def webhook_job_id(gateway: Gateway, event_id: str, replay: int = 0) -> str:

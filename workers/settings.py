@@ -1,4 +1,4 @@
-"""arq worker settings, built from Settings (a composition root beside app.py).
+"""arq worker settings, built from Settings over the Core that core.py builds.
 
 Everything arq-specific lives in workers/, so the queue could be replaced here alone.
 
@@ -20,10 +20,17 @@ from arq.connections import RedisSettings
 from arq.worker import Worker
 from prometheus_client import start_http_server
 
+from core import build_core
 from infra.db import init_models
 from settings import Settings
 from workers import jobs
-from workers.queue import QUEUE_NAME, REFUND_QUEUE_NAME
+from workers.queue import (
+    JOB_TIMEOUT_SECONDS,
+    QUEUE_NAME,
+    RECONCILE_TIMEOUT_SECONDS,
+    REFUND_QUEUE_NAME,
+    in_progress_timeout_seconds,
+)
 from workers.serialization import deserialize, serialize
 
 log = logging.getLogger("paygraph.worker")
@@ -36,18 +43,9 @@ REFUND_JOBS_PER_WORKER = 4
 # How long arq keeps a finished job's result, and with it the job id: an enqueue of the same id
 # within this time is ignored.
 KEEP_RESULT_SECONDS = 3600
-# Bounded job time: a job that hangs (a gateway that never answers) is cancelled and retried.
-JOB_TIMEOUT_SECONDS = 30
-# A reconciliation run reads every stale record from the gateways; its lock outlives a cancel.
-RECONCILE_TIMEOUT_SECONDS = 3600
 MAX_TRIES = len(jobs.WEBHOOK_RETRY_DELAYS) + 1
 
 __all__ = ["QUEUE_NAME", "build_worker_settings", "in_progress_timeout_seconds", "redis_settings"]
-
-
-def in_progress_timeout_seconds() -> float:
-    """How long arq marks a started job as running: its longest job timeout + 10 s."""
-    return max(JOB_TIMEOUT_SECONDS, RECONCILE_TIMEOUT_SECONDS) + 10
 
 
 def redis_settings(settings: Settings) -> RedisSettings:
@@ -98,8 +96,6 @@ def build_worker_settings(settings: Settings, *, poll_delay: float = 0.5) -> dic
     `poll_delay` is how often both look for new jobs."""
 
     async def on_startup(ctx: dict[str, Any]) -> None:
-        from app import build_core
-
         core = build_core(settings, serve_sandboxes=False)
         ctx["settings"] = core.settings
         ctx["core"] = core

@@ -388,7 +388,7 @@ class TestCancelAndExpiry:
 def _payments_service(settings):
     from redis.asyncio import Redis
 
-    from app import payment_policy
+    from core import payment_policy
     from gateways.registry import GatewayRegistry
     from services.events import EventBus
     from services.payments import PaymentService

@@ -12,7 +12,7 @@ import pytest
 async def core(settings, app_server, mongo_db, redis) -> AsyncIterator[Any]:
     """The services as a worker process builds them (no sandboxes of its own: its gateways are
     the running app server's sandboxes), in the test's event loop."""
-    from app import build_core
+    from core import build_core
 
     built = build_core(settings, serve_sandboxes=False)
     try:

@@ -8,6 +8,7 @@ import pytest
 
 from gateways.base import Gateway, GatewayUnavailable, MethodKind
 from gateways.circuit import CircuitBreaker
+from gateways.policy import CallPolicy, PolicyGateway
 from gateways.registry import GatewayRegistry
 from models.enums import Role
 from models.errors import GatewayUnavailableError
@@ -43,12 +44,12 @@ class DownGateway:
 @pytest.mark.parametrize(("local", "expected_calls"), [(True, 8), (False, 3)])
 async def test_breaker_counts_only_gateway_failures(mongo_db, redis, local, expected_calls):
     gateway = DownGateway(local=local)
-    service = PaymentService(
-        GatewayRegistry([gateway]),  # type: ignore[list-item]
-        EventBus(redis),
-        PaymentPolicy(gateway_attempts=1),
-        breakers={Gateway.RAZORPAY: CircuitBreaker(threshold=3, cooldown=60)},
+    guarded = PolicyGateway(
+        gateway,  # type: ignore[arg-type]
+        CallPolicy(attempts=1),
+        breaker=CircuitBreaker(threshold=3, cooldown=60),
     )
+    service = PaymentService(GatewayRegistry([guarded]), EventBus(redis), PaymentPolicy())
     customer = Principal("cust-breaker", frozenset({Role.CUSTOMER}))
     for _ in range(8):
         with pytest.raises(GatewayUnavailableError):

@@ -387,16 +387,25 @@ class TestRefunds:
 
 class TestGatewayErrors:
     @pytest.fixture
-    def quick(self, core):
-        """The service with a short backoff and one gateway call at a time."""
+    async def quick(self, core):
+        """The service reading through gateways with a short backoff, one call at a time."""
+        from core import build_gateways
+        from gateways.policy import CallPolicy
         from services.reconciliation import ReconciliationPolicy, ReconciliationService
 
-        policy = ReconciliationPolicy(
-            concurrency=1, gateway_attempts=3, gateway_base_delay=0.01, gateway_max_delay=0.1
+        gateways = build_gateways(
+            core.settings,
+            serve_sandboxes=False,
+            policy=CallPolicy(attempts=3, base_delay=0.01, max_delay=0.1),
         )
-        return ReconciliationService(
-            core.payments, core.refunds, core.gateways.registry, core.redis, policy
+        yield ReconciliationService(
+            core.payments,
+            core.refunds,
+            gateways.registry,
+            core.redis,
+            ReconciliationPolicy(concurrency=1),
         )
+        await gateways.registry.aclose()
 
     async def test_rate_limited_gateway_is_retried_with_backoff(self, client, quick, shopper):
         pid, _ = await paid_without_verify(shopper)

@@ -21,7 +21,7 @@ from tests.support.webhooks import mounted_state
 async def harness(app_server, client, tokens, settings, redis):
     """Builds a payment whose real sandbox events (a failed attempt, then an auto-captured
     success) are held back, and applies any delivery order through inbox + processor."""
-    from app import build_core
+    from core import build_core
 
     sandbox = mounted_state(app_server.server.config.app, "/sandbox/razorpay", "razorpay_sandbox")
     core = build_core(settings, serve_sandboxes=False)

@@ -13,7 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from app import build_core, create_app
+from app import create_app
+from core import build_core
 from infra import embedded
 from infra.db import init_models
 from models.clock import utcnow
