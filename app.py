@@ -93,7 +93,7 @@ def create_app(settings: Settings) -> Starlette:
             await core.aclose()
 
     known = frozenset(route.path for route in routes if isinstance(route, Route))
-    return Starlette(
+    app = Starlette(
         routes=routes,
         lifespan=lifespan,
         middleware=[
@@ -102,3 +102,5 @@ def create_app(settings: Settings) -> Starlette:
             Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),
         ],
     )
+    app.state.core = core  # what the app serves, for probes of tests and tools
+    return app
