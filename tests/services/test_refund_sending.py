@@ -159,7 +159,7 @@ class TestRefundLane:
         pid = await completed_payment(shopper)
         await client.post(
             "/sandbox/razorpay/_control",
-            json={"action": "fault", "path": "/v1/payments/*/refund", "delay": 2, "count": 24},
+            json={"action": "fault", "path": "/v1/payments/*/refund", "delay": 1.5, "count": 24},
         )
         answers = await asyncio.gather(
             *(refund(admin, paymentId=pid, amount="10.00") for _ in range(24))
