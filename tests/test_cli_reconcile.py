@@ -14,8 +14,15 @@ from infra.embedded import free_port
 from models.enums import PaymentStatus
 from models.payment import Payment
 from models.reconciliation import ReconciliationReport
+from services.alerts import DEDUPE_PREFIX, RECONCILIATION_ISSUE
 from tests.conftest import TEST_DB
-from tests.services.test_reconciliation import age, paid_without_verify, shopper  # noqa: F401
+from tests.support.reconciliation import (  # noqa: F401
+    age,
+    paid_without_verify,
+    razorpay,
+    shopper,
+    verified,
+)
 from tests.test_cli import PAYGRAPH, clean_env
 
 
@@ -87,6 +94,19 @@ class TestReconcileCommand:
         await redis.set(LOCK_KEY, "another-run", px=30_000)
         code, out, err = await reconcile(env=env, cwd=tmp_path)
         assert code == 3 and "already in progress" in err and out == ""
+
+    async def test_an_issue_exits_1_and_raises_its_alert(
+        self, client, settings, app_server, redis, shopper, tmp_path
+    ):
+        pid, gateway_payment_id = await verified(shopper)
+        await razorpay(client, action="alter_payment", payment_id=gateway_payment_id, amount=99900)
+
+        code, out, err = await reconcile(env=suite_env(settings, app_server), cwd=tmp_path)
+
+        assert code == 1, out + err
+        assert "AMOUNT_MISMATCH" in out
+        key = f"AMOUNT_MISMATCH:{pid}:{gateway_payment_id}"
+        assert await redis.exists(f"{DEDUPE_PREFIX}{RECONCILIATION_ISSUE}:{key}")
 
 
 INITIATE = """
