@@ -4,18 +4,25 @@ beside a running `paygraph dev` (which it finds through .paygraph/dev.env)."""
 from __future__ import annotations
 
 import asyncio
+import io
+import logging
+import re
 import subprocess
+import sys
 import time
 
 import httpx
 import pytest
+from rich.console import Console
 
+from cli.reconcile import RunProgress, console_for
 from infra.embedded import free_port
 from models.enums import PaymentStatus
 from models.payment import Payment
 from models.reconciliation import ReconciliationReport
 from services.alerts import DEDUPE_PREFIX, RECONCILIATION_ISSUE
 from tests.conftest import TEST_DB
+from tests.support.cli import PAYGRAPH, clean_env
 from tests.support.reconciliation import (  # noqa: F401
     age,
     paid_without_verify,
@@ -23,7 +30,6 @@ from tests.support.reconciliation import (  # noqa: F401
     shopper,
     verified,
 )
-from tests.test_cli import PAYGRAPH, clean_env
 
 
 def suite_env(settings, app_server) -> dict[str, str]:
@@ -68,13 +74,13 @@ class TestReconcileCommand:
 
         assert code == 0, err
         assert "DRY RUN - nothing was changed" in out
-        assert "recovered (-> COMPLETED)  1" in out
+        assert re.search(r"^ *recovered \(-> COMPLETED\) +1 *$", out, re.MULTILINE)
         assert "Fixes (would apply):" in out
         row = next(line for line in out.splitlines() if line.strip().startswith("RECOVERED"))
         assert (
             pid in row and paid["razorpay_payment_id"] in row and "would complete (dry run)" in row
         )
-        assert "reconcile [" in err and "1/1" in err  # the progress bar, on stderr
+        assert "reconcile: 1/1" in err  # the progress, on stderr
         assert (await Payment.get(pid)).status is PaymentStatus.INITIATED
         assert await ReconciliationReport.find_all().count() == 0
 
@@ -185,4 +191,32 @@ class TestBesideDev:
         )
         assert initiated["payment"]["id"] in row and paid["razorpay_payment_id"] in row
         # Captured already (dev auto-captures) or only authorized: either way, nothing done.
-        assert row.endswith(("would complete (dry run)", "would capture and complete (dry run)"))
+        assert row.rstrip().endswith(
+            ("would complete (dry run)", "would capture and complete (dry run)")
+        )
+
+
+class TestProgress:
+    def test_a_terminal_gets_a_bar_with_log_lines_above_it(self):
+        stream = io.StringIO()
+        handler = logging.StreamHandler(sys.stderr)
+        logger = logging.getLogger()
+        logger.addHandler(handler)
+        try:
+            with RunProgress(Console(file=stream, force_terminal=True, width=80)) as progress:
+                progress.update(1, 3)
+                logging.getLogger("paygraph.test").warning("reconciliation DOUBLE_CHARGE: x")
+                progress.update(3, 3)
+        finally:
+            logger.removeHandler(handler)
+        shown = stream.getvalue()
+        assert "reconcile" in shown and "3/3" in shown
+        assert "reconciliation DOUBLE_CHARGE: x" in shown  # through the bar's console
+        assert handler.stream is sys.stderr  # given back
+
+    def test_elsewhere_a_line_every_tenth(self):
+        stream = io.StringIO()
+        with RunProgress(console_for(stream)) as progress:
+            for done in range(101):
+                progress.update(done, 100)
+        assert stream.getvalue().splitlines() == [f"reconcile: {n}/100" for n in range(0, 101, 10)]
