@@ -9,7 +9,8 @@ from arq.worker import Worker
 
 from infra.logging import configure_logging
 from settings import ConfigurationError, load_settings
-from workers.settings import build_worker_settings
+from workers.logs import quiet_routine_crons
+from workers.settings import build_worker_settings, routine_cron_names
 
 
 def main() -> int:
@@ -17,6 +18,7 @@ def main() -> int:
         settings = load_settings()
         configure_logging(json_output=settings.is_production, level=settings.log_level)
         options = build_worker_settings(settings)
+        quiet_routine_crons(routine_cron_names(options))
         Worker(**options).run()
     except ConfigurationError as exc:
         print(f"paygraph: {exc}", file=sys.stderr)

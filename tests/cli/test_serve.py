@@ -96,3 +96,4 @@ class TestWorkerCommand:
                 process.wait()
         assert process.returncode == 0, err
         assert "worker started" in err
+        assert "→ cron:heartbeat" not in err  # the routine cron's lines are quiet
