@@ -1023,8 +1023,12 @@ async function refundSubmitted(event) {
   const button = $("refund-submit");
   busy(button, "Refunding…");
   try {
-    const input = { paymentId: p.id, amount, reason: $("refund-reason").value, idempotencyKey: crypto.randomUUID() };
+    // One key per refund the admin means: a retry after a lost answer (network error) sends the
+    // same key and gets the first refund back; any answer from the API ends that refund's key.
+    state.refundKey ??= crypto.randomUUID();
+    const input = { paymentId: p.id, amount, reason: $("refund-reason").value, idempotencyKey: state.refundKey };
     const result = (await api.request(REFUND_PAYMENT, { input })).refundPayment;
+    state.refundKey = null;
     if (result.__typename === "RefundSuccess") upsertRefund(result.refund);
     else $("refund-error").textContent = result.message;
   } catch (err) {

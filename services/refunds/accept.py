@@ -60,10 +60,9 @@ async def accept_refund(
         # A repeat of an accepted request gets its refund back even when that refund
         # took what was left. The key is looked up only here and on a unique-key clash in
         # the reservation: a new refund pays for no extra read.
-        if command.idempotency_key is not None:
-            existing = await _by_key(payment, command.idempotency_key, fingerprint)
-            if existing is not None:
-                return existing
+        existing = await _by_key(payment, command.idempotency_key, fingerprint)
+        if existing is not None:
+            return existing
         raise
     if created:
         await _enqueue(queue, policy, refund)
@@ -112,7 +111,7 @@ async def _by_key(payment: Payment, key: str, fingerprint: str) -> Refund | None
 
 
 def _validate(payment: Payment, command: RefundCommand) -> Money:
-    if command.idempotency_key is not None and not 1 <= len(command.idempotency_key) <= 128:
+    if not command.idempotency_key.strip() or len(command.idempotency_key) > 128:
         raise ValidationFailed("idempotencyKey must be 1-128 characters", field="idempotencyKey")
     if command.notes is not None and len(command.notes) > NOTES_MAX_LENGTH:
         raise ValidationFailed(
@@ -228,7 +227,6 @@ async def _reserve(
     except DuplicateKeyError:
         # This idempotency key already has a refund (a repeat, or a concurrent request
         # that won): the transaction, reservation included, was rolled back.
-        assert command.idempotency_key is not None
         existing = await _by_key(payment, command.idempotency_key, fingerprint)
         if existing is None:
             raise InvalidState("the refund is being created; try again") from None

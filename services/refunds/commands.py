@@ -12,10 +12,12 @@ from models.enums import RefundReason
 @dataclass(frozen=True, slots=True)
 class RefundCommand:
     payment_id: str
+    # Required: a client that retries a refund whose answer it never got must get the first
+    # refund back, never a second one.
+    idempotency_key: str
     amount: str | None = None  # major units; None: the whole refundable remainder
     reason: RefundReason = RefundReason.CUSTOMER_REQUEST
     notes: str | None = None
-    idempotency_key: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

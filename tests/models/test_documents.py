@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -65,6 +66,7 @@ def make_refund(payment_id: PydanticObjectId, **overrides: Any) -> Refund:
         "gateway": Gateway.RAZORPAY,
         "gateway_payment_id": "pay_0000000001",
         "request_fingerprint": "rfp-1",
+        "idempotency_key": f"key-{uuid.uuid4()}",
     }
     fields.update(overrides)
     return Refund(**fields)
@@ -326,11 +328,18 @@ class TestRefundStorage:
         await make_refund(PydanticObjectId(), idempotency_key="key-1").insert()
         await make_refund(PydanticObjectId(), idempotency_key="key-1").insert()
 
-    async def test_refunds_without_key_do_not_collide(self, mongo_db: AsyncDatabase[Any]) -> None:
+    async def test_distinct_keys_on_one_payment_are_distinct_refunds(
+        self, mongo_db: AsyncDatabase[Any]
+    ) -> None:
         payment_id = PydanticObjectId()
         await make_refund(payment_id).insert()
         await make_refund(payment_id).insert()
         assert await Refund.find(Refund.payment_id == payment_id).count() == 2
+
+    @pytest.mark.parametrize("key", [None, "", "k" * 129])
+    def test_a_refund_needs_a_key_of_1_to_128_characters(self, key: str | None) -> None:
+        with pytest.raises(ValidationError):
+            make_refund(PydanticObjectId(), idempotency_key=key)
 
     async def test_round_trip(self, mongo_db: AsyncDatabase[Any]) -> None:
         refund = await make_refund(PydanticObjectId(), status=RefundStatus.PROCESSING).insert()
