@@ -59,7 +59,7 @@ class JobQueue(Protocol):
     """Where intake hands events to the workers (arq in workers/)."""
 
     async def enqueue_webhook(
-        self, gateway: Gateway, event_id: str, *, replay: int = 0
+        self, gateway: Gateway, event_id: str, *, replay: int = 0, again: bool = False
     ) -> None: ...
 
 
@@ -117,9 +117,11 @@ class WebhookInbox:
         await self._enqueue(event.gateway, event.event_id)
         return Intake.NEW
 
-    async def _enqueue(self, gateway: Gateway, event_id: str, *, replay: int = 0) -> bool:
+    async def _enqueue(
+        self, gateway: Gateway, event_id: str, *, replay: int = 0, again: bool = False
+    ) -> bool:
         return await hand_off(
-            self._queue.enqueue_webhook(gateway, event_id, replay=replay),
+            self._queue.enqueue_webhook(gateway, event_id, replay=replay, again=again),
             within=self._policy.enqueue_timeout,
             what=f"event {gateway}:{event_id}",
             log=log,
@@ -139,7 +141,7 @@ class WebhookInbox:
         )
         enqueued = 0
         for row in stale:
-            enqueued += await self._enqueue(row.gateway, row.gateway_event_id)
+            enqueued += await self._enqueue(row.gateway, row.gateway_event_id, again=True)
         return enqueued
 
     async def replay(self, event_row_id: str) -> WebhookEvent:
@@ -242,6 +244,21 @@ class WebhookProcessor:
             return Outcome.FAILED
         await _finish(row, WebhookEventStatus.PROCESSED, attempts, None, payment_id, refund_id)
         return Outcome.PROCESSED
+
+    async def give_up(self, gateway: Gateway, event_id: str, reason: str) -> None:
+        """The event's job failed unexpectedly on its last try: the row becomes FAILED with the
+        reason (the sweep leaves FAILED rows alone; an admin may replay it)."""
+        await WebhookEvent.get_pymongo_collection().update_one(
+            {
+                "gateway": gateway.value,
+                "gateway_event_id": event_id,
+                "status": {"$nin": [s.value for s in _DONE]},
+            },
+            {"$set": {"status": WebhookEventStatus.FAILED.value, "last_error": reason[:500]}},
+        )
+
+
+_DONE = (WebhookEventStatus.PROCESSED, WebhookEventStatus.IGNORED)
 
 
 async def _finish(

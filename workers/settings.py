@@ -43,7 +43,7 @@ REFUND_JOBS_PER_WORKER = 4
 # How long arq keeps a finished job's result, and with it the job id: an enqueue of the same id
 # within this time is ignored.
 KEEP_RESULT_SECONDS = 3600
-MAX_TRIES = len(jobs.WEBHOOK_RETRY_DELAYS) + 1
+MAX_TRIES = jobs.MAX_TRIES
 # The crons that run every minute or more often: arq's lines about each run are dropped from the
 # logs (workers/logs.py); the jobs log on their own when they did something.
 ROUTINE_CRONS = (

@@ -84,14 +84,16 @@ async def sweep_pending(queue: RefundQueue, policy: RefundPolicy, now: datetime)
         .limit(policy.sweep_batch)
         .to_list()
     )
-    return sum([await _enqueue(queue, policy, refund) for refund in stale])
+    return sum([await _enqueue(queue, policy, refund, again=True) for refund in stale])
 
 
-async def _enqueue(queue: RefundQueue, policy: RefundPolicy, refund: Refund) -> bool:
+async def _enqueue(
+    queue: RefundQueue, policy: RefundPolicy, refund: Refund, *, again: bool = False
+) -> bool:
     """Hand the refund to a worker. Redis being down loses nothing: the refund stays
-    PENDING and the sweep queues it."""
+    PENDING and the sweep queues it (`again`: even when an earlier job gave up)."""
     return await hand_off(
-        queue.enqueue_refund(str(refund.id)),
+        queue.enqueue_refund(str(refund.id), again=again),
         within=policy.enqueue_timeout,
         what=f"refund {refund.id}",
         log=log,
