@@ -33,6 +33,7 @@ from models.errors import (
 from models.webhook_event import NormalizedEvent, WebhookEvent
 from services.handoff import hand_off
 from services.kit import object_id
+from services.redaction import redact_payload
 
 log = logging.getLogger("paygraph.webhooks")
 
@@ -91,6 +92,8 @@ class WebhookPolicy:
     enqueue_timeout: float = 1.0
     sweep_after: timedelta = field(default_factory=lambda: timedelta(seconds=30))
     sweep_batch: int = 500
+    # How long a processed event keeps its (redacted) payload; the row itself stays.
+    payload_retention: timedelta = field(default_factory=lambda: timedelta(days=30))
 
 
 class WebhookInbox:
@@ -105,7 +108,7 @@ class WebhookInbox:
             gateway=event.gateway,
             gateway_event_id=event.event_id,
             event_type=event.raw_type,
-            payload=dict(payload),
+            payload=redact_payload(payload),
             event=normalize(event),
         )
         try:
@@ -143,6 +146,20 @@ class WebhookInbox:
         for row in stale:
             enqueued += await self._enqueue(row.gateway, row.gateway_event_id, again=True)
         return enqueued
+
+    async def prune_payloads(self, *, now: datetime | None = None) -> int:
+        """Drop the payloads of events processed or ignored more than WEBHOOK_PAYLOAD_RETENTION_DAYS
+        ago; the row (ids, type, status, outcome) stays. Returns how many were pruned."""
+        now = now or utcnow()
+        result = await WebhookEvent.get_pymongo_collection().update_many(
+            {
+                "status": {"$in": [s.value for s in _DONE]},
+                "received_at": {"$lt": now - self._policy.payload_retention},
+                "payload": {"$ne": None},
+            },
+            {"$set": {"payload": None, "payload_pruned_at": now}},
+        )
+        return result.modified_count
 
     async def replay(self, event_row_id: str) -> WebhookEvent:
         """Admin: process an event again (its effects stay idempotent)."""

@@ -173,6 +173,15 @@ async def sweep_webhooks(ctx: WorkerContext) -> int:
 
 
 @resilient(retry=False)
+async def prune_webhook_payloads(ctx: WorkerContext) -> int:
+    """Drop the payloads of events processed before WEBHOOK_PAYLOAD_RETENTION_DAYS (rows stay)."""
+    pruned = await ctx["core"].inbox.prune_payloads()
+    if pruned:
+        log.info("pruned the payloads of %d processed webhook events", pruned)
+    return pruned
+
+
+@resilient(retry=False)
 async def check_alerts(ctx: WorkerContext) -> int:
     """The payment error-rate alert over the last ALERT_WINDOW_SECONDS; returns alerts raised."""
     checks = await ctx["core"].alerts.check_error_rate()

@@ -158,6 +158,7 @@ def build_worker_settings(settings: Settings, *, poll_delay: float = 0.5) -> dic
         jobs.expire_payments,
         jobs.reconcile,
         jobs.check_alerts,
+        jobs.prune_webhook_payloads,
     ]
     return {
         "functions": functions,
@@ -168,6 +169,13 @@ def build_worker_settings(settings: Settings, *, poll_delay: float = 0.5) -> dic
             cron(jobs.expire_payments, second={45}, unique=True, timeout=JOB_TIMEOUT_SECONDS),  # type: ignore[arg-type]
             # One aggregation a minute, whatever the traffic; dedupe in Redis across workers.
             cron(jobs.check_alerts, second={50}, unique=True, timeout=JOB_TIMEOUT_SECONDS),  # type: ignore[arg-type]
+            cron(
+                jobs.prune_webhook_payloads,  # type: ignore[arg-type]
+                minute={37},
+                second={30},
+                unique=True,
+                timeout=JOB_TIMEOUT_SECONDS,
+            ),
             cron(
                 jobs.reconcile,  # type: ignore[arg-type]
                 hour=set(range(0, 24, settings.reconciliation_interval_hours)),
