@@ -284,25 +284,6 @@ class TestPaymentStorage:
         with pytest.raises(ValidationError):
             make_payment(refunded_minor=-1)
 
-    async def test_a_record_from_before_the_commitment_field_stays_readable(
-        self, mongo_db: AsyncDatabase[Any]
-    ) -> None:
-        # Stored by an earlier version: 300 refunded, no refund_committed_minor.
-        payment = await make_payment(
-            status=PaymentStatus.PARTIALLY_REFUNDED, refunded_minor=300, refund_committed_minor=300
-        ).insert()
-        await mongo_db["payment_orders"].update_one(
-            {"_id": payment.id}, {"$unset": {"refund_committed_minor": ""}}
-        )
-        loaded = await Payment.get(payment.id)
-        assert loaded is not None
-        assert (loaded.refunded_minor, loaded.refund_committed_minor) == (300, 300)
-        # the reservation's filter does not match it: refused, never refunded twice
-        matched = await mongo_db["payment_orders"].count_documents(
-            {"_id": payment.id, "refund_committed_minor": {"$lte": 100_050 - 100}}
-        )
-        assert matched == 0
-
     def test_refunded_beyond_the_commitments_refused(self) -> None:
         # committed counts what is refunded: less committed than refunded is a broken record
         with pytest.raises(ValidationError, match="refund_committed_minor"):
