@@ -1,0 +1,30 @@
+"""An offline Razorpay: the API paths, entities, errors and webhooks our adapter relies on.
+
+Mounted at /sandbox/razorpay (development and tests only), it serves Razorpay's own paths, so
+`razorpay.Client(auth=(key_id, key_secret), base_url="http://HOST/sandbox/razorpay")` and
+gateways.razorpay.RazorpayGateway both work against it. Behaviour follows
+shared/reference/razorpay.md: Basic auth (401 on a bad key), the error envelope with "NA"
+defaults, 400 for unknown ids and routes, the order/payment/refund state machines and amount
+rules, refund idempotency (same key + same body replays, a different body is 409), and signed
+webhooks delivered at least once, retried with backoff on any non-2xx.
+
+Checkout stand-in: `POST /checkout/{order_id}/pay` plays the browser checkout. The reference's
+test instruments decide the outcome (test cards, success@razorpay / failure@razorpay); for
+net banking and wallets, whose mock bank page has Success/Failure buttons, the optional body
+field `"outcome": "success"|"failure"` presses one (default success). Card numbers are used to
+pick the outcome and then dropped: only last4 and the network are kept, nothing is logged.
+
+`GET /_control` shows the simulator's state, `POST /_control` changes it: reset, fault
+(status, delay, before/after processing, skip, rate), clear_faults, configure (capture, refund
+mode, receipt uniqueness, webhook drop/hold/duplicate/reorder), release_webhooks,
+settle_refund, late_authorize, alter_payment; control.py documents each.
+
+Modules: config (the config and the account's catalogue), state (entities, store, ids),
+errors (Razorpay's envelope), api (REST handlers), checkout (the stand-in), webhooks (signing
+and delivery), control (`/_control`), app (`create_razorpay_sandbox`).
+"""
+
+from gateways.sandbox.razorpay.app import create_razorpay_sandbox
+from gateways.sandbox.razorpay.config import RazorpaySandboxConfig
+
+__all__ = ["RazorpaySandboxConfig", "create_razorpay_sandbox"]
