@@ -35,7 +35,10 @@ def create_razorpay_sandbox(config: RazorpaySandboxConfig) -> Starlette:
         Route("/v1/refunds", secured(api.list_refunds), methods=["GET"]),
         Route("/v1/refunds/{refund_id}", secured(api.fetch_refund), methods=["GET"]),
         Route("/v1/methods", api.methods, methods=["GET"]),
+        Route("/v1/checkout.js", checkout.checkout_script, methods=["GET"]),
+        Route("/checkout/{order_id}", checkout.checkout_page, methods=["GET"]),
         Route("/checkout/{order_id}/pay", checkout.checkout_pay, methods=["POST"]),
+        Route("/static/{name}", checkout.static_asset, methods=["GET"]),
     ]
     return sandbox_app(
         Sandbox(config),

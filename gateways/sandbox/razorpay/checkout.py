@@ -1,4 +1,9 @@
-"""The checkout stand-in: `POST /checkout/{order_id}/pay` plays the customer in Razorpay Checkout. The reference's test instruments decide the outcome (test cards, success@razorpay /
+"""The checkout stand-in. `GET /v1/checkout.js` is a stand-in for Razorpay's Checkout script
+(static/checkout.js says what it supports); its dialog holds the payment form
+`GET /checkout/{order_id}` (static/frame.html, with /static/frame.js, checks.js, frame.css),
+which pays through `POST /checkout/{order_id}/pay`.
+
+`POST /checkout/{order_id}/pay` plays the customer in Razorpay Checkout. The reference's test instruments decide the outcome (test cards, success@razorpay /
 failure@razorpay); for net banking and wallets, whose mock bank page has Success/Failure
 buttons, the optional body field `"outcome": "success"|"failure"` presses one (default
 success). Card numbers pick the outcome and are then dropped: only last4 and the network are
@@ -7,11 +12,15 @@ kept, nothing is logged. No API auth: it plays the browser, which only knows the
 from __future__ import annotations
 
 import copy
+import functools
 import re
 from dataclasses import dataclass
+from importlib.resources import files
+from pathlib import PurePosixPath
 
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from gateways.sandbox.common.http import Json
 from gateways.sandbox.razorpay.api import json_body
@@ -129,6 +138,38 @@ _CARD_FAILURES = _card_failures()
 _PAYMENT_FAILED = _Failure(
     "BAD_REQUEST_ERROR", "payment_failed", "Payment failed.", "customer", "payment_authorization"
 )
+
+
+_MEDIA_TYPES = {".js": "text/javascript", ".html": "text/html", ".css": "text/css"}
+_FRAME_ASSETS = frozenset({"frame.js", "frame.css", "checks.js"})
+
+
+@functools.cache
+def _static(name: str) -> bytes:
+    return files("gateways.sandbox.razorpay").joinpath("static", name).read_bytes()
+
+
+def _serve(name: str) -> Response:
+    media_type = _MEDIA_TYPES[PurePosixPath(name).suffix]
+    return Response(_static(name), media_type=media_type, headers={"Cache-Control": "no-cache"})
+
+
+async def checkout_script(request: Request) -> Response:
+    return _serve("checkout.js")
+
+
+async def checkout_page(request: Request) -> Response:
+    # Any origin may frame it: checkout.js opens it from the shop's own pages.
+    if request.path_params["order_id"] not in sandbox_of(request).orders:
+        return HTMLResponse("<!doctype html><title>Razorpay sandbox</title>Unknown order.", 404)
+    return _serve("frame.html")
+
+
+async def static_asset(request: Request) -> Response:
+    name = request.path_params["name"]
+    if name not in _FRAME_ASSETS:
+        raise HTTPException(404)
+    return _serve(name)
 
 
 async def checkout_pay(request: Request) -> Response:

@@ -1,5 +1,5 @@
 """The Razorpay sandbox's test helpers: `rzp` (an authenticated client on a reset sandbox) and
-the error envelope's shape."""
+the error envelope's shape. Browser tests here are skipped without Chromium."""
 
 from __future__ import annotations
 
@@ -9,8 +9,14 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 
+from tests.support.browser import skip_browser_tests
+
 if TYPE_CHECKING:  # fixture types only
     from tests.gateways.conftest import SandboxControl
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    skip_browser_tests(items)  # test_checkout_js.py's browser tests
 
 
 VISA = "4100 2800 0000 1007"
