@@ -128,8 +128,9 @@ def test_every_root_field_has_one_row(root):
     root_type = schema.get_type(root)
     fields = set(getattr(root_type, "fields", {}))
     rows = _first_column(_section(root))
-    assert sorted(fields - rows) == [], f"fields of {root} without a row"
-    assert sorted(rows - fields) == [], f"rows of {root} that schema.graphql does not have"
+    missing, stale = sorted(fields - rows), sorted(rows - fields)
+    assert missing == [], f"fields of {root} without a row in docs/architecture.md: {missing}"
+    assert stale == [], f"rows of {root} that schema.graphql does not have: {stale}"
 
 
 def _job_name(entry: object) -> str:
@@ -174,13 +175,15 @@ def test_every_job_has_a_row():
     assert "process_webhook" in registered  # guards against reading nothing
     jobs = registered | _enqueued_jobs()
     rows = _first_column(_section("Jobs"))
-    assert sorted(jobs - rows) == [], "jobs without a row"
+    missing = sorted(jobs - rows)
+    assert missing == [], f"jobs without a row in docs/architecture.md: {missing}"
     defined = {
         name
         for name in rows
         if any(_defines(_tree(path), name) for path in sorted((ROOT / "workers").rglob("*.py")))
     }
-    assert sorted(rows - defined) == [], "rows naming no job of workers/"
+    stale = sorted(rows - defined)
+    assert stale == [], f"job rows naming no function of workers/: {stale}"
 
 
 def _modules() -> Iterator[str]:
@@ -195,7 +198,7 @@ def _modules() -> Iterator[str]:
 def test_every_module_has_a_layout_line():
     named = set(CODE.findall(_sections(_doc()).get("Layout", "")))
     missing = [module for module in _modules() if module not in named]
-    assert missing == [], "modules without a line in docs/architecture.md's Layout"
+    assert missing == [], f"modules without a line in docs/architecture.md's Layout: {missing}"
 
 
 # -- what the map names must exist ---------------------------------------------------------------
@@ -216,10 +219,10 @@ def test_every_named_path_exists(name, text, base):
     body = text()
     spans = {span for span in CODE.findall(body) if _is_path(span)}
     missing = sorted(span for span in spans if not (ROOT / span).exists())
-    assert missing == [], f"paths named in {name} that do not exist"
+    assert missing == [], f"paths named in {name} that do not exist: {missing}"
     links = sorted(link for link in LINK.findall(body) if "://" not in link)
     broken = [link for link in links if not (base / link).exists()]
-    assert broken == [], f"links in {name} that lead nowhere"
+    assert broken == [], f"links in {name} that lead nowhere: {broken}"
 
 
 def test_the_readme_points_at_the_map():
@@ -234,7 +237,7 @@ def test_every_symbol_is_defined_where_the_map_says():
         for path, symbol in pairs
         if path.endswith((".py", "/")) and not _defines_symbol(_tree(_module_file(path)), symbol)
     ]
-    assert wrong == []
+    assert wrong == [], f"`path` `symbol` pairs where the file lacks the symbol: {wrong}"
 
 
 def test_every_named_method_exists():
@@ -244,10 +247,10 @@ def test_every_named_method_exists():
             if isinstance(node, ast.ClassDef):
                 classes.setdefault(node.name, []).append(node)
     methods = {span for span in CODE.findall(_doc()) if METHOD.fullmatch(span)}
-    assert "PaymentService.initiate" in methods  # guards against reading nothing
+    assert len(methods) > 20  # guards against reading nothing
     wrong = []
     for span in sorted(methods):
         owner, member = span.split(".")
         if not any(_defines(node, member) for node in classes.get(owner, [])):
             wrong.append(span)
-    assert wrong == [], "Class.method named in docs/architecture.md that the code lacks"
+    assert wrong == [], f"Class.method spans in docs/architecture.md the code lacks: {wrong}"
