@@ -8,6 +8,7 @@ those failed for good)."""
 
 from __future__ import annotations
 
+from gateways.base import GatewayPayment, GatewayPaymentStatus
 from gateways.registry import GatewayRegistry
 from models.enums import LatePaymentKind, TransitionSource
 from models.payment import LatePayment, Payment
@@ -29,9 +30,16 @@ class LateMoneyChecks:
         adapter = self._gateways.get(payment.gateway)
         order_id = payment.gateway_order_id
         attempts = await run.fetch(lambda: adapter.list_order_payments(order_id))
-        known = {late.gateway_payment_id for late in payment.late_payments}
+        # Captures recorded already are settled; an authorization recorded earlier that the
+        # gateway has captured since (auto-capture) is looked at again.
+        settled = {
+            late.gateway_payment_id
+            for late in payment.late_payments
+            if late.kind is LatePaymentKind.CAPTURE
+            or not _captured(late.gateway_payment_id, attempts)
+        }
         new = [
-            a for a in attempts if a.id not in known and self._payments.is_late_money(payment, a)
+            a for a in attempts if a.id not in settled and self._payments.is_late_money(payment, a)
         ]
         if run.dry_run:
             for attempt in new:
@@ -68,6 +76,13 @@ class LateMoneyChecks:
         for late in await self._payments.late_reported(payment):
             run.issue(_finding(payment, late))
         return True
+
+
+def _captured(gateway_payment_id: str, attempts: list[GatewayPayment]) -> bool:
+    return any(
+        a.id == gateway_payment_id and a.status is not GatewayPaymentStatus.AUTHORIZED
+        for a in attempts
+    )
 
 
 def _finding(payment: Payment, late: LatePayment) -> ReconciliationFinding:
