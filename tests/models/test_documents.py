@@ -114,6 +114,7 @@ EXPECTED_INDEXES: dict[tuple[str, str], tuple[list[tuple[str, int]], dict[str, A
     ("webhook_events", "gateway_received"): ([("gateway", 1), ("received_at", -1)], {}),
     ("webhook_events", "status_received"): ([("status", 1), ("received_at", 1)], {}),
     ("reconciliation_reports", "started_at"): ([("started_at", -1)], {}),
+    ("failed_jobs", "failed_at"): ([("failed_at", -1)], {}),
 }  # fmt: skip
 
 OPTION_KEYS = ("unique", "sparse", "partialFilterExpression", "expireAfterSeconds")
@@ -139,6 +140,7 @@ class TestCollections:
             "saved_payment_methods",
             "webhook_events",
             "reconciliation_reports",
+            "failed_jobs",
         ]
 
 
