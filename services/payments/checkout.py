@@ -13,7 +13,7 @@ from datetime import timedelta
 from beanie import PydanticObjectId
 from pymongo.errors import DuplicateKeyError
 
-from gateways.base import CreateOrderRequest, GatewayRejected, PaymentGateway
+from gateways.base import CreateOrderRequest, Gateway, GatewayRejected, PaymentGateway
 from gateways.registry import GatewayRegistry
 from models.clock import utcnow
 from models.common import TimelineEntry
@@ -165,7 +165,7 @@ class Checkout:
                 max_attempts=self._policy.max_attempts,
                 message=f"this order failed {payment.attempt_count} times; start a new order",
             )
-        if payment.checkout is None:
+        if payment.checkout is None or _order_spent(payment):
             taken = await self._take_lease(payment)
             if taken is None:
                 return payment
@@ -193,6 +193,9 @@ class Checkout:
             method=catalog.method_kind(payment.method_type),
             notes={"payment_id": str(payment.id), "order_id": payment.order_id},
             customer_id=payment.customer_id,
+            # Counted from the orders made so far, so a repeat after an unknown outcome asks
+            # for the same order again.
+            attempt=1 + sum(a.outcome == "created" for a in payment.gateway_attempts),
         )
         attempts: list[GatewayAttempt] = []
         for adapter in candidates:
@@ -239,6 +242,9 @@ class Checkout:
                 set_fields={
                     "gateway": adapter.name,
                     "gateway_order_id": order.id,
+                    # A new order has no gateway payment yet (a spent order's stays in the
+                    # timeline).
+                    "gateway_payment_id": None,
                     "receipt": str(payment.id),
                     "checkout": checkout,
                     "gateway_attempts": [*payment.gateway_attempts, *attempts, created],
@@ -258,6 +264,15 @@ class Checkout:
             payment,
             {"gateway_attempts": [*payment.gateway_attempts, *attempts], "order_lease_until": None},
         )
+
+
+def _order_spent(payment: Payment) -> bool:
+    """Whether the payment's gateway order can take no further attempt. A PayPal order is
+    captured once (intent CAPTURE): after a declined capture it is COMPLETED at PayPal and a
+    retry needs a new order. The failed capture's id on the payment says one was made on this
+    order (a new order clears it); a refusal before any capture (INSTRUMENT_DECLINED: the buyer
+    approves the same order again with another funding source) leaves it unset."""
+    return payment.gateway is Gateway.PAYPAL and payment.gateway_payment_id is not None
 
 
 async def _check_saved_method(
