@@ -32,6 +32,9 @@ class CheckoutParams(BaseModel):
     currency: str
     approve_url: str | None = None  # PayPal only
     saved_token: str | None = None  # the gateway's token of a saved method (never card data)
+    # Razorpay's customer (cust_...) a card is saved for and a saved card is paid by; like
+    # saved_token, in initiatePayment's answer only.
+    customer_id: str | None = None
 
 
 class GatewayAttempt(BaseModel):

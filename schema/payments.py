@@ -82,6 +82,7 @@ def checkout_view(checkout: CheckoutParams) -> CheckoutParamsType:
         currency=checkout.currency,
         approve_url=checkout.approve_url,
         saved_token=checkout.saved_token,
+        customer_id=checkout.customer_id,
     )
 
 

@@ -67,13 +67,22 @@ class Checkout:
                 "the gateway order is still being created; repeat the request"
             )
         checkout = payment.checkout
-        if payment.saved_method_id is not None and self._saved_methods is not None:
+        if self._saved_methods is None:
+            return Initiated(payment, checkout)
+        if payment.saved_method_id is not None:
             # The saved method's gateway token goes to the checkout in this answer only; at
             # rest it stays encrypted on the saved method, never copied onto the payment.
             _, token = await self._saved_methods.checkout_token(
                 principal, str(payment.saved_method_id)
             )
             checkout = checkout.model_copy(update={"saved_token": token})
+        if checkout.gateway is Gateway.RAZORPAY and payment.method_type is PaymentMethodType.CARD:
+            # Razorpay saves a card ("Save this card") and takes a saved card's token only
+            # for its customer: ours there, made the first time it is needed.
+            customer = await self._saved_methods.gateway_customer(
+                checkout.gateway, principal.customer_id
+            )
+            checkout = checkout.model_copy(update={"customer_id": customer})
         return Initiated(payment, checkout)
 
     async def _start(

@@ -115,6 +115,8 @@ EXPECTED_INDEXES: dict[tuple[str, str], tuple[list[tuple[str, int]], dict[str, A
     ("webhook_events", "status_received"): ([("status", 1), ("received_at", 1)], {}),
     ("reconciliation_reports", "started_at"): ([("started_at", -1)], {}),
     ("failed_jobs", "failed_at"): ([("failed_at", -1)], {}),
+    ("gateway_customers", "gateway_customer_unique"): (
+        [("gateway", 1), ("customer_id", 1)], {"unique": True}),
 }  # fmt: skip
 
 OPTION_KEYS = ("unique", "sparse", "partialFilterExpression", "expireAfterSeconds")
@@ -141,6 +143,7 @@ class TestCollections:
             "webhook_events",
             "reconciliation_reports",
             "failed_jobs",
+            "gateway_customers",
         ]
 
 

@@ -309,10 +309,15 @@ def pay(sandbox: Sandbox, order: Json, body: Json, *, capture_now: bool | None =
     if order["currency"] != "INR" and method != "card":
         raise invalid(f"{method} is not supported for {order['currency']} payments", "method")
     rules = sandbox.order_rules[order["id"]]
+    # An authorization Razorpay refunded uncaptured took nothing: the order can be paid again.
     taken = [
         p
         for p in sandbox.payments.values()
-        if p["order_id"] == order["id"] and p["status"] in ("authorized", "captured", "refunded")
+        if p["order_id"] == order["id"]
+        and (
+            p["status"] in ("authorized", "captured")
+            or (p["status"] == "refunded" and p["captured"])
+        )
     ]
     if order["status"] == "paid" or (taken and not rules.partial_payment):
         raise ApiError(

@@ -60,13 +60,17 @@ class TestInitiate:
             CUSTOMER.customer_id,
             Money(amount_minor=149950, currency="INR"),
         )
+        customer = initiated.checkout.customer_id  # Razorpay's customer, for saving the card
+        assert customer is not None and customer.startswith("cust_")
         assert initiated.checkout == CheckoutParams(
             gateway=RZP,
             key_id=settings.razorpay_key_id,
             gateway_order_id=payment.gateway_order_id,
             amount_minor=149950,
             currency="INR",
+            customer_id=customer,
         )
+        assert payment.checkout is not None and payment.checkout.customer_id is None  # not at rest
         assert (payment.gateway, payment.receipt, payment.order_lease_until) == (
             RZP,
             str(payment.id),

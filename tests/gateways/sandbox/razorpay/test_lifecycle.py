@@ -102,6 +102,15 @@ class TestVoidAuthorization:
             assert payload["payment"]["entity"]["captured"] is False
             assert payload["refund"]["entity"]["id"] == refund["id"]
 
+    async def test_the_order_can_be_paid_again_after_a_void(
+        self, rzp: Rzp, razorpay_control: SandboxControl
+    ) -> None:
+        payment = await rzp.authorized()
+        await razorpay_control.post(action="void_authorization", payment_id=payment["id"])
+        again = await pay(razorpay_control, payment["order_id"], capture=True)
+        assert again["payment"]["status"] == "captured"
+        assert (await rzp.get(f"/v1/orders/{payment['order_id']}"))["status"] == "paid"
+
     async def test_a_captured_payment_cannot_be_voided(
         self, rzp: Rzp, razorpay_control: SandboxControl
     ) -> None:
