@@ -13,6 +13,7 @@ __all__ = [
     "PaymentStatus",
     "ReconciliationTrigger",
     "RefundReason",
+    "RefundSource",
     "RefundStatus",
     "Role",
     "TransitionSource",
@@ -54,7 +55,18 @@ class RefundReason(StrEnum):
     FRAUDULENT = "FRAUDULENT"
     DAMAGED = "DAMAGED"
     NOT_DELIVERED = "NOT_DELIVERED"
+    CHARGEBACK = "CHARGEBACK"  # the payer's bank took the money back (PayPal: capture REVERSED)
     OTHER = "OTHER"
+
+
+class RefundSource(StrEnum):
+    """Who made a refund: an admin (API), paygraph returning late money (LATE_PAYMENT), or the
+    gateway itself (GATEWAY: its dashboard, a chargeback), learned from a webhook or
+    reconciliation."""
+
+    API = "API"
+    LATE_PAYMENT = "LATE_PAYMENT"
+    GATEWAY = "GATEWAY"
 
 
 class WebhookEventStatus(StrEnum):

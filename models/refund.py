@@ -8,7 +8,7 @@ from pymongo import ASCENDING, IndexModel
 
 from models.clock import UtcDateTime, utcnow
 from models.common import RefundTimelineEntry
-from models.enums import Gateway, RefundReason, RefundStatus
+from models.enums import Gateway, RefundReason, RefundSource, RefundStatus
 from models.money import Money
 
 
@@ -18,6 +18,7 @@ class Refund(Document):
     customer_id: str
     amount: Money
     reason: RefundReason
+    source: RefundSource = RefundSource.API
     notes: dict[str, str] = Field(default_factory=dict)
     status: RefundStatus = RefundStatus.PENDING
     gateway: Gateway
@@ -52,6 +53,14 @@ class Refund(Document):
                 unique=True,
                 partialFilterExpression={"idempotency_key": {"$type": "string"}},
             ),
-            IndexModel([("gateway_refund_id", ASCENDING)], name="gateway_refund_id", sparse=True),
+            # One refund record per gateway refund: a refund made outside paygraph is imported
+            # once however often its webhooks and reconciliation report it. Partial, like the
+            # key's: refunds not yet known at the gateway store null.
+            IndexModel(
+                [("gateway", ASCENDING), ("gateway_refund_id", ASCENDING)],
+                name="gateway_refund_unique",
+                unique=True,
+                partialFilterExpression={"gateway_refund_id": {"$type": "string"}},
+            ),
             IndexModel([("status", ASCENDING), ("updated_at", ASCENDING)], name="status_updated"),
         ]

@@ -155,6 +155,34 @@ class TestReportsWithoutOverwriting:
         assert payment.status is PaymentStatus.COMPLETED
         assert payment.gateway_payment_id == paid["razorpay_payment_id"]
 
+    async def test_an_authorization_razorpay_refunded_uncaptured_is_no_double_charge(
+        self, client, core, shopper
+    ):
+        await razorpay(client, action="configure", auto_capture=False)
+        initiated = await shopper.initiate(orderId=order_id())
+        order = initiated["checkout"]["gatewayOrderId"]
+        # A first attempt is authorized and never captured: Razorpay refunds it (captured
+        # false). The order is paid again, and that payment completes.
+        lapsed = (await razorpay(client, action="pay", order_id=order))["result"]
+        voided = lapsed["razorpay_payment_id"]
+        await razorpay(client, action="void_authorization", payment_id=voided)
+        paid = await shopper.pay_razorpay(order)
+        completed = await shopper.verify(
+            paymentId=initiated["payment"]["id"],
+            gatewayPaymentId=paid["razorpay_payment_id"],
+            signature=paid["razorpay_signature"],
+        )
+        assert completed["payment"]["status"] == "COMPLETED"
+
+        report = await core.reconciliation.reconcile(CRON)
+
+        assert report.mismatches == []
+        payment = await Payment.get(initiated["payment"]["id"])
+        assert (payment.status, payment.gateway_payment_id) == (
+            PaymentStatus.COMPLETED,
+            paid["razorpay_payment_id"],
+        )
+
     async def test_refund_made_at_the_gateway_only_is_reported(
         self, client, settings, core, shopper
     ):
