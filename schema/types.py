@@ -10,9 +10,12 @@ import strawberry
 
 from models.enums import (
     Gateway,
+    LatePaymentAction,
+    LatePaymentKind,
     PaymentMethodType,
     PaymentStatus,
     RefundReason,
+    RefundSource,
     RefundStatus,
     Role,
     TransitionSource,
@@ -27,6 +30,9 @@ strawberry.enum(Gateway, name="Gateway")
 strawberry.enum(RefundReason, name="RefundReason")
 strawberry.enum(TransitionSource, name="TransitionSource")
 strawberry.enum(PaymentEvent, name="PaymentEvent")
+strawberry.enum(RefundSource, name="RefundSource")
+strawberry.enum(LatePaymentKind, name="LatePaymentKind")
+strawberry.enum(LatePaymentAction, name="LatePaymentAction")
 
 
 @strawberry.type(description="Who the bearer token says is calling.")

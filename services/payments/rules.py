@@ -23,10 +23,11 @@ from gateways.base import (
 )
 from gateways.policy import CircuitOpen
 from gateways.registry import GatewayRegistry
-from models.enums import PaymentMethodType
+from models.enums import PaymentMethodType, PaymentStatus
 from models.errors import UnsupportedPaymentMethod, ValidationFailed
 from models.money import SUPPORTED_CURRENCIES, Money
-from models.payment import GatewayAttempt, MethodDetails
+from models.payment import GatewayAttempt, MethodDetails, Payment
+from models.transitions import UNPAID_CLOSED_STATUSES
 from services import catalog
 from services.kit import object_id
 from services.payments.types import InitiateCommand
@@ -228,3 +229,11 @@ def supported_methods(
         tenures = catalog.EMI_TENURES if method is PaymentMethodType.EMI else ()
         options.append(catalog.MethodOption(method, found[0].name, tenures))
     return options
+
+
+def is_closed(payment: Payment, max_attempts: int) -> bool:
+    """Closed for us: cancelled, expired, or failed with no attempt left. Money that reaches
+    the gateway for it afterwards is late money (services/payments/late.py), never captured."""
+    return payment.status in UNPAID_CLOSED_STATUSES or (
+        payment.status is PaymentStatus.FAILED and payment.attempt_count >= max_attempts
+    )

@@ -9,7 +9,7 @@ from datetime import datetime
 from bson import ObjectId
 from bson.errors import InvalidId
 
-from models.enums import PaymentMethodType
+from models.enums import LatePaymentPolicy, PaymentMethodType
 from models.errors import ValidationFailed
 from models.payment import CheckoutParams, Payment
 
@@ -61,6 +61,7 @@ class PaymentPolicy:
     max_attempts: int = 3
     timeout_minutes: int = 60
     wait_for_peer_seconds: float = 15.0
+    late_payment_policy: LatePaymentPolicy = LatePaymentPolicy.REFUND
 
 
 def encode_cursor(payment: Payment) -> str:

@@ -277,11 +277,18 @@ class TestPaymentStorage:
         assert result is not None and result.modified_count == 0
 
     def test_refund_arithmetic(self) -> None:
-        payment = make_payment(refunded_minor=50, refund_committed_minor=1_050)
+        payment = make_payment(
+            captured_minor=100_050, refunded_minor=50, refund_committed_minor=1_050
+        )
         assert payment.refunded_amount == Money(amount_minor=50, currency="INR")
         assert payment.refund_reserved_minor == 1_000
         assert payment.refundable_minor == 100_050 - 50 - 1_000
         assert payment.refundable_amount.currency == "INR"
+        assert payment.net_minor == 100_050 - 50
+
+    def test_nothing_is_refundable_before_a_capture(self) -> None:
+        payment = make_payment()  # the order's amount is not money taken
+        assert (payment.captured_minor, payment.refundable_minor) == (0, 0)
 
     def test_amount_must_be_money(self) -> None:
         with pytest.raises(ValidationError):
