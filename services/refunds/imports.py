@@ -24,7 +24,7 @@ from models.errors import InvalidState, TargetNotFound
 from models.money import Money
 from models.payment import Payment
 from models.refund import Refund
-from models.transitions import CAPTURED_PAYMENT_STATUSES, OPEN_REFUND_STATUSES
+from models.transitions import OPEN_REFUND_STATUSES
 from services.kit import in_transaction
 from services.refunds.store import RefundStore
 
@@ -81,9 +81,10 @@ async def import_refund(
         raise InvalidState(
             f"the gateway refunded {answer.currency} of a {payment.currency} payment"
         )
-    if payment.status not in CAPTURED_PAYMENT_STATUSES:
-        # The capture it returns is not recorded yet (its webhook is still on the way).
-        raise TargetNotFound(f"refund {answer.id}: the payment's capture is not recorded yet")
+    if payment.refunded_minor + answer.amount_minor > payment.captured_minor:
+        # The gateway never refunds more than it captured: the capture this returns is not
+        # recorded here yet (its webhook or reconciliation is still to come).
+        raise TargetNotFound(f"refund {answer.id}: the capture it returns is not recorded yet")
     now = utcnow()
     chargeback = answer.reversal
     refund = Refund(

@@ -183,7 +183,7 @@ class TestReportsWithoutOverwriting:
             paid["razorpay_payment_id"],
         )
 
-    async def test_refund_made_at_the_gateway_only_is_reported(
+    async def test_what_the_gateway_refunded_beyond_what_it_lists_is_reported(
         self, client, settings, core, shopper
     ):
         pid, at_gateway = await verified(shopper)
@@ -192,7 +192,13 @@ class TestReportsWithoutOverwriting:
             json={"amount": 10000},
             auth=gateway_auth(settings),
         )
+        # The gateway's refund list cannot be read this time: nothing to import; the drift is
+        # reported, and so is the failed call.
+        await razorpay(
+            client, action="fault", path=f"/v1/payments/{at_gateway}/refunds", status=400
+        )
         report = await core.reconciliation.reconcile(CRON)
+        assert (report.gateway_errors, report.refunds_imported) == (1, 0)
         [issue] = report.mismatches
         assert issue.kind == FindingKind.UNKNOWN_REFUND
         assert (issue.expected, issue.actual) == (
