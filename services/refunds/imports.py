@@ -18,7 +18,6 @@ from pymongo.errors import DuplicateKeyError
 
 from gateways.base import Gateway, GatewayRefund
 from models.clock import utcnow
-from models.common import RefundTimelineEntry
 from models.enums import RefundReason, RefundSource, RefundStatus, TransitionSource
 from models.errors import InvalidState, TargetNotFound
 from models.money import Money
@@ -26,6 +25,7 @@ from models.payment import Payment
 from models.refund import Refund
 from models.transitions import OPEN_REFUND_STATUSES
 from services.kit import in_transaction
+from services.refunds.accept import new_refund
 from services.refunds.store import RefundStore
 
 
@@ -86,37 +86,24 @@ async def import_refund(
         # recorded here yet (its webhook or reconciliation is still to come).
         raise TargetNotFound(f"refund {answer.id}: the capture it returns is not recorded yet")
     now = utcnow()
-    chargeback = answer.reversal
-    refund = Refund(
-        payment_id=payment.id,
-        order_id=payment.order_id,
-        customer_id=payment.customer_id,
+    refund = new_refund(
+        payment,
         amount=Money(amount_minor=answer.amount_minor, currency=answer.currency),
-        reason=RefundReason.CHARGEBACK if chargeback else RefundReason.OTHER,
+        reason=RefundReason.CHARGEBACK if answer.reversal else RefundReason.OTHER,
         source=RefundSource.GATEWAY,
+        gateway_payment_id=answer.payment_id,
+        idempotency_key=f"gateway:{answer.id}"[:128],
+        fingerprint=answer.id,
+        by=source,
+        actor="gateway",
+        note=(
+            f"a chargeback: the payer's bank took back {answer.amount_minor} minor units"
+            if answer.reversal
+            else "made at the gateway (its dashboard), not through paygraph"
+        ),
         # At the gateway already: never PENDING, which the sweep would send.
         status=RefundStatus.PROCESSING,
-        gateway=answer.gateway,
-        gateway_payment_id=answer.payment_id,
         gateway_refund_id=answer.id,
-        idempotency_key=f"gateway:{answer.id}"[:128],
-        request_fingerprint=answer.id,
-        created_at=now,
-        updated_at=now,
-        timeline=[
-            RefundTimelineEntry(
-                at=now,
-                from_status=None,
-                to_status=RefundStatus.PROCESSING,
-                source=source,
-                actor="gateway",
-                note=(
-                    f"a chargeback: the payer's bank took back {answer.amount_minor} minor units"
-                    if chargeback
-                    else "made at the gateway (its dashboard), not through paygraph"
-                ),
-            )
-        ],
     )
 
     async def write(session: AsyncClientSession) -> None:

@@ -49,9 +49,15 @@ class FakeClock:
         return self.now
 
 
-def order_request(reference: str = "pay_1", amount: int = 1000, currency: str = "USD") -> Any:
+def order_request(
+    reference: str = "pay_1", amount: int = 1000, currency: str = "USD", attempt: int = 1
+) -> Any:
     return CreateOrderRequest(
-        reference=reference, amount_minor=amount, currency=currency, method=MethodKind.PAYPAL
+        reference=reference,
+        amount_minor=amount,
+        currency=currency,
+        method=MethodKind.PAYPAL,
+        attempt=attempt,
     )
 
 
@@ -215,24 +221,8 @@ class TestCheckoutFlow:
         self, paypal_gateway: PayPalGateway, paypal_sandbox: SandboxHandle
     ) -> None:
         first = await paypal_gateway.create_order(order_request("pay_8"))
-        second = await paypal_gateway.create_order(
-            CreateOrderRequest(
-                reference="pay_8",
-                amount_minor=1000,
-                currency="USD",
-                method=MethodKind.PAYPAL,
-                attempt=2,
-            )
-        )
-        again = await paypal_gateway.create_order(
-            CreateOrderRequest(
-                reference="pay_8",
-                amount_minor=1000,
-                currency="USD",
-                method=MethodKind.PAYPAL,
-                attempt=2,
-            )
-        )
+        second = await paypal_gateway.create_order(order_request("pay_8", attempt=2))
+        again = await paypal_gateway.create_order(order_request("pay_8", attempt=2))
         assert first.id != second.id == again.id
         assert first.reference == second.reference == "pay_8"  # webhooks still find the payment
         assert (await paypal_sandbox.state())["orders"] == 2

@@ -34,6 +34,18 @@ async def control(client, gateway: str, **action) -> dict:
     return response.json()
 
 
+async def dashboard_refund(client, payment: Payment, **amount) -> dict:
+    """A refund made in Razorpay's dashboard; the refund entity."""
+    made = await control(
+        client,
+        "razorpay",
+        action="dashboard_refund",
+        payment_id=payment.gateway_payment_id,
+        **amount,
+    )
+    return made["result"]
+
+
 async def imported(payment_id, *, count: int = 1) -> list[Refund]:
     async def settled() -> list[Refund]:
         found = await Refund.find(
@@ -51,16 +63,10 @@ class TestDashboardRefund:
         await control(client, "razorpay", action="configure", duplicate_webhooks=True)
         pid = await completed_payment(shopper)  # 1000.00
         payment = await Payment.get(pid)
-        made = await control(
-            client,
-            "razorpay",
-            action="dashboard_refund",
-            payment_id=payment.gateway_payment_id,
-            amount=30000,
-        )
+        made = await dashboard_refund(client, payment, amount=30000)
         [found] = await imported(payment.id)
         assert (found.gateway_refund_id, found.amount.amount_minor) == (
-            made["result"]["id"],
+            made["id"],
             30000,
         )
         assert (found.reason, found.source) == (RefundReason.OTHER, RefundSource.GATEWAY)
@@ -76,9 +82,7 @@ class TestDashboardRefund:
     async def test_a_full_one_refunds_the_payment(self, client, shopper):
         pid = await completed_payment(shopper)
         payment = await Payment.get(pid)
-        await control(
-            client, "razorpay", action="dashboard_refund", payment_id=payment.gateway_payment_id
-        )
+        await dashboard_refund(client, payment)
         await imported(payment.id)
         after = await Payment.get(pid)
         assert (after.status, after.refunded_minor) == (PaymentStatus.REFUNDED, 100000)
@@ -87,23 +91,17 @@ class TestDashboardRefund:
         await control(client, "razorpay", action="configure", refund_mode="pending")
         pid = await completed_payment(shopper)
         payment = await Payment.get(pid)
-        made = await control(
-            client,
-            "razorpay",
-            action="dashboard_refund",
-            payment_id=payment.gateway_payment_id,
-            amount=20000,
-        )
+        made = await dashboard_refund(client, payment, amount=20000)
 
         async def recorded() -> Refund | None:
-            return await Refund.find_one({"gateway_refund_id": made["result"]["id"]})
+            return await Refund.find_one({"gateway_refund_id": made["id"]})
 
         found = await eventually(recorded)
         assert found.status is RefundStatus.PROCESSING
         assert (await Payment.get(pid)).refundable_minor == 80000  # reserved
         assert (await core.refunds.send(str(found.id))).status is RefundStatus.PROCESSING
         assert await core.refunds.sweep() == 0
-        await control(client, "razorpay", action="settle_refund", refund_id=made["result"]["id"])
+        await control(client, "razorpay", action="settle_refund", refund_id=made["id"])
         await imported(payment.id)
         assert (await Payment.get(pid)).refunded_minor == 20000
         assert await sandbox_refunds(client) == 1
