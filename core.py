@@ -242,6 +242,7 @@ def payment_policy(settings: Settings) -> PaymentPolicy:
         max_attempts=settings.payment_max_attempts,
         timeout_minutes=settings.payment_timeout_minutes,
         late_payment_policy=settings.late_payment_policy,
+        return_origins=frozenset(settings.cors_origins),
     )
 
 

@@ -38,6 +38,7 @@ class CheckoutParams(BaseModel):
     amount_minor: int = Field(ge=0, strict=True)
     currency: str
     approve_url: str | None = None  # PayPal only
+    script_url: str | None = None  # the checkout script to load (Razorpay's checkout.js)
     saved_token: str | None = None  # the gateway's token of a saved method (never card data)
     # Razorpay's customer (cust_...) a card is saved for and a saved card is paid by; like
     # saved_token, in initiatePayment's answer only.
@@ -111,6 +112,10 @@ class Payment(Document):
     metadata: ClientMetadata = Field(default_factory=ClientMetadata)
     notes: dict[str, str] = Field(default_factory=dict)
     checkout: CheckoutParams | None = None
+    # Where PayPal sends the buyer back for this payment (the shop's own page); None: the
+    # configured PAYPAL_RETURN_URL / PAYPAL_CANCEL_URL.
+    return_url: str | None = None
+    cancel_url: str | None = None
     method_details: MethodDetails = Field(default_factory=MethodDetails)
     gateway_attempts: list[GatewayAttempt] = Field(default_factory=list)
     # Whoever holds this lease is creating the gateway order; a crashed holder's lease lapses

@@ -95,6 +95,7 @@ def checkout_view(checkout: CheckoutParams) -> CheckoutParamsType:
         gateway_order_id=checkout.gateway_order_id,
         amount_minor=checkout.amount_minor,
         currency=checkout.currency,
+        script_url=checkout.script_url,
         approve_url=checkout.approve_url,
         saved_token=checkout.saved_token,
         customer_id=checkout.customer_id,
@@ -226,6 +227,16 @@ class InitiatePaymentInput:
     wallet: str | None = strawberry.field(default=None, description="A code from wallets.")
     vpa: str | None = strawberry.field(default=None, description="UPI id, e.g. name@bank.")
     notes: str | None = None
+    return_url: str | None = strawberry.field(
+        default=None,
+        description="PayPal: where the buyer lands after approving (your own page; PayPal adds "
+        "?token=<order id>). An absolute URL on an origin of CORS_ALLOW_ORIGINS; omitted: "
+        "PAYPAL_RETURN_URL.",
+    )
+    cancel_url: str | None = strawberry.field(
+        default=None,
+        description="PayPal: where the buyer lands after cancelling (same rules as returnUrl).",
+    )
 
 
 @strawberry.type

@@ -68,6 +68,10 @@ class CheckoutParamsType:
     gateway_order_id: str
     amount_minor: int
     currency: str
+    script_url: str | None = strawberry.field(
+        description="The checkout script to load once per page (Razorpay's checkout.js; the "
+        "sandbox's stand-in outside production); null for PayPal's redirect."
+    )
     approve_url: str | None = strawberry.field(description="PayPal: where the buyer approves.")
     saved_token: str | None = strawberry.field(
         description="A saved method's gateway token for the checkout (Razorpay `token`)."

@@ -10,6 +10,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TypeAlias
+from urllib.parse import urlsplit
 
 from beanie import PydanticObjectId
 
@@ -47,9 +48,13 @@ class ValidInitiate:
     installments: int
     saved_method_id: PydanticObjectId | None  # well formed; whose it is is checked by a read
     notes: dict[str, str]
+    return_url: str | None = None
+    cancel_url: str | None = None
 
 
-def validate(command: InitiateCommand) -> ValidInitiate:
+def validate(
+    command: InitiateCommand, return_origins: frozenset[str] = frozenset()
+) -> ValidInitiate:
     """The command's fields in a fixed order; the first problem is raised as ValidationFailed
     (or its InvalidAmount and UnsupportedCurrency) naming the field."""
     if not catalog.ORDER_ID_RE.match(command.order_id or ""):
@@ -74,7 +79,33 @@ def validate(command: InitiateCommand) -> ValidInitiate:
             command.saved_method_id,
             otherwise=ValidationFailed("savedMethodId is not a valid id", field="savedMethodId"),
         )
-    return ValidInitiate(money, method, details, command.installments, saved_method_id, notes)
+    return ValidInitiate(
+        money,
+        method,
+        details,
+        command.installments,
+        saved_method_id,
+        notes,
+        _return_url(command.return_url, "returnUrl", return_origins),
+        _return_url(command.cancel_url, "cancelUrl", return_origins),
+    )
+
+
+def _return_url(url: str | None, field: str, origins: frozenset[str]) -> str | None:
+    """An absolute http(s) URL on an allowed origin (else the gateway would redirect the buyer
+    anywhere a request names), at most 2,000 characters."""
+    if url is None:
+        return None
+    parts = urlsplit(url)
+    origin = f"{parts.scheme}://{parts.netloc}"
+    if len(url) > 2000 or parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValidationFailed(f"{field} must be an absolute http(s) URL", field=field)
+    if origin not in origins:
+        raise ValidationFailed(
+            f"{field} must be on an allowed origin (CORS_ALLOW_ORIGINS); {origin} is not",
+            field=field,
+        )
+    return url
 
 
 def _method_details(command: InitiateCommand) -> MethodDetails:

@@ -465,3 +465,54 @@ class TestRejectedOrders:
         assert codes == ["GATEWAY_REJECTED"] * 3 + ["MAX_ATTEMPTS_EXCEEDED"]
         payment = await Payment.find_one({"order_id": oid})
         assert payment.attempt_count == 3 and payment.order_lease_until is None
+
+
+class TestCheckoutForAShopsOwnPage:
+    async def test_razorpay_checkout_names_the_script_to_load(self, shopper, sandbox, app_server):
+        initiated = await shopper.initiate(orderId=order_id())
+        # Outside production: the sandbox's stand-in for Razorpay's checkout.js.
+        assert initiated["checkout"]["scriptUrl"] == (
+            f"{app_server.url}/sandbox/razorpay/v1/checkout.js"
+        )
+
+    async def test_paypal_sends_the_buyer_back_to_the_shops_page(self, shopper, sandbox, client):
+        shop = "http://localhost:5173"  # a Vite dev server: allowed by default outside production
+        initiated = await shopper.initiate(
+            orderId=order_id(),
+            amount="25.00",
+            currency="USD",
+            paymentMethod="PAYPAL",
+            returnUrl=f"{shop}/order/42?step=paid",
+            cancelUrl=f"{shop}/order/42",
+        )
+        checkout = initiated["checkout"]
+        assert checkout["scriptUrl"] is None  # PayPal's approval is a redirect
+        approved = await client.post(checkout["approveUrl"], json={"action": "approve"})
+        redirect = approved.json()["redirect_url"]
+        assert redirect.startswith(f"{shop}/order/42?step=paid&token={checkout['gatewayOrderId']}")
+
+    @pytest.mark.parametrize(
+        ("url", "why"),
+        [
+            ("https://evil.example/steal", "allowed origin"),
+            ("/relative/path", "absolute"),
+            ("javascript:alert(1)", "absolute"),
+        ],
+    )
+    async def test_a_return_url_elsewhere_is_refused_before_anything_is_made(
+        self, shopper, sandbox, url, why
+    ):
+        answer = await shopper.initiate(
+            orderId=order_id(),
+            amount="25.00",
+            currency="USD",
+            paymentMethod="PAYPAL",
+            returnUrl=url,
+        )
+        assert (answer["__typename"], answer["code"], answer["field"]) == (
+            "ValidationError",
+            "VALIDATION_ERROR",
+            "returnUrl",
+        )
+        assert why in answer["message"]
+        assert await Payment.find_all().count() == 0

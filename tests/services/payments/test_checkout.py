@@ -68,6 +68,7 @@ class TestInitiate:
             gateway_order_id=payment.gateway_order_id,
             amount_minor=149950,
             currency="INR",
+            script_url=f"http://127.0.0.1:{settings.port}/sandbox/razorpay/v1/checkout.js",
             customer_id=customer,
         )
         assert payment.checkout is not None and payment.checkout.customer_id is None  # not at rest
