@@ -86,6 +86,37 @@ class PaymentChecks:
                         payment, attempt, TransitionSource.RECONCILIATION, actor=ACTOR
                     )
 
+        lapsed = next(
+            (
+                a
+                for a in attempts
+                if a.status is GatewayPaymentStatus.VOIDED
+                and a.id == payment.gateway_payment_id
+                and payment.status is PaymentStatus.AUTHORIZED
+            ),
+            None,
+        )
+        if lapsed is not None and not held:
+            # The authorization we held was released uncaptured (Razorpay refunds it after its
+            # window): nothing was taken, the attempt failed.
+            run.report.failed_attempts += 1
+            run.fix(
+                ReconciliationFinding(
+                    kind=FindingKind.FAILED_ATTEMPT,
+                    **about(payment, gateway_payment_id=lapsed.id),
+                    detail="the authorization lapsed: the gateway released it uncaptured",
+                    expected="FAILED",
+                    actual=payment.status.value,
+                    action=run.act("record the lapsed authorization"),
+                )
+            )
+            if run.dry_run:
+                return True
+            payment = await self._payments.apply_gateway_payment(
+                payment, lapsed, TransitionSource.RECONCILIATION, actor=ACTOR
+            )
+            changed = True
+
         good = [a for a in held if a not in wrong]
         if good:
             return await self._recover(run, payment, good) or changed

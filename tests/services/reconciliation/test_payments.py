@@ -183,6 +183,41 @@ class TestReportsWithoutOverwriting:
             paid["razorpay_payment_id"],
         )
 
+    async def test_an_authorization_that_lapsed_uncaptured_fails_the_payment(
+        self, client, core, shopper
+    ):
+        await razorpay(client, action="configure", auto_capture=False)
+        initiated = await shopper.initiate(orderId=order_id())
+        pid = initiated["payment"]["id"]
+        # Authorized, but our capture is refused: the payment stays AUTHORIZED here.
+        await razorpay(client, action="fault", path="/v1/payments/*/capture", status=400, count=10)
+        paid = await shopper.pay_razorpay(initiated["checkout"]["gatewayOrderId"])
+        held = await shopper.verify(
+            paymentId=pid,
+            gatewayPaymentId=paid["razorpay_payment_id"],
+            signature=paid["razorpay_signature"],
+        )
+        assert held["payment"]["status"] == "AUTHORIZED"
+        await razorpay(client, action="clear_faults")
+        # Nobody captured it in time: Razorpay refunds the authorization (captured false).
+        await razorpay(client, action="void_authorization", payment_id=paid["razorpay_payment_id"])
+        await age(pid, 10)
+
+        report = await core.reconciliation.reconcile(CRON)
+
+        assert report.mismatches == []
+        [fix] = report.fixed
+        assert (fix.kind, fix.gateway_payment_id) == (
+            FindingKind.FAILED_ATTEMPT,
+            paid["razorpay_payment_id"],
+        )
+        payment = await Payment.get(pid)
+        assert (payment.status, payment.error_code) == (
+            PaymentStatus.FAILED,
+            "AUTHORIZATION_LAPSED",
+        )
+        assert payment.timeline[-1].source is TransitionSource.RECONCILIATION
+
     async def test_what_the_gateway_refunded_beyond_what_it_lists_is_reported(
         self, client, settings, core, shopper
     ):
