@@ -159,6 +159,7 @@ def print_summary(report: ReconciliationReport, console: Console, *, max_fixes: 
         ("expired", report.expired),
         ("failed attempts recorded", report.failed_attempts),
         ("refunds settled", report.refunds_settled),
+        ("refunds imported (made at the gateway)", report.refunds_imported),
         ("unchanged", report.unchanged),
         ("issues to review", len(report.mismatches)),
         ("gateway errors", report.gateway_errors),

@@ -39,7 +39,7 @@ mutation Initiate($input: InitiatePaymentInput!) {
     __typename
     ... on InitiatePaymentSuccess {
       payment { ${PAYMENT} }
-      checkout { gateway keyId gatewayOrderId amountMinor currency approveUrl savedToken scriptUrl }
+      checkout { gateway keyId gatewayOrderId amountMinor currency approveUrl savedToken scriptUrl customerId }
     }
     ${ERRORS}
     ... on RateLimitedError { retryAfterSeconds }
@@ -645,7 +645,10 @@ async function openRazorpay(button) {
       card_last4: saved?.last4,
       card_network: saved?.network,
     },
-    save: newCard ? 1 : 0, // offers "Save this card"
+    // Razorpay saves a card, and takes a saved card's token, only for its customer: the one
+    // initiatePayment named for this shopper.
+    customer_id: checkout.customerId ?? undefined,
+    save: newCard && checkout.customerId ? 1 : 0, // offers "Save this card"
     token: saved ? checkout.savedToken : undefined,
     theme: { color: "#2452d6" },
     // Checkout's success handler: the server checks the signature and captures. Saving is

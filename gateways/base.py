@@ -70,12 +70,18 @@ class GatewayEventKind(StrEnum):
 
     PAYMENT_AUTHORIZED = "PAYMENT_AUTHORIZED"
     PAYMENT_CAPTURED = "PAYMENT_CAPTURED"
+    PAYMENT_PENDING = "PAYMENT_PENDING"  # PayPal: a capture held for review; money not moved yet
     PAYMENT_FAILED = "PAYMENT_FAILED"
+    # An authorization released without capture: no money was taken (Razorpay's refund of an
+    # uncaptured authorization; `refund_id` names that auto-refund, it is no refund of ours).
+    PAYMENT_VOIDED = "PAYMENT_VOIDED"
     ORDER_PAID = "ORDER_PAID"
     ORDER_APPROVED = "ORDER_APPROVED"
     REFUND_CREATED = "REFUND_CREATED"
     REFUND_PROCESSED = "REFUND_PROCESSED"
     REFUND_FAILED = "REFUND_FAILED"
+    # A capture taken back by the payer's bank (a chargeback): `payment_id` is the capture,
+    # `refund_id` the reversal's id (a refund-like record, imported as a CHARGEBACK refund).
     PAYMENT_REVERSED = "PAYMENT_REVERSED"
     UNKNOWN = "UNKNOWN"
 
@@ -95,6 +101,10 @@ class CreateOrderRequest:
     # adapter's configured pages.
     return_url: str | None = None
     cancel_url: str | None = None
+    # Which order of this payment: 1, then one more each time the previous order can take no
+    # further attempt (a PayPal order is captured once: a declined capture ends it). The same
+    # number finds the same order again; a higher one makes a new order.
+    attempt: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +161,9 @@ class GatewayRefund:
     currency: str
     status: GatewayRefundStatus
     error_reason: str | None = None
+    # A chargeback: money the payer's bank took back (PayPal's capture REVERSED), listed with
+    # the refunds because it leaves the merchant the same way; nobody asked for it.
+    reversal: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -290,6 +303,19 @@ class PaymentGateway(Protocol):
     async def refund(self, request: RefundRequest) -> GatewayRefund: ...
 
     async def fetch_refund(self, payment_id: str, refund_id: str) -> GatewayRefund: ...
+
+    async def list_refunds(self, payment_id: str) -> list[GatewayRefund]:
+        """Every refund the gateway made of this payment (Razorpay payment, PayPal capture),
+        whoever asked for it - ours, its dashboard's, its own (Razorpay's refund of an
+        uncaptured authorization) - and a chargeback as one more, marked `reversal`."""
+        ...
+
+    async def create_customer(self, reference: str) -> str | None:
+        """The gateway's customer record for our customer `reference`, for saved cards
+        (Razorpay issues and honours a card token only for one customer); None when this
+        gateway keeps no customers for us. Each call may make a new record: the caller keeps
+        the id it got."""
+        ...
 
     def verify_checkout(self, proof: CheckoutProof) -> bool:
         """Constant-time check of the browser's proof of payment; False when it fails."""

@@ -81,6 +81,12 @@ class GatewayWrapper:
             "fetch_refund", lambda: self.inner.fetch_refund(payment_id, refund_id)
         )
 
+    async def list_refunds(self, payment_id: str) -> list[GatewayRefund]:
+        return await self._around("list_refunds", lambda: self.inner.list_refunds(payment_id))
+
+    async def create_customer(self, reference: str) -> str | None:
+        return await self._around("create_customer", lambda: self.inner.create_customer(reference))
+
     async def verify_webhook(self, headers: Mapping[str, str], body: bytes) -> GatewayEvent:
         return await self._around(
             "verify_webhook", lambda: self.inner.verify_webhook(headers, body)

@@ -40,6 +40,7 @@ from models.errors import (
     ValidationFailed,
 )
 from models.failed_job import FailedJob
+from models.gateway_customer import GatewayCustomer
 from models.money import MAX_MAJOR, SUPPORTED_CURRENCIES, Money, exponent, max_minor
 from models.payment import CheckoutParams, ClientMetadata, Payment
 from models.reconciliation import ReconciliationFinding, ReconciliationReport
@@ -70,6 +71,7 @@ DOCUMENT_MODELS: list[type[Document]] = [
     WebhookEvent,
     ReconciliationReport,
     FailedJob,
+    GatewayCustomer,
 ]
 
 __all__ = [
@@ -90,6 +92,7 @@ __all__ = [
     "FailedJob",
     "Forbidden",
     "Gateway",
+    "GatewayCustomer",
     "IdempotencyConflict",
     "InvalidAmount",
     "InvalidSignature",

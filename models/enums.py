@@ -58,6 +58,7 @@ class RefundReason(StrEnum):
     FRAUDULENT = "FRAUDULENT"
     DAMAGED = "DAMAGED"
     NOT_DELIVERED = "NOT_DELIVERED"
+    CHARGEBACK = "CHARGEBACK"  # the payer's bank took the money back (PayPal: capture REVERSED)
     OTHER = "OTHER"
     LATE_PAYMENT = "LATE_PAYMENT"  # money captured for a payment already closed: returned
 

@@ -40,6 +40,9 @@ class CheckoutParams(BaseModel):
     approve_url: str | None = None  # PayPal only
     script_url: str | None = None  # the checkout script to load (Razorpay's checkout.js)
     saved_token: str | None = None  # the gateway's token of a saved method (never card data)
+    # Razorpay's customer (cust_...) a card is saved for and a saved card is paid by; like
+    # saved_token, in initiatePayment's answer only.
+    customer_id: str | None = None
 
 
 class GatewayAttempt(BaseModel):

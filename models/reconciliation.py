@@ -22,6 +22,8 @@ class FindingKind(StrEnum):
     EXPIRED = "EXPIRED"  # nothing paid, past PAYMENT_TIMEOUT_MINUTES
     REFUND_SETTLED = "REFUND_SETTLED"  # processed or failed at the gateway -> COMPLETED/FAILED
     REFUND_SUBMITTED = "REFUND_SUBMITTED"  # an unanswered refund call replayed, now known there
+    # A refund made at the gateway (its dashboard, a chargeback) recorded here, source GATEWAY.
+    REFUND_IMPORTED = "REFUND_IMPORTED"
 
     AMOUNT_MISMATCH = "AMOUNT_MISMATCH"  # amount or currency differs between us and the gateway
     DOUBLE_CHARGE = "DOUBLE_CHARGE"  # a second captured gateway payment on our order
@@ -61,6 +63,7 @@ class ReconciliationReport(Document):
     expired: int = Field(default=0, ge=0)
     failed_attempts: int = Field(default=0, ge=0)
     refunds_settled: int = Field(default=0, ge=0)
+    refunds_imported: int = Field(default=0, ge=0)
     unchanged: int = Field(default=0, ge=0)
     gateway_errors: int = Field(default=0, ge=0)
     fixed: list[ReconciliationFinding] = Field(default_factory=list)

@@ -53,6 +53,14 @@ class Refund(Document):
                 unique=True,
                 partialFilterExpression={"idempotency_key": {"$type": "string"}},
             ),
-            IndexModel([("gateway_refund_id", ASCENDING)], name="gateway_refund_id", sparse=True),
+            # One refund record per gateway refund: a refund made outside paygraph is imported
+            # once however often its webhooks and reconciliation report it. Partial, like the
+            # key's: refunds not yet known at the gateway store null.
+            IndexModel(
+                [("gateway", ASCENDING), ("gateway_refund_id", ASCENDING)],
+                name="gateway_refund_unique",
+                unique=True,
+                partialFilterExpression={"gateway_refund_id": {"$type": "string"}},
+            ),
             IndexModel([("status", ASCENDING), ("updated_at", ASCENDING)], name="status_updated"),
         ]

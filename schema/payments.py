@@ -98,6 +98,7 @@ def checkout_view(checkout: CheckoutParams) -> CheckoutParamsType:
         script_url=checkout.script_url,
         approve_url=checkout.approve_url,
         saved_token=checkout.saved_token,
+        customer_id=checkout.customer_id,
     )
 
 

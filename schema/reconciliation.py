@@ -21,9 +21,10 @@ strawberry.enum(ReconciliationTrigger, name="ReconciliationTrigger")
 )
 class ReconciliationFindingType:
     kind: str = strawberry.field(
-        description="RECOVERED, FAILED_ATTEMPT, EXPIRED, REFUND_SETTLED, REFUND_SUBMITTED; issues: "
+        description="RECOVERED, FAILED_ATTEMPT, EXPIRED, REFUND_SETTLED, REFUND_SUBMITTED, "
+        "REFUND_IMPORTED (a refund made at the gateway, recorded with source GATEWAY); issues: "
         "AMOUNT_MISMATCH, DOUBLE_CHARGE, STATUS_MISMATCH, UNKNOWN_REFUND, REFUND_MISMATCH, "
-        "REFUND_OVERDUE, STATE_CONFLICT."
+        "REFUND_OVERDUE, STATE_CONFLICT, LATE_PAYMENT, LATE_AUTHORIZATION."
     )
     payment_id: strawberry.ID | None
     refund_id: strawberry.ID | None
@@ -69,6 +70,9 @@ class ReconciliationReportType:
     expired: int
     failed_attempts: int
     refunds_settled: int
+    refunds_imported: int = strawberry.field(
+        description="Refunds made at the gateway (its dashboard, a chargeback) recorded here."
+    )
     unchanged: int
     gateway_errors: int
     fixes: list[ReconciliationFindingType]
@@ -91,6 +95,7 @@ class ReconciliationReportType:
             expired=report.expired,
             failed_attempts=report.failed_attempts,
             refunds_settled=report.refunds_settled,
+            refunds_imported=report.refunds_imported,
             unchanged=report.unchanged,
             gateway_errors=report.gateway_errors,
             fixes=[ReconciliationFindingType.from_model(f) for f in report.fixed],

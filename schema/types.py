@@ -76,6 +76,11 @@ class CheckoutParamsType:
     saved_token: str | None = strawberry.field(
         description="A saved method's gateway token for the checkout (Razorpay `token`)."
     )
+    customer_id: str | None = strawberry.field(
+        description="Razorpay: the customer (cust_...) to pass as `customer_id`; Razorpay "
+        "saves a card (`save: 1`) and takes a saved card's `token` only with it. In "
+        "initiatePayment's answer only, like savedToken."
+    )
 
 
 @strawberry.type(description="A payment method the checkout can offer for a currency and amount.")

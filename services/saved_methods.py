@@ -23,6 +23,8 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
 
 from gateways.base import (
+    Gateway,
+    GatewayError,
     GatewayOutcomeUnknown,
     GatewayPayment,
     GatewayRejected,
@@ -38,6 +40,7 @@ from models.errors import (
     SavedMethodNotFound,
     ValidationFailed,
 )
+from models.gateway_customer import GatewayCustomer
 from models.payment import Payment
 from models.saved_method import SavedPaymentMethod
 from models.transitions import CAPTURED_PAYMENT_STATUSES
@@ -119,6 +122,36 @@ class SavedMethodService:
         only (never stored or logged in clear)."""
         method = await self.get(principal, method_id)
         return method, self._vault.decrypt(method.token_ciphertext)
+
+    async def gateway_customer(self, gateway: Gateway, customer_id: str) -> str | None:
+        """Our customer's record at `gateway`, made the first time a checkout needs it (a card
+        checkout that may save the card, or pays with a saved one): Razorpay issues and
+        honours a card token only with its customer id. None when the gateway keeps no
+        customers, or could not be reached now (the card is then just not saved)."""
+        found = await GatewayCustomer.find_one(
+            {"gateway": gateway.value, "customer_id": customer_id}
+        )
+        if found is not None:
+            return found.gateway_customer_id
+        try:
+            made = await self._gateways.get(gateway).create_customer(customer_id)
+        except GatewayError as exc:
+            log.warning("no %s customer for %s now (%s)", gateway, customer_id, exc.code)
+            return None
+        if made is None:
+            return None
+        try:
+            await GatewayCustomer(
+                customer_id=customer_id, gateway=gateway, gateway_customer_id=made
+            ).insert()
+        except DuplicateKeyError:
+            # A concurrent checkout made one too: the stored one is the customer (the other
+            # record at the gateway stays empty).
+            stored = await GatewayCustomer.find_one(
+                {"gateway": gateway.value, "customer_id": customer_id}
+            )
+            return stored.gateway_customer_id if stored is not None else None
+        return made
 
     # -- save ----------------------------------------------------------------------------
 

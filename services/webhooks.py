@@ -41,7 +41,9 @@ PAYMENT_KINDS = frozenset(
     {
         GatewayEventKind.PAYMENT_AUTHORIZED,
         GatewayEventKind.PAYMENT_CAPTURED,
+        GatewayEventKind.PAYMENT_PENDING,
         GatewayEventKind.PAYMENT_FAILED,
+        GatewayEventKind.PAYMENT_VOIDED,
         GatewayEventKind.ORDER_PAID,
         GatewayEventKind.ORDER_APPROVED,
     }

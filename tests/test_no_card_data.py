@@ -147,7 +147,11 @@ async def paid_with(shopper: Shopper, card: str, *, method: str = "card") -> Non
     initiated = await shopper.initiate(orderId=order_id(), amount="2999.00", paymentMethod="CARD")
     assert initiated["__typename"] == "InitiatePaymentSuccess", initiated
     checkout = await shopper.pay_razorpay(
-        initiated["checkout"]["gatewayOrderId"], method=method, card_number=spaced(card), save=True
+        initiated["checkout"]["gatewayOrderId"],
+        method=method,
+        card_number=spaced(card),
+        save=True,
+        customer_id=initiated["checkout"]["customerId"],
     )
     if card == FAILING_CARD:
         assert "error" in checkout, checkout

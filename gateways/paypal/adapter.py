@@ -136,10 +136,13 @@ class PayPalGateway:
                 f"for {request.amount_minor} minor units",
             )
         reference = request.reference[:127]
+        # Each order of the payment is its own invoice; custom_id stays our payment id, which
+        # is how a webhook finds the payment.
+        key = request.reference if request.attempt == 1 else f"{reference}-{request.attempt}"
         unit: dict[str, Any] = {
             "reference_id": reference,
             "custom_id": reference,
-            "invoice_id": reference,
+            "invoice_id": key[-127:],
             "amount": {
                 "currency_code": request.currency,
                 "value": to_paypal_value(request.amount_minor, request.currency),
@@ -159,9 +162,7 @@ class PayPalGateway:
                 }
             },
         }
-        data = await self._post(
-            "/v2/checkout/orders", body, request_id=request_id("create", request.reference)
-        )
+        data = await self._post("/v2/checkout/orders", body, request_id=request_id("create", key))
         return self._parse(mapping.to_order, data, post=True)
 
     async def fetch_order(self, order_id: str) -> GatewayOrder:
@@ -259,6 +260,21 @@ class PayPalGateway:
         capture_id = self._resource_id(payment_id)
         data = await self._get(f"/v2/payments/refunds/{self._resource_id(refund_id)}")
         return self._parse(lambda r: mapping.to_refund(r, payment_id=capture_id), data, post=False)
+
+    async def list_refunds(self, payment_id: str) -> list[GatewayRefund]:
+        """The capture's refunds, from its order's purchase_units[].payments.refunds (a
+        capture does not list its refunds; its rel=up link and supplementary_data name the
+        order), and a REVERSED capture's chargeback as one more, marked `reversal`."""
+        capture = await self._get(f"/v2/payments/captures/{self._resource_id(payment_id)}")
+        order_id = self._parse(mapping.to_payment, capture, post=False).order_id
+        if order_id is None:
+            raise GatewayUnavailable(PAYPAL, f"capture {payment_id} does not name its order")
+        order = await self._get(f"/v2/checkout/orders/{self._resource_id(order_id)}")
+        return self._parse(lambda o: mapping.capture_refunds(capture, o), order, post=False)
+
+    async def create_customer(self, reference: str) -> str | None:
+        """PayPal keeps no customer records for us (its buyers approve on PayPal itself)."""
+        return None
 
     # --- checkout proof and webhooks --------------------------------------------------------
 

@@ -45,16 +45,23 @@ ORDER_STATUS: dict[str, GatewayOrderStatus] = {
     "COMPLETED": GatewayOrderStatus.PAID,
 }
 
-# Payments v2 capture status.
+# Payments v2 capture status. Only COMPLETED (and its refunded forms: money captured, then
+# refunds tracked as refunds) is money taken; PENDING (held for review) has not moved yet;
+# DECLINED/FAILED, and DENIED as PAYMENT.CAPTURE.DENIED names the outcome, took nothing;
+# REVERSED is a capture taken back by a chargeback.
 CAPTURE_STATUS: dict[str, GatewayPaymentStatus] = {
     "COMPLETED": GatewayPaymentStatus.CAPTURED,
     "PARTIALLY_REFUNDED": GatewayPaymentStatus.CAPTURED,
     "REFUNDED": GatewayPaymentStatus.REFUNDED,
     "PENDING": GatewayPaymentStatus.PENDING,
     "DECLINED": GatewayPaymentStatus.FAILED,
+    "DENIED": GatewayPaymentStatus.FAILED,
     "FAILED": GatewayPaymentStatus.FAILED,
+    "REVERSED": GatewayPaymentStatus.REVERSED,
 }
 _MONEY_MOVED = frozenset({"COMPLETED", "PARTIALLY_REFUNDED", "REFUNDED"})
+# Captured at some point: the money moved, even if a chargeback took it back since.
+_CAPTURED_ONCE = _MONEY_MOVED | {"REVERSED"}
 
 # Payments v2 refund status.
 REFUND_STATUS: dict[str, GatewayRefundStatus] = {
@@ -65,15 +72,51 @@ REFUND_STATUS: dict[str, GatewayRefundStatus] = {
 }
 
 # Webhook event types we act on. Anything else normalises to UNKNOWN (stored, not applied).
+# CHECKOUT.ORDER.COMPLETED is refined by its capture's status (see to_event()): "a completed
+# order can indicate ... a payment was declined".
 EVENT_KINDS: dict[str, GatewayEventKind] = {
     "CHECKOUT.ORDER.APPROVED": GatewayEventKind.ORDER_APPROVED,
     "CHECKOUT.ORDER.COMPLETED": GatewayEventKind.ORDER_PAID,
     "PAYMENT.CAPTURE.COMPLETED": GatewayEventKind.PAYMENT_CAPTURED,
+    "PAYMENT.CAPTURE.PENDING": GatewayEventKind.PAYMENT_PENDING,
     "PAYMENT.CAPTURE.DENIED": GatewayEventKind.PAYMENT_FAILED,
     "PAYMENT.CAPTURE.DECLINED": GatewayEventKind.PAYMENT_FAILED,
     "PAYMENT.CAPTURE.REFUNDED": GatewayEventKind.REFUND_PROCESSED,
     "PAYMENT.CAPTURE.REVERSED": GatewayEventKind.PAYMENT_REVERSED,
 }
+# What a capture's status says about the payment, for events that carry a capture.
+_CAPTURE_EVENT_KINDS: dict[GatewayPaymentStatus, GatewayEventKind] = {
+    GatewayPaymentStatus.CAPTURED: GatewayEventKind.PAYMENT_CAPTURED,
+    GatewayPaymentStatus.REFUNDED: GatewayEventKind.PAYMENT_CAPTURED,
+    GatewayPaymentStatus.PENDING: GatewayEventKind.PAYMENT_PENDING,
+    GatewayPaymentStatus.FAILED: GatewayEventKind.PAYMENT_FAILED,
+    GatewayPaymentStatus.REVERSED: GatewayEventKind.PAYMENT_REVERSED,
+}
+
+
+# Events that report a capture's status (a reversal is reported as such whatever it carries).
+_CAPTURE_STATUS_EVENTS = frozenset(
+    {
+        GatewayEventKind.PAYMENT_CAPTURED,
+        GatewayEventKind.PAYMENT_PENDING,
+        GatewayEventKind.PAYMENT_FAILED,
+    }
+)
+
+
+def _order_completed_kind(capture: GatewayPayment | None) -> GatewayEventKind:
+    if capture is None:
+        return GatewayEventKind.UNKNOWN
+    if capture.status is GatewayPaymentStatus.CAPTURED:
+        return GatewayEventKind.ORDER_PAID
+    return _CAPTURE_EVENT_KINDS[capture.status]
+
+
+def reversal_id(capture_id: str) -> str:
+    """The id we file a capture's reversal (chargeback) under when PayPal names only the
+    capture. A reversal happens at most once per capture; the "-" keeps it apart from any id
+    PayPal issues ([A-Z0-9] only)."""
+    return f"{capture_id}-REVERSAL"
 
 
 # --- small typed accessors over parsed JSON -------------------------------------------------
@@ -160,17 +203,49 @@ def order_captures(order: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     return [_obj(c, "capture") for c in captures]
 
 
-def order_refunded_minor(order: Mapping[str, Any], capture_id: str) -> int:
-    """Sum of COMPLETED refunds of one capture, read from the order's payments.refunds."""
+def order_refunds(order: Mapping[str, Any], capture_id: str) -> list[GatewayRefund]:
+    """The refunds of one capture, read from the order's payments.refunds (each names its
+    capture in links rel=up)."""
     unit = _purchase_unit(order)
     if unit is None or unit.get("payments") is None:
-        return 0
-    total = 0
+        return []
+    found = []
     for raw in _list(_obj(unit["payments"], "payments").get("refunds"), "payments.refunds"):
         refund = _obj(raw, "refund")
-        if refund.get("status") == "COMPLETED" and _last_segment(_link(refund, "up")) == capture_id:
-            total += _amount(refund, "refund")[0]
-    return total
+        if _last_segment(_link(refund, "up")) == capture_id:
+            found.append(to_refund(refund, payment_id=capture_id))
+    return found
+
+
+def order_refunded_minor(order: Mapping[str, Any], capture_id: str) -> int:
+    """Sum of COMPLETED refunds of one capture, read from the order's payments.refunds."""
+    return sum(
+        refund.amount_minor
+        for refund in order_refunds(order, capture_id)
+        if refund.status is GatewayRefundStatus.PROCESSED
+    )
+
+
+def capture_refunds(capture: Mapping[str, Any], order: Mapping[str, Any]) -> list[GatewayRefund]:
+    """Every refund of a capture, and its reversal (a chargeback) as one more, marked
+    `reversal`, for what the refunds had left: the money PayPal returned, whoever asked."""
+    capture_id = _str(capture, "id")
+    refunds = order_refunds(order, capture_id)
+    if capture.get("status") == "REVERSED":
+        amount_minor, currency = _amount(capture, "capture")
+        refunded = sum(r.amount_minor for r in refunds if r.status is GatewayRefundStatus.PROCESSED)
+        refunds.append(
+            GatewayRefund(
+                gateway=PAYPAL,
+                id=reversal_id(capture_id),
+                payment_id=capture_id,
+                amount_minor=amount_minor - refunded,
+                currency=currency,
+                status=GatewayRefundStatus.PROCESSED,
+                reversal=True,
+            )
+        )
+    return refunds
 
 
 def order_status(order: Mapping[str, Any]) -> GatewayOrderStatus:
@@ -231,6 +306,8 @@ def to_payment(
     details = capture.get("status_details")
     reason = _opt_str(details, "reason") if isinstance(details, dict) else None
     failed = status is GatewayPaymentStatus.FAILED
+    # A reversal returns all the refunds had left: nothing of the capture is held any more.
+    whole = raw_status in ("REFUNDED", "REVERSED")
     return GatewayPayment(
         gateway=PAYPAL,
         id=_str(capture, "id"),
@@ -239,8 +316,8 @@ def to_payment(
         currency=currency,
         status=status,
         method="paypal",
-        amount_refunded_minor=amount_minor if raw_status == "REFUNDED" else refunded_minor,
-        captured=raw_status in _MONEY_MOVED,
+        amount_refunded_minor=amount_minor if whole else refunded_minor,
+        captured=raw_status in _CAPTURED_ONCE,
         error_code=str(raw_status) if failed else None,
         error_reason=reason if failed else None,
         created_at=parse_time(capture.get("create_time")),
@@ -281,16 +358,23 @@ def to_event(envelope: Mapping[str, Any]) -> GatewayEvent:
             _amount(unit, "purchase_units[0]") if unit is not None else (None, None)
         )
         captures = order_captures(resource)
+        capture = to_payment(captures[0]) if captures else None
+        if kind is GatewayEventKind.ORDER_PAID:
+            # Paid only when its capture is COMPLETED; a pending or declined capture says so.
+            kind = _order_completed_kind(capture)
+        failed = kind is GatewayEventKind.PAYMENT_FAILED and capture is not None
         return GatewayEvent(
             gateway=PAYPAL,
             event_id=event_id,
             kind=kind,
             raw_type=event_type,
             order_id=_str(resource, "id"),
-            payment_id=_opt_str(captures[0], "id") if captures else None,
+            payment_id=capture.id if capture else None,
             reference=order_reference(resource),
             amount_minor=amount_minor,
             currency=currency,
+            error_code=capture.error_code if failed and capture else None,
+            error_reason=capture.error_reason if failed and capture else None,
             created_at=created_at,
         )
     if resource_type == "refund":
@@ -307,7 +391,11 @@ def to_event(envelope: Mapping[str, Any]) -> GatewayEvent:
             created_at=created_at,
         )
     payment = to_payment(resource)
+    if kind in _CAPTURE_STATUS_EVENTS:
+        # The capture's own status is the truth; the event name only says what changed.
+        kind = _CAPTURE_EVENT_KINDS[payment.status]
     failed = kind is GatewayEventKind.PAYMENT_FAILED
+    reversed_ = kind is GatewayEventKind.PAYMENT_REVERSED
     return GatewayEvent(
         gateway=PAYPAL,
         event_id=event_id,
@@ -315,6 +403,7 @@ def to_event(envelope: Mapping[str, Any]) -> GatewayEvent:
         raw_type=event_type,
         order_id=payment.order_id,
         payment_id=payment.id,
+        refund_id=reversal_id(payment.id) if reversed_ else None,
         reference=_opt_str(resource, "custom_id") or _opt_str(resource, "invoice_id"),
         amount_minor=payment.amount_minor,
         currency=payment.currency,

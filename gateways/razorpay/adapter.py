@@ -46,6 +46,7 @@ CARD_CURRENCIES = frozenset({"INR", "USD"})
 MAX_RECEIPT_LENGTH = 40
 MAX_NOTES = 15
 MAX_NOTE_VALUE_LENGTH = 256
+_PAGE = 100  # the most items Razorpay lists per request
 
 _ID_RE = re.compile(r"^[A-Za-z0-9_]{1,64}$")
 _IDEMPOTENCY_KEY_RE = re.compile(r"^[A-Za-z0-9_-]{10,}$")
@@ -267,6 +268,33 @@ class RazorpayGateway:
             f"/refunds/{_path_id(refund_id, 'refund id')}",
         )
         return self._parse(mapping.refund_from_entity, entity, replay_safe=True)
+
+    async def list_refunds(self, payment_id: str) -> list[GatewayRefund]:
+        """GET /v1/payments/{id}/refunds, every page (Razorpay lists at most 100 at a time)."""
+        path = f"/v1/payments/{_path_id(payment_id, 'payment id')}/refunds"
+        refunds: list[GatewayRefund] = []
+        while True:
+            found = await self._request("GET", path, params={"count": _PAGE, "skip": len(refunds)})
+            items = self._parse(mapping.collection_items, found, replay_safe=True)
+            refunds += [self._parse(mapping.refund_from_entity, i, replay_safe=True) for i in items]
+            if len(items) < _PAGE:
+                return refunds
+
+    # --- customers ----------------------------------------------------------------------
+
+    async def create_customer(self, reference: str) -> str | None:
+        """POST /v1/customers with `fail_existing: "0"` (Razorpay then returns the customer it
+        has for the same email and contact instead of refusing). We hold no email or contact
+        for our customers, so only a note names them: a repeat after a lost answer may make a
+        second, empty customer at Razorpay, which holds no money and no token."""
+        if not reference or len(reference) > MAX_NOTE_VALUE_LENGTH:
+            raise ValueError(f"reference must be 1-{MAX_NOTE_VALUE_LENGTH} characters")
+        entity = await self._request(
+            "POST",
+            "/v1/customers",
+            json={"fail_existing": "0", "notes": {mapping.NOTE_CUSTOMER: reference}},
+        )
+        return self._parse(mapping.customer_id, entity, replay_safe=True)
 
     # --- signatures ---------------------------------------------------------------------
 

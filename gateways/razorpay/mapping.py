@@ -37,6 +37,7 @@ ORDER_STATUSES: Mapping[str, GatewayOrderStatus] = {
     "paid": GatewayOrderStatus.PAID,
 }
 
+# `refunded` means refunded after capture only when `captured` is true; see payment_status().
 PAYMENT_STATUSES: Mapping[str, GatewayPaymentStatus] = {
     "created": GatewayPaymentStatus.CREATED,
     "authorized": GatewayPaymentStatus.AUTHORIZED,
@@ -51,7 +52,9 @@ REFUND_STATUSES: Mapping[str, GatewayRefundStatus] = {
     "failed": GatewayRefundStatus.FAILED,
 }
 
-# Events we act on; any other Razorpay event verifies fine and normalises to UNKNOWN.
+# Events we act on; any other Razorpay event verifies fine and normalises to UNKNOWN. A refund
+# event whose payment was never captured is Razorpay's auto-refund of an authorization nobody
+# captured, not a refund of money taken: see event_kind().
 EVENT_KINDS: Mapping[str, GatewayEventKind] = {
     "payment.authorized": GatewayEventKind.PAYMENT_AUTHORIZED,
     "payment.captured": GatewayEventKind.PAYMENT_CAPTURED,
@@ -148,6 +151,16 @@ def order_from_entity(entity: Mapping[str, Any]) -> GatewayOrder:
     )
 
 
+def payment_status(entity: Mapping[str, Any]) -> GatewayPaymentStatus:
+    """The payment's status. Razorpay's `refunded` with `captured: false` is its refund of an
+    authorization nobody captured in time (default 3 days after creation): no money was taken,
+    so it is VOIDED, never a capture that was refunded."""
+    status: GatewayPaymentStatus = _status(PAYMENT_STATUSES, entity, "payment")
+    if status is GatewayPaymentStatus.REFUNDED and entity.get("captured") is not True:
+        return GatewayPaymentStatus.VOIDED
+    return status
+
+
 def payment_from_entity(entity: Mapping[str, Any]) -> GatewayPayment:
     card = entity.get("card")
     card_last4 = card_network = None
@@ -160,7 +173,7 @@ def payment_from_entity(entity: Mapping[str, Any]) -> GatewayPayment:
         order_id=_opt_str(entity, "order_id"),
         amount_minor=_req_int(entity, "amount"),
         currency=_req_str(entity, "currency"),
-        status=_status(PAYMENT_STATUSES, entity, "payment"),
+        status=payment_status(entity),
         method=_opt_str(entity, "method"),
         amount_refunded_minor=_opt_int(entity, "amount_refunded") or 0,
         captured=entity.get("captured") is True,
@@ -186,6 +199,12 @@ def refund_from_entity(entity: Mapping[str, Any]) -> GatewayRefund:
     )
 
 
+def customer_id(entity: Mapping[str, Any]) -> str:
+    if entity.get("entity") != "customer":
+        raise ValueError("Razorpay answer is not a customer")
+    return _req_str(entity, "id")
+
+
 def collection_items(body: Mapping[str, Any]) -> list[dict[str, Any]]:
     items = body.get("items")
     if body.get("entity") != "collection" or not isinstance(items, list):
@@ -208,6 +227,21 @@ def _notes_reference(*entities: Mapping[str, Any] | None) -> str | None:
             if isinstance(reference, str) and reference:
                 return reference
     return None
+
+
+def event_kind(
+    raw_type: str, payment: Mapping[str, Any] | None, refund: Mapping[str, Any] | None
+) -> GatewayEventKind:
+    """What the event means. Razorpay sends its auto-refund of an uncaptured authorization as
+    refund.created / refund.processed; "to identify an auto-refund, check
+    payload.payment.entity.captured ... false" (its refund webhook docs). Those say the
+    authorization was voided; a failed auto-refund says nothing we act on."""
+    kind = EVENT_KINDS.get(raw_type, GatewayEventKind.UNKNOWN)
+    if refund is not None and payment is not None and payment.get("captured") is False:
+        if kind in (GatewayEventKind.REFUND_CREATED, GatewayEventKind.REFUND_PROCESSED):
+            return GatewayEventKind.PAYMENT_VOIDED
+        return GatewayEventKind.UNKNOWN
+    return kind
 
 
 def event_from_envelope(event_id: str, envelope: Mapping[str, Any]) -> GatewayEvent:
@@ -239,7 +273,7 @@ def event_from_envelope(event_id: str, envelope: Mapping[str, Any]) -> GatewayEv
     return GatewayEvent(
         gateway=GATEWAY,
         event_id=event_id,
-        kind=EVENT_KINDS.get(raw_type, GatewayEventKind.UNKNOWN),
+        kind=event_kind(raw_type, payment, refund),
         raw_type=raw_type,
         order_id=order_id,
         payment_id=(_opt_str(payment, "id") if payment else None)

@@ -13,7 +13,7 @@ from datetime import timedelta
 from beanie import PydanticObjectId
 from pymongo.errors import DuplicateKeyError
 
-from gateways.base import CreateOrderRequest, GatewayRejected, PaymentGateway
+from gateways.base import CreateOrderRequest, Gateway, GatewayRejected, PaymentGateway
 from gateways.registry import GatewayRegistry
 from models.clock import utcnow
 from models.common import TimelineEntry
@@ -67,13 +67,22 @@ class Checkout:
                 "the gateway order is still being created; repeat the request"
             )
         checkout = payment.checkout
-        if payment.saved_method_id is not None and self._saved_methods is not None:
+        if self._saved_methods is None:
+            return Initiated(payment, checkout)
+        if payment.saved_method_id is not None:
             # The saved method's gateway token goes to the checkout in this answer only; at
             # rest it stays encrypted on the saved method, never copied onto the payment.
             _, token = await self._saved_methods.checkout_token(
                 principal, str(payment.saved_method_id)
             )
             checkout = checkout.model_copy(update={"saved_token": token})
+        if checkout.gateway is Gateway.RAZORPAY and payment.method_type is PaymentMethodType.CARD:
+            # Razorpay saves a card ("Save this card") and takes a saved card's token only
+            # for its customer: ours there, made the first time it is needed.
+            customer = await self._saved_methods.gateway_customer(
+                checkout.gateway, principal.customer_id
+            )
+            checkout = checkout.model_copy(update={"customer_id": customer})
         return Initiated(payment, checkout)
 
     async def _start(
@@ -167,7 +176,7 @@ class Checkout:
                 max_attempts=self._policy.max_attempts,
                 message=f"this order failed {payment.attempt_count} times; start a new order",
             )
-        if payment.checkout is None:
+        if payment.checkout is None or _order_spent(payment):
             taken = await self._take_lease(payment)
             if taken is None:
                 return payment
@@ -197,6 +206,9 @@ class Checkout:
             customer_id=payment.customer_id,
             return_url=payment.return_url,
             cancel_url=payment.cancel_url,
+            # Counted from the orders made so far, so a repeat after an unknown outcome asks
+            # for the same order again.
+            attempt=1 + sum(a.outcome == "created" for a in payment.gateway_attempts),
         )
         attempts: list[GatewayAttempt] = []
         for adapter in candidates:
@@ -244,6 +256,9 @@ class Checkout:
                 set_fields={
                     "gateway": adapter.name,
                     "gateway_order_id": order.id,
+                    # A new order has no gateway payment yet (a spent order's stays in the
+                    # timeline).
+                    "gateway_payment_id": None,
                     "receipt": str(payment.id),
                     "checkout": checkout,
                     "gateway_attempts": [*payment.gateway_attempts, *attempts, created],
@@ -263,6 +278,15 @@ class Checkout:
             payment,
             {"gateway_attempts": [*payment.gateway_attempts, *attempts], "order_lease_until": None},
         )
+
+
+def _order_spent(payment: Payment) -> bool:
+    """Whether the payment's gateway order can take no further attempt. A PayPal order is
+    captured once (intent CAPTURE): after a declined capture it is COMPLETED at PayPal and a
+    retry needs a new order. The failed capture's id on the payment says one was made on this
+    order (a new order clears it); a refusal before any capture (INSTRUMENT_DECLINED: the buyer
+    approves the same order again with another funding source) leaves it unset."""
+    return payment.gateway is Gateway.PAYPAL and payment.gateway_payment_id is not None
 
 
 async def _check_saved_method(

@@ -21,19 +21,28 @@ from services.reconciliation.findings import (
     money,
 )
 from services.reconciliation.late import LateMoneyChecks
+from services.reconciliation.refunds import RefundChecks
 
 ACTOR = "reconciliation"
+# Money the gateway took. Not a VOIDED authorization (Razorpay refunded it uncaptured: nothing
+# was taken, so it is neither held money nor a double charge), nor a REVERSED capture (a
+# chargeback took it back; that is imported as a refund of the payment).
 _PAID = (GatewayPaymentStatus.CAPTURED, GatewayPaymentStatus.REFUNDED)
 _HELD = (*_PAID, GatewayPaymentStatus.AUTHORIZED)
 
 
 class PaymentChecks:
     def __init__(
-        self, payments: PaymentService, gateways: GatewayRegistry, late: LateMoneyChecks
+        self,
+        payments: PaymentService,
+        gateways: GatewayRegistry,
+        late: LateMoneyChecks,
+        refunds: RefundChecks,
     ) -> None:
         self._payments = payments
         self._gateways = gateways
         self._late = late
+        self._refunds = refunds
 
     # -- open payments ---------------------------------------------------------------------
 
@@ -76,6 +85,37 @@ class PaymentChecks:
                     payment = await self._payments.apply_gateway_payment(
                         payment, attempt, TransitionSource.RECONCILIATION, actor=ACTOR
                     )
+
+        lapsed = next(
+            (
+                a
+                for a in attempts
+                if a.status is GatewayPaymentStatus.VOIDED
+                and a.id == payment.gateway_payment_id
+                and payment.status is PaymentStatus.AUTHORIZED
+            ),
+            None,
+        )
+        if lapsed is not None and not held:
+            # The authorization we held was released uncaptured (Razorpay refunds it after its
+            # window): nothing was taken, the attempt failed.
+            run.report.failed_attempts += 1
+            run.fix(
+                ReconciliationFinding(
+                    kind=FindingKind.FAILED_ATTEMPT,
+                    **about(payment, gateway_payment_id=lapsed.id),
+                    detail="the authorization lapsed: the gateway released it uncaptured",
+                    expected="FAILED",
+                    actual=payment.status.value,
+                    action=run.act("record the lapsed authorization"),
+                )
+            )
+            if run.dry_run:
+                return True
+            payment = await self._payments.apply_gateway_payment(
+                payment, lapsed, TransitionSource.RECONCILIATION, actor=ACTOR
+            )
+            changed = True
 
         good = [a for a in held if a not in wrong]
         if good:
@@ -224,7 +264,7 @@ class PaymentChecks:
         if payment.captured_minor <= late_captured:
             # Only late money was ever captured for it (a closed payment whose late capture was
             # refunded): what the gateway refunded must match what we refunded.
-            return self._refunds_agree(run, payment, [a for a in attempts if a.id in late])
+            return await self._refunds_agree(run, payment, [a for a in attempts if a.id in late])
         if ours is None:
             run.issue(
                 ReconciliationFinding(
@@ -237,7 +277,7 @@ class PaymentChecks:
                 )
             )
             return False
-        if ours.status not in _PAID:
+        if ours.status not in (*_PAID, GatewayPaymentStatus.REVERSED):
             run.issue(
                 ReconciliationFinding(
                     kind=FindingKind.STATUS_MISMATCH,
@@ -251,13 +291,25 @@ class PaymentChecks:
             return False
         if (ours.amount_minor, ours.currency) != (payment.amount.amount_minor, payment.currency):
             run.issue(amount_mismatch(payment, ours))
-        return self._refunds_agree(run, payment, [a for a in attempts if a is ours or a.id in late])
+        return await self._refunds_agree(
+            run, payment, [a for a in attempts if a is ours or a.id in late]
+        )
 
-    def _refunds_agree(self, run: Run, payment: Payment, captures: list[GatewayPayment]) -> bool:
-        """The gateway must not have refunded more of these captures than we know of."""
+    async def _refunds_agree(
+        self, run: Run, payment: Payment, captures: list[GatewayPayment]
+    ) -> bool:
+        """What the gateway refunded of these captures must be what we know of: refunds it made
+        without us (its dashboard, a chargeback) are imported; what still differs is reported.
+        True when something was imported (or, dry, would be)."""
         refunded = sum(a.amount_refunded_minor for a in captures)
         known = payment.refund_committed_minor  # refunded and in flight
-        if refunded > known and captures:
+        if refunded <= known or not captures:
+            return False
+        imported = await self._refunds.import_unknown(run, payment, captures)
+        if imported and not run.dry_run:
+            fresh = await Payment.get(payment.id)
+            known = fresh.refund_committed_minor if fresh is not None else known
+        if refunded > known:
             ours = captures[0]
             run.issue(
                 ReconciliationFinding(
@@ -274,7 +326,7 @@ class PaymentChecks:
                     action=REVIEW,
                 )
             )
-        return False
+        return imported
 
 
 def _failure_recorded(payment: Payment, gateway_payment_id: str) -> bool:

@@ -1,22 +1,25 @@
 """Checks of refunds still PENDING or PROCESSING: one whose call never answered is sent again
 (its idempotency key makes the gateway replay it), one settled at the gateway is settled here
 through RefundService; a differing amount, or one pending past REFUND_TIMEOUT_HOURS, is
-reported."""
+reported. And the refunds the gateway made of a settled payment that we do not know (its
+dashboard's, a chargeback) are imported through RefundService (source GATEWAY)."""
 
 from __future__ import annotations
 
+import functools
 from datetime import timedelta
 from typing import Any
 
-from gateways.base import GatewayRefundStatus
+from gateways.base import GatewayError, GatewayPayment, GatewayRefundStatus
 from gateways.registry import GatewayRegistry
 from models.enums import RefundStatus, TransitionSource
-from models.errors import InvalidState
+from models.errors import InvalidState, TargetNotFound
 from models.payment import Payment
 from models.reconciliation import FindingKind, ReconciliationFinding
 from models.refund import Refund
 from services.reconciliation.findings import REVIEW, Run, about, money
 from services.refunds import RefundService
+from services.refunds.imports import known_refund, unanswered_refund
 
 
 class RefundChecks:
@@ -113,6 +116,57 @@ class RefundChecks:
             run.error(refund, "still no answer from the gateway")
             return True
         return _moved(run, refund, updated, finding)
+
+    async def import_unknown(
+        self, run: Run, payment: Payment, captures: list[GatewayPayment]
+    ) -> bool:
+        """List the refunds the gateway made of these captures and import each we do not know
+        (a REFUND_IMPORTED fix). One that may be ours, its answer lost, is matched instead;
+        one that could be any of several of ours, or returns a capture not recorded yet, waits
+        for a later run. True when something was imported (or, dry, would be)."""
+        adapter = self._gateways.get(captures[0].gateway)
+        imported = False
+        for capture in captures:
+            capture_id = capture.id
+            try:
+                listed = await run.fetch(functools.partial(adapter.list_refunds, capture_id))
+            except GatewayError as exc:
+                run.error(payment, f"its refunds could not be listed: {exc.message}")
+                continue
+            for answer in listed:
+                if await known_refund(answer.gateway, answer.id) is not None:
+                    continue
+                try:
+                    if run.dry_run and await unanswered_refund(payment, answer.amount_minor):
+                        continue
+                    if run.dry_run:
+                        refund_id = None
+                    else:
+                        refund, new = await self._refunds.settle_gateway_refund(
+                            payment, answer, TransitionSource.RECONCILIATION
+                        )
+                        if not new:
+                            continue  # ours after all, its gateway id learned now
+                        refund_id = refund.id
+                except TargetNotFound:
+                    continue
+                imported = True
+                run.report.refunds_imported += 1
+                what = "a chargeback" if answer.reversal else "a refund made at the gateway"
+                run.fix(
+                    ReconciliationFinding(
+                        kind=FindingKind.REFUND_IMPORTED,
+                        **about(payment, gateway_payment_id=capture_id),
+                        refund_id=refund_id,
+                        gateway_refund_id=answer.id,
+                        detail=f"{what}, not through paygraph: "
+                        f"{money(answer.amount_minor, answer.currency)} "
+                        f"{answer.status.value.lower()}",
+                        expected=f"{money(answer.amount_minor, answer.currency)} refunded",
+                        action=run.act("record it as a refund (source GATEWAY)"),
+                    )
+                )
+        return imported
 
 
 def _moved(run: Run, before: Refund, after: Refund, finding: ReconciliationFinding) -> bool:

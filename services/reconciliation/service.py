@@ -53,11 +53,12 @@ class ReconciliationService:
     ) -> None:
         policy = policy or ReconciliationPolicy()
         late = LateMoneyChecks(payments, gateways)
+        refund_checks = RefundChecks(refunds, gateways, policy.refund_timeout)
         self._reconciler = Reconciler(
             policy,
             RunLock(redis, policy.lock_ttl),
-            PaymentChecks(payments, gateways, late),
-            RefundChecks(refunds, gateways, policy.refund_timeout),
+            PaymentChecks(payments, gateways, late, refund_checks),
+            refund_checks,
             late,
             Announcer(alerts, recorder),
         )

@@ -10,10 +10,14 @@ into the refunded total (and the payment to PARTIALLY_REFUNDED or REFUNDED) in o
 with the refund's own status change; a failure releases the reservation. Every change is
 published, so `refundStatusChanged` shows PENDING -> PROCESSING -> COMPLETED or FAILED live.
 
+Refunds made outside paygraph (the gateway's dashboard, a chargeback) are imported from their
+webhooks and from reconciliation as refunds of source GATEWAY, settled the same way.
+
 Modules: commands (the request, the policy, the queue port), accept (validation, reservation,
 idempotency key, hand-off and sweep), send (the gateway call), updates (gateway answers and
-webhooks through the state machine), store (the compare-and-set write path), queries (reads),
-service (the RefundService facade).
+webhooks through the state machine), imports (refunds made at the gateway: matched or
+recorded), store (the compare-and-set write path), queries (reads), service (the RefundService
+facade).
 """
 
 from services.refunds.commands import RefundCommand, RefundPolicy, RefundQueue

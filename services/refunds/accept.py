@@ -10,6 +10,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
+from beanie import PydanticObjectId
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
 
@@ -179,34 +180,21 @@ async def accept_late_refund(
     existing = await Refund.get(late.refund_id)
     if existing is not None:
         return existing
-    now = utcnow()
-    refund = Refund(
-        id=late.refund_id,
-        payment_id=payment.id,
-        order_id=payment.order_id,
-        customer_id=payment.customer_id,
+    refund = new_refund(
+        payment,
         amount=late.amount,
         reason=RefundReason.LATE_PAYMENT,
         source=RefundSource.LATE_PAYMENT,
-        gateway=payment.gateway,
         gateway_payment_id=late.gateway_payment_id,
         idempotency_key=f"late:{late.gateway_payment_id}",
-        request_fingerprint=late.gateway_payment_id,
-        created_at=now,
-        updated_at=now,
-        timeline=[
-            RefundTimelineEntry(
-                at=now,
-                from_status=None,
-                to_status=RefundStatus.PENDING,
-                source=TransitionSource.API,
-                actor="late-payment",
-                note=(
-                    f"returning {late.amount.to_decimal_string()} {late.amount.currency} "
-                    f"captured late ({late.gateway_payment_id}) on a closed payment"
-                ),
-            )
-        ],
+        fingerprint=late.gateway_payment_id,
+        by=TransitionSource.API,
+        actor="late-payment",
+        note=(
+            f"returning {late.amount.to_decimal_string()} {late.amount.currency} "
+            f"captured late ({late.gateway_payment_id}) on a closed payment"
+        ),
+        refund_id=late.refund_id,
     )
     try:
         refund, created = await _reserve(store, payment, refund, statuses=None)
@@ -228,19 +216,57 @@ def _new_refund(
     fingerprint: str,
     principal: Principal,
 ) -> Refund:
-    assert payment.id is not None and payment.gateway is not None
     assert payment.gateway_payment_id is not None  # checked by _validate
+    return new_refund(
+        payment,
+        amount=amount,
+        reason=command.reason,
+        source=RefundSource.API,
+        gateway_payment_id=payment.gateway_payment_id,
+        idempotency_key=command.idempotency_key,
+        fingerprint=fingerprint,
+        by=TransitionSource.API,
+        actor=principal.customer_id,
+        note=f"requested by {principal.customer_id}",
+        notes={"note": command.notes} if command.notes else {},
+    )
+
+
+def new_refund(
+    payment: Payment,
+    *,
+    amount: Money,
+    reason: RefundReason,
+    source: RefundSource,
+    gateway_payment_id: str,
+    idempotency_key: str,
+    fingerprint: str,
+    by: TransitionSource,
+    actor: str,
+    note: str,
+    status: RefundStatus = RefundStatus.PENDING,
+    notes: dict[str, str] | None = None,
+    gateway_refund_id: str | None = None,
+    refund_id: PydanticObjectId | None = None,
+) -> Refund:
+    """A new refund of `payment`, not yet written: its first timeline entry says who made it
+    (`by`, `actor`) and why (`note`)."""
+    assert payment.id is not None and payment.gateway is not None
     now = utcnow()
     return Refund(
+        id=refund_id,
         payment_id=payment.id,
         order_id=payment.order_id,
         customer_id=payment.customer_id,
         amount=amount,
-        reason=command.reason,
-        notes={"note": command.notes} if command.notes else {},
+        reason=reason,
+        source=source,
+        notes=notes or {},
+        status=status,
         gateway=payment.gateway,
-        gateway_payment_id=payment.gateway_payment_id,
-        idempotency_key=command.idempotency_key,
+        gateway_payment_id=gateway_payment_id,
+        gateway_refund_id=gateway_refund_id,
+        idempotency_key=idempotency_key,
         request_fingerprint=fingerprint,
         created_at=now,
         updated_at=now,
@@ -248,10 +274,10 @@ def _new_refund(
             RefundTimelineEntry(
                 at=now,
                 from_status=None,
-                to_status=RefundStatus.PENDING,
-                source=TransitionSource.API,
-                actor=principal.customer_id,
-                note=f"requested by {principal.customer_id}",
+                to_status=status,
+                source=by,
+                actor=actor,
+                note=note,
             )
         ],
     )

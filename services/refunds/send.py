@@ -14,7 +14,7 @@ from gateways.base import (
     RefundRequest,
 )
 from gateways.registry import GatewayRegistry
-from models.enums import RefundStatus, TransitionSource
+from models.enums import RefundSource, RefundStatus, TransitionSource
 from models.errors import RefundNotFound
 from models.refund import Refund
 from models.transitions import RefundEvent
@@ -47,6 +47,8 @@ async def send_pending(
 async def submit_refund(
     gateways: GatewayRegistry, store: RefundStore, refund: Refund, source: TransitionSource
 ) -> Refund:
+    if refund.source is RefundSource.GATEWAY:
+        return refund  # made at the gateway (imported): sending it would refund twice
     adapter = gateways.get(refund.gateway)
     request = RefundRequest(
         payment_id=refund.gateway_payment_id,

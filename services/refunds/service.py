@@ -22,7 +22,7 @@ from services.refunds.commands import RefundCommand, RefundPolicy, RefundQueue
 from services.refunds.queries import refund_for, watch_refunds
 from services.refunds.send import send_pending, submit_refund
 from services.refunds.store import RefundStore
-from services.refunds.updates import apply_answer, apply_webhook
+from services.refunds.updates import apply_answer, apply_webhook, settle_gateway_refund
 
 
 class RefundService:
@@ -104,5 +104,14 @@ class RefundService:
     async def apply_gateway_event(
         self, event: GatewayEvent
     ) -> tuple[PydanticObjectId, PydanticObjectId | None]:
-        """A refund webhook. Raises TargetNotFound while we do not know the refund (yet)."""
-        return await apply_webhook(self._store, event)
+        """A refund webhook, or a chargeback's. A refund made outside paygraph (the gateway's
+        dashboard, a chargeback) is imported with source GATEWAY, once. Raises TargetNotFound
+        while its payment, or the capture it returns, is not recorded yet."""
+        return await apply_webhook(self._store, self._gateways, event)
+
+    async def settle_gateway_refund(
+        self, payment: Payment, answer: GatewayRefund, source: TransitionSource
+    ) -> tuple[Refund, bool]:
+        """One refund of `payment` as the gateway lists it, applied to the refund it names; one
+        we do not know is imported (source GATEWAY). The flag says whether it was imported."""
+        return await settle_gateway_refund(self._store, payment, answer, source)

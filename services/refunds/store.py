@@ -39,8 +39,9 @@ class RefundStore:
         self._observer = observer  # metrics; told after each applied write
 
     async def created(self, refund: Refund) -> None:
-        """A refund was just inserted PENDING (with its reservation)."""
-        self._observer.refund_transitioned(refund, RefundStatus.PENDING)
+        """A refund was just inserted (with its reservation): PENDING, or PROCESSING when it
+        was made at the gateway and imported."""
+        self._observer.refund_transitioned(refund, refund.status)
         await self._publish(refund)
 
     async def settle(

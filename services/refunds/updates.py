@@ -1,16 +1,19 @@
 """What the gateway says about a refund - its answer to our call, its refund webhooks, what
-reconciliation fetched - fed through the refund state machine."""
+reconciliation fetched or listed - fed through the refund state machine; a refund made outside
+paygraph is imported first (imports.py)."""
 
 from __future__ import annotations
 
 from beanie import PydanticObjectId
 
 from gateways.base import GatewayEvent, GatewayEventKind, GatewayRefund, GatewayRefundStatus
+from gateways.registry import GatewayRegistry
 from models.enums import TransitionSource
 from models.errors import InvalidState, TargetNotFound
 from models.payment import Payment
 from models.refund import Refund
-from models.transitions import OPEN_REFUND_STATUSES, RefundEvent
+from models.transitions import RefundEvent
+from services.refunds import imports
 from services.refunds.store import RefundStore
 
 _WEBHOOK_STATUS = {
@@ -43,51 +46,75 @@ async def apply_answer(
     )
 
 
+async def settle_gateway_refund(
+    store: RefundStore,
+    payment: Payment,
+    answer: GatewayRefund,
+    source: TransitionSource,
+    gateway_event_id: str | None = None,
+) -> tuple[Refund, bool]:
+    """What the gateway says about one refund of `payment`, applied to the refund it names:
+    ours (by its gateway id, else our one refund of that amount whose answer was lost), or one
+    made outside paygraph, imported now. The flag says whether this call imported it."""
+    refund = await imports.known_refund(answer.gateway, answer.id)
+    imported = False
+    if refund is None:
+        refund = await imports.unanswered_refund(payment, answer.amount_minor)
+    if refund is None:
+        refund, imported = await imports.import_refund(store, payment, answer, source)
+    settled = await apply_answer(store, refund, answer, source, gateway_event_id)
+    return settled, imported
+
+
 async def apply_webhook(
-    store: RefundStore, event: GatewayEvent
+    store: RefundStore, gateways: GatewayRegistry, event: GatewayEvent
 ) -> tuple[PydanticObjectId, PydanticObjectId | None]:
-    refund = None
-    if event.refund_id:
-        refund = await Refund.find_one(
-            {"gateway": event.gateway.value, "gateway_refund_id": event.refund_id}
-        )
-    if refund is None:
-        refund = await _unmatched_refund_for(event)
-    if refund is None:
-        raise TargetNotFound(f"no refund for {event.raw_type} {event.refund_id}")
-    assert refund.id is not None
+    """A refund webhook (or a chargeback's). A refund we do not know is imported; TargetNotFound
+    (the job tries again) while its payment, or the capture it returns, is not recorded yet."""
+    if not event.payment_id:
+        raise InvalidState(f"{event.raw_type} names no gateway payment")
+    payment = await imports.payment_refunded_at(event.gateway, event.payment_id)
+    if payment is None:
+        raise TargetNotFound(f"no payment for {event.raw_type} {event.payment_id}")
+    assert payment.id is not None
+    if event.kind is GatewayEventKind.PAYMENT_REVERSED:
+        return payment.id, await _apply_reversal(store, gateways, payment, event)
     status = _WEBHOOK_STATUS.get(event.kind)
-    if status is None:
-        raise InvalidState(f"{event.raw_type} needs an operator (reversal or chargeback)")
+    if status is None or not event.refund_id or event.amount_minor is None:
+        raise InvalidState(f"{event.raw_type} does not say which refund of how much")
     answer = GatewayRefund(
         gateway=event.gateway,
-        id=event.refund_id or "",
-        payment_id=event.payment_id or "",
-        amount_minor=event.amount_minor or refund.amount.amount_minor,
-        currency=event.currency or refund.amount.currency,
+        id=event.refund_id,
+        payment_id=event.payment_id,
+        amount_minor=event.amount_minor,
+        currency=event.currency or payment.currency,
         status=status,
         error_reason=event.error_reason,
     )
-    await apply_answer(store, refund, answer, TransitionSource.WEBHOOK, event.event_id)
-    return refund.payment_id, refund.id
-
-
-async def _unmatched_refund_for(event: GatewayEvent) -> Refund | None:
-    """A refund whose gateway call never answered (a timeout) learns its gateway id from the
-    webhook: the one refund of that payment, of that amount, still without a gateway id."""
-    if not event.payment_id or event.amount_minor is None:
-        return None
-    payment = await Payment.find_one(
-        {"gateway": event.gateway.value, "gateway_payment_id": event.payment_id}
+    refund, _ = await settle_gateway_refund(
+        store, payment, answer, TransitionSource.WEBHOOK, event.event_id
     )
-    if payment is None:
-        return None
-    candidates = await Refund.find(
-        {
-            "payment_id": payment.id,
-            "gateway_refund_id": None,
-            "status": {"$in": [s.value for s in OPEN_REFUND_STATUSES]},
-            "amount.amount_minor": event.amount_minor,
-        }
-    ).to_list()
-    return candidates[0] if len(candidates) == 1 else None
+    return payment.id, refund.id
+
+
+async def _apply_reversal(
+    store: RefundStore, gateways: GatewayRegistry, payment: Payment, event: GatewayEvent
+) -> PydanticObjectId | None:
+    """A chargeback: the gateway says what it took back, beside the capture's other refunds
+    (the event carries only the capture). Every one of them we do not know is imported."""
+    assert event.payment_id is not None
+    listed = await gateways.get(event.gateway).list_refunds(event.payment_id)
+    reversal = None
+    for answer in listed:
+        refund, _ = await settle_gateway_refund(
+            store,
+            payment,
+            answer,
+            TransitionSource.WEBHOOK,
+            event.event_id if answer.reversal else None,
+        )
+        if answer.reversal:
+            reversal = refund.id
+    if reversal is None:
+        raise TargetNotFound(f"the gateway lists no reversal of {event.payment_id} yet")
+    return reversal

@@ -26,6 +26,7 @@ from gateways.base import (
     WebhookVerificationFailed,
 )
 from gateways.paypal import PayPalGateway
+from gateways.paypal import mapping as paypal_mapping
 from tests.gateways.paypal_fixtures import (
     SandboxHandle,
     WebhookReceiver,
@@ -48,9 +49,15 @@ class FakeClock:
         return self.now
 
 
-def order_request(reference: str = "pay_1", amount: int = 1000, currency: str = "USD") -> Any:
+def order_request(
+    reference: str = "pay_1", amount: int = 1000, currency: str = "USD", attempt: int = 1
+) -> Any:
     return CreateOrderRequest(
-        reference=reference, amount_minor=amount, currency=currency, method=MethodKind.PAYPAL
+        reference=reference,
+        amount_minor=amount,
+        currency=currency,
+        method=MethodKind.PAYPAL,
+        attempt=attempt,
     )
 
 
@@ -209,6 +216,16 @@ class TestCheckoutFlow:
         second = await paypal_gateway.create_order(order_request("pay_7"))
         assert second.id == first.id
         assert (await paypal_sandbox.state())["orders"] == 1
+
+    async def test_a_later_attempt_is_a_new_order_of_the_same_payment(
+        self, paypal_gateway: PayPalGateway, paypal_sandbox: SandboxHandle
+    ) -> None:
+        first = await paypal_gateway.create_order(order_request("pay_8"))
+        second = await paypal_gateway.create_order(order_request("pay_8", attempt=2))
+        again = await paypal_gateway.create_order(order_request("pay_8", attempt=2))
+        assert first.id != second.id == again.id
+        assert first.reference == second.reference == "pay_8"  # webhooks still find the payment
+        assert (await paypal_sandbox.state())["orders"] == 2
 
 
 class TestCapture:
@@ -673,3 +690,175 @@ class TestSelfVerifyWebhook:
             await gateway.verify_webhook(headers, body)
         await gateway.aclose()
         assert "GET /v1/notifications/certs/{id}" not in (await paypal_sandbox.state())["requests"]
+
+
+class TestCaptureLifecycle:
+    """COMPLETED is the only capture status that is money taken, on every path."""
+
+    async def test_a_pending_capture_then_completed_is_captured(
+        self, paypal_gateway: PayPalGateway, paypal_sandbox: SandboxHandle
+    ) -> None:
+        await paypal_sandbox.control(action="capture_outcome", outcome="PENDING", count=1)
+        order_id = await approved(paypal_gateway, paypal_sandbox)
+        pending = await paypal_gateway.capture(order_id, None, 1000, "USD")
+        assert (await paypal_gateway.fetch_order(order_id)).status is GatewayOrderStatus.ATTEMPTED
+        await paypal_sandbox.control(
+            action="settle_capture", capture_id=pending.id, outcome="COMPLETED"
+        )
+        settled = await paypal_gateway.fetch_payment(pending.id)
+        assert (settled.status, settled.captured) == (GatewayPaymentStatus.CAPTURED, True)
+        assert (await paypal_gateway.fetch_order(order_id)).status is GatewayOrderStatus.PAID
+
+    async def test_a_pending_capture_then_denied_failed(
+        self, paypal_gateway: PayPalGateway, paypal_sandbox: SandboxHandle
+    ) -> None:
+        await paypal_sandbox.control(action="capture_outcome", outcome="PENDING", count=1)
+        order_id = await approved(paypal_gateway, paypal_sandbox)
+        pending = await paypal_gateway.capture(order_id, None, 1000, "USD")
+        await paypal_sandbox.control(
+            action="settle_capture", capture_id=pending.id, outcome="DENIED"
+        )
+        denied = await paypal_gateway.fetch_payment(pending.id)
+        assert (denied.status, denied.captured) == (GatewayPaymentStatus.FAILED, False)
+
+    async def test_a_reversed_capture_is_reversed_and_holds_nothing(
+        self, paypal_gateway: PayPalGateway, paypal_sandbox: SandboxHandle
+    ) -> None:
+        capture_id = await captured(paypal_gateway, paypal_sandbox, amount=1000)
+        await paypal_gateway.refund(RefundRequest(capture_id, 300, "USD", "rf_before_cb"))
+        await paypal_sandbox.control(action="reverse_capture", capture_id=capture_id)
+        reversed_ = await paypal_gateway.fetch_payment(capture_id)
+        assert reversed_.status is GatewayPaymentStatus.REVERSED
+        assert (reversed_.captured, reversed_.amount_refunded_minor) == (True, 1000)
+
+    def test_every_documented_capture_status_is_classified(self) -> None:
+        assert set(paypal_mapping.CAPTURE_STATUS) == {
+            "COMPLETED",
+            "PARTIALLY_REFUNDED",
+            "REFUNDED",
+            "PENDING",
+            "DECLINED",
+            "DENIED",
+            "FAILED",
+            "REVERSED",
+        }
+
+
+class TestCaptureWebhooks:
+    async def test_pending_then_completed(
+        self,
+        paypal_gateway: PayPalGateway,
+        paypal_sandbox: SandboxHandle,
+        paypal_webhook_receiver: WebhookReceiver,
+    ) -> None:
+        await paypal_sandbox.control(action="capture_outcome", outcome="PENDING", count=1)
+        capture_id = await captured(paypal_gateway, paypal_sandbox)
+        headers, body = await delivery_of(paypal_webhook_receiver, "PAYMENT.CAPTURE.PENDING")
+        pending = await paypal_gateway.verify_webhook(headers, body)
+        assert (pending.kind, pending.payment_id) == (GatewayEventKind.PAYMENT_PENDING, capture_id)
+        await paypal_sandbox.control(
+            action="settle_capture", capture_id=capture_id, outcome="COMPLETED"
+        )
+        headers, body = await delivery_of(paypal_webhook_receiver, "PAYMENT.CAPTURE.COMPLETED")
+        completed = await paypal_gateway.verify_webhook(headers, body)
+        assert (completed.kind, completed.payment_id) == (
+            GatewayEventKind.PAYMENT_CAPTURED,
+            capture_id,
+        )
+
+    async def test_denied_is_payment_failed(
+        self,
+        paypal_gateway: PayPalGateway,
+        paypal_sandbox: SandboxHandle,
+        paypal_webhook_receiver: WebhookReceiver,
+    ) -> None:
+        await paypal_sandbox.control(action="capture_outcome", outcome="PENDING", count=1)
+        capture_id = await captured(paypal_gateway, paypal_sandbox)
+        await paypal_sandbox.control(
+            action="settle_capture", capture_id=capture_id, outcome="DENIED"
+        )
+        headers, body = await delivery_of(paypal_webhook_receiver, "PAYMENT.CAPTURE.DENIED")
+        event = await paypal_gateway.verify_webhook(headers, body)
+        assert (event.kind, event.payment_id) == (GatewayEventKind.PAYMENT_FAILED, capture_id)
+        assert event.error_code == "DECLINED"
+
+    async def test_reversed_names_the_capture_and_its_reversal(
+        self,
+        paypal_gateway: PayPalGateway,
+        paypal_sandbox: SandboxHandle,
+        paypal_webhook_receiver: WebhookReceiver,
+    ) -> None:
+        capture_id = await captured(paypal_gateway, paypal_sandbox, amount=1000)
+        await paypal_sandbox.control(action="reverse_capture", capture_id=capture_id)
+        headers, body = await delivery_of(paypal_webhook_receiver, "PAYMENT.CAPTURE.REVERSED")
+        event = await paypal_gateway.verify_webhook(headers, body)
+        assert event.kind is GatewayEventKind.PAYMENT_REVERSED
+        assert (event.payment_id, event.refund_id) == (
+            capture_id,
+            paypal_mapping.reversal_id(capture_id),
+        )
+        assert (event.amount_minor, event.currency) == (1000, "USD")
+
+    def test_order_completed_is_paid_only_with_a_completed_capture(self) -> None:
+        order: dict[str, Any] = {
+            "id": "5O190127TN364715T",
+            "status": "COMPLETED",
+            "purchase_units": [
+                {
+                    "reference_id": "pay_9",
+                    "amount": {"currency_code": "USD", "value": "10.00"},
+                    "payments": {
+                        "captures": [
+                            {
+                                "id": "40V95236PS9814847",
+                                "status": "PENDING",
+                                "amount": {"currency_code": "USD", "value": "10.00"},
+                            }
+                        ]
+                    },
+                }
+            ],
+        }
+        envelope = {
+            "id": "WH-1",
+            "event_type": "CHECKOUT.ORDER.COMPLETED",
+            "resource_type": "checkout-order",
+            "resource": order,
+        }
+        assert paypal_mapping.to_event(envelope).kind is GatewayEventKind.PAYMENT_PENDING
+        order["purchase_units"][0]["payments"]["captures"][0]["status"] = "COMPLETED"
+        paid = paypal_mapping.to_event(envelope)
+        assert (paid.kind, paid.payment_id) == (GatewayEventKind.ORDER_PAID, "40V95236PS9814847")
+        order["purchase_units"][0]["payments"]["captures"][0]["status"] = "DECLINED"
+        assert paypal_mapping.to_event(envelope).kind is GatewayEventKind.PAYMENT_FAILED
+
+
+class TestListRefunds:
+    async def test_lists_ours_the_dashboard_s_and_a_chargeback(
+        self, paypal_gateway: PayPalGateway, paypal_sandbox: SandboxHandle
+    ) -> None:
+        capture_id = await captured(paypal_gateway, paypal_sandbox, amount=1000)
+        ours = await paypal_gateway.refund(RefundRequest(capture_id, 300, "USD", "rf_list_1"))
+        theirs = (
+            await paypal_sandbox.control(
+                action="dashboard_refund", capture_id=capture_id, amount=200
+            )
+        )["result"]
+        await paypal_sandbox.control(action="reverse_capture", capture_id=capture_id)
+        listed = await paypal_gateway.list_refunds(capture_id)
+        assert [(r.id, r.amount_minor, r.reversal) for r in listed] == [
+            (ours.id, 300, False),
+            (theirs["id"], 200, False),
+            (paypal_mapping.reversal_id(capture_id), 500, True),
+        ]
+        assert all(r.status is GatewayRefundStatus.PROCESSED for r in listed)
+        assert all(r.payment_id == capture_id for r in listed)
+
+    async def test_a_capture_without_refunds_lists_none(
+        self, paypal_gateway: PayPalGateway, paypal_sandbox: SandboxHandle
+    ) -> None:
+        capture_id = await captured(paypal_gateway, paypal_sandbox)
+        assert await paypal_gateway.list_refunds(capture_id) == []
+
+    async def test_keeps_no_customers(self, paypal_gateway: PayPalGateway) -> None:
+        assert await paypal_gateway.create_customer("shopper-1") is None

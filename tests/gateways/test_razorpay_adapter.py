@@ -304,7 +304,10 @@ class TestFetch:
         self, gateway: RazorpayGateway, sandbox: Sandbox
     ) -> None:
         order = await gateway.create_order(order_request())
-        answer = await sandbox.pay(order.id, method="card", card_number=RUPAY, save=True)
+        customer_id = await gateway.create_customer("shopper-rupay")
+        answer = await sandbox.pay(
+            order.id, method="card", card_number=RUPAY, save=True, customer_id=customer_id
+        )
         payment = await gateway.fetch_payment(answer.json()["razorpay_payment_id"])
         assert payment.status is GatewayPaymentStatus.AUTHORIZED
         assert (payment.card_last4, payment.card_network, payment.method) == (
@@ -782,3 +785,113 @@ class TestWireMapping:
     def test_retry_after_as_http_date(self) -> None:
         seconds = mapping.retry_after_seconds("Wed, 21 Oct 2015 07:28:10 GMT", now=1445412480)
         assert seconds == 10.0
+
+
+class TestVoidedAuthorization:
+    """Razorpay refunds an authorization nobody captured: `refunded` with `captured: false` is
+    VOIDED (no money was taken), never a capture refunded."""
+
+    async def test_an_auto_refunded_authorization_is_voided(
+        self, gateway: RazorpayGateway, sandbox: Sandbox, razorpay_control: SandboxControl
+    ) -> None:
+        order = await gateway.create_order(order_request())
+        payment_id = await sandbox.paid(order.id)
+        await razorpay_control.post(action="void_authorization", payment_id=payment_id)
+        voided = await gateway.fetch_payment(payment_id)
+        assert (voided.status, voided.captured) == (GatewayPaymentStatus.VOIDED, False)
+        [listed] = await gateway.list_order_payments(order.id)
+        assert listed.status is GatewayPaymentStatus.VOIDED
+
+    async def test_a_captured_payment_refunded_in_full_is_refunded(
+        self, gateway: RazorpayGateway, sandbox: Sandbox
+    ) -> None:
+        _, payment_id = await captured_payment(gateway, sandbox)
+        await gateway.refund(RefundRequest(payment_id, None, "INR", "refund-key-void-01"))
+        refunded = await gateway.fetch_payment(payment_id)
+        assert (refunded.status, refunded.captured) == (GatewayPaymentStatus.REFUNDED, True)
+
+    async def test_the_auto_refund_s_webhooks_say_voided_not_refunded(
+        self,
+        gateway: RazorpayGateway,
+        sandbox: Sandbox,
+        razorpay_control: SandboxControl,
+        razorpay_webhooks: WebhookInbox,
+    ) -> None:
+        order = await gateway.create_order(order_request())
+        payment_id = await sandbox.paid(order.id)
+        refund = (await razorpay_control.post(action="void_authorization", payment_id=payment_id))[
+            "result"
+        ]
+        received = await razorpay_webhooks.wait_for(3)
+        refund_hooks = [h for h in received if b'"refund.' in h.body]
+        events = [await gateway.verify_webhook(h.headers, h.body) for h in refund_hooks]
+        assert [e.kind for e in events] == [GatewayEventKind.PAYMENT_VOIDED] * 2
+        for event in events:
+            assert (event.payment_id, event.order_id, event.refund_id) == (
+                payment_id,
+                order.id,
+                refund["id"],
+            )
+            assert (event.amount_minor, event.currency) == (50_000, "INR")
+
+    def test_a_failed_auto_refund_is_nothing_to_act_on(self) -> None:
+        payment = {"id": "pay_x", "amount": 100, "currency": "INR", "captured": False}
+        refund = {"id": "rfnd_x", "payment_id": "pay_x", "amount": 100, "currency": "INR"}
+        kind = mapping.event_kind("refund.failed", payment, refund)
+        assert kind is GatewayEventKind.UNKNOWN
+
+
+class TestListRefunds:
+    async def test_lists_ours_and_the_dashboard_s(
+        self, gateway: RazorpayGateway, sandbox: Sandbox, razorpay_control: SandboxControl
+    ) -> None:
+        _, payment_id = await captured_payment(gateway, sandbox)
+        ours = await gateway.refund(RefundRequest(payment_id, 10_000, "INR", "refund-key-list-1"))
+        theirs = (
+            await razorpay_control.post(
+                action="dashboard_refund", payment_id=payment_id, amount=5_000
+            )
+        )["result"]
+        listed = await gateway.list_refunds(payment_id)
+        assert {(r.id, r.amount_minor, r.status) for r in listed} == {
+            (ours.id, 10_000, GatewayRefundStatus.PROCESSED),
+            (theirs["id"], 5_000, GatewayRefundStatus.PROCESSED),
+        }
+        assert all(r.payment_id == payment_id and not r.reversal for r in listed)
+
+    async def test_reads_every_page(
+        self, gateway: RazorpayGateway, sandbox: Sandbox, razorpay_control: SandboxControl
+    ) -> None:
+        _, payment_id = await captured_payment(gateway, sandbox)  # 500.00: 101 refunds of 1.00
+        for _ in range(101):
+            await razorpay_control.post(
+                action="dashboard_refund", payment_id=payment_id, amount=100
+            )
+        assert len(await gateway.list_refunds(payment_id)) == 101
+
+    async def test_a_payment_without_refunds_lists_none(
+        self, gateway: RazorpayGateway, sandbox: Sandbox
+    ) -> None:
+        _, payment_id = await captured_payment(gateway, sandbox)
+        assert await gateway.list_refunds(payment_id) == []
+
+
+class TestCustomers:
+    async def test_creates_a_customer_named_by_our_reference(
+        self, gateway: RazorpayGateway, sandbox: Sandbox
+    ) -> None:
+        customer_id = await gateway.create_customer("shopper-1")
+        assert customer_id is not None and customer_id.startswith("cust_")
+        answer = await sandbox.http.get(f"/v1/customers/{customer_id}")
+        assert answer.json()["notes"] == {mapping.NOTE_CUSTOMER: "shopper-1"}
+
+    async def test_a_saved_card_s_token_belongs_to_the_customer(
+        self, gateway: RazorpayGateway, sandbox: Sandbox
+    ) -> None:
+        customer_id = await gateway.create_customer("shopper-2")
+        order = await gateway.create_order(order_request())
+        answer = await sandbox.pay(
+            order.id, method="card", card_number=VISA, save=True, customer_id=customer_id
+        )
+        payment = await gateway.fetch_payment(answer.json()["razorpay_payment_id"])
+        assert payment.token_id is not None and payment.token_id.startswith("token_")

@@ -103,7 +103,9 @@ EXPECTED_INDEXES: dict[tuple[str, str], tuple[list[tuple[str, int]], dict[str, A
         [("payment_id", 1), ("idempotency_key", 1)],
         {"unique": True, "partialFilterExpression": {"idempotency_key": {"$type": "string"}}},
     ),
-    ("refunds", "gateway_refund_id"): ([("gateway_refund_id", 1)], {"sparse": True}),
+    ("refunds", "gateway_refund_unique"): (
+        [("gateway", 1), ("gateway_refund_id", 1)],
+        {"unique": True, "partialFilterExpression": {"gateway_refund_id": {"$type": "string"}}}),
     ("refunds", "status_updated"): ([("status", 1), ("updated_at", 1)], {}),
     ("saved_payment_methods", "customer_default"): (
         [("customer_id", 1), ("is_default", -1)], {}),
@@ -115,6 +117,8 @@ EXPECTED_INDEXES: dict[tuple[str, str], tuple[list[tuple[str, int]], dict[str, A
     ("webhook_events", "status_received"): ([("status", 1), ("received_at", 1)], {}),
     ("reconciliation_reports", "started_at"): ([("started_at", -1)], {}),
     ("failed_jobs", "failed_at"): ([("failed_at", -1)], {}),
+    ("gateway_customers", "gateway_customer_unique"): (
+        [("gateway", 1), ("customer_id", 1)], {"unique": True}),
 }  # fmt: skip
 
 OPTION_KEYS = ("unique", "sparse", "partialFilterExpression", "expireAfterSeconds")
@@ -141,6 +145,7 @@ class TestCollections:
             "webhook_events",
             "reconciliation_reports",
             "failed_jobs",
+            "gateway_customers",
         ]
 
 

@@ -84,7 +84,11 @@ async def paid(
     initiated = await shopper.initiate(orderId=order_id(), amount="499.00", paymentMethod="CARD")
     assert initiated["__typename"] == "InitiatePaymentSuccess", initiated
     checkout = await shopper.pay_razorpay(
-        initiated["checkout"]["gatewayOrderId"], method="card", card_number=card, save=save
+        initiated["checkout"]["gatewayOrderId"],
+        method="card",
+        card_number=card,
+        save=save,
+        customer_id=initiated["checkout"]["customerId"],
     )
     assert "razorpay_payment_id" in checkout, checkout
     verified = await shopper.verify(
@@ -192,7 +196,11 @@ class TestPayWithSavedMethod:
         assert response.json()["data"]["payment"]["checkout"]["savedToken"] is None  # not at rest
         checkout = await client.post(
             f"/sandbox/razorpay/checkout/{second['checkout']['gatewayOrderId']}/pay",
-            json={"method": "card", "token": token},
+            json={
+                "method": "card",
+                "token": token,
+                "customer_id": second["checkout"]["customerId"],
+            },
         )
         paid_second = checkout.json()
         verified = await shopper.verify(
@@ -245,6 +253,65 @@ class TestPayWithSavedMethod:
         )
         assert response.status_code == 400
         assert response.json()["error"]["field"] == "token"
+
+
+class TestRazorpayCustomer:
+    """Razorpay saves a card, and takes a saved card's token, only for one of its customers:
+    each shopper gets one, made at the first card checkout and named to every later one."""
+
+    async def test_card_checkouts_name_the_shopper_s_one_customer(
+        self, shopper, other_shopper, sandbox, client, mongo_db
+    ):
+        first = await shopper.initiate(orderId=order_id(), amount="10.00", paymentMethod="CARD")
+        second = await shopper.initiate(orderId=order_id(), amount="20.00", paymentMethod="CARD")
+        theirs = await other_shopper.initiate(
+            orderId=order_id(), amount="10.00", paymentMethod="CARD"
+        )
+        customer = first["checkout"]["customerId"]
+        assert customer.startswith("cust_")
+        assert second["checkout"]["customerId"] == customer
+        assert theirs["checkout"]["customerId"] not in (None, customer)
+        counts = (await client.get("/sandbox/razorpay/_control")).json()["counts"]
+        assert counts["customers"] == 2
+        stored = await mongo_db["gateway_customers"].find_one({"customer_id": "cust-1"})
+        assert (stored["gateway"], stored["gateway_customer_id"]) == ("RAZORPAY", customer)
+
+    async def test_other_methods_need_no_customer(self, shopper, sandbox, client):
+        upi = await shopper.initiate(orderId=order_id(), amount="10.00", paymentMethod="UPI")
+        assert upi["checkout"]["customerId"] is None
+        assert (await client.get("/sandbox/razorpay/_control")).json()["counts"]["customers"] == 0
+
+    async def test_without_a_customer_the_card_is_not_saved(self, shopper, sandbox):
+        initiated = await shopper.initiate(orderId=order_id(), amount="10.00", paymentMethod="CARD")
+        checkout = await shopper.pay_razorpay(
+            initiated["checkout"]["gatewayOrderId"], card_number=TOKEN_CARD, save=True
+        )
+        verified = await shopper.verify(
+            paymentId=initiated["payment"]["id"],
+            gatewayPaymentId=checkout["razorpay_payment_id"],
+            signature=checkout["razorpay_signature"],
+            saveMethod=True,
+        )
+        assert verified["payment"]["status"] == "COMPLETED"
+        assert (await shopper.graphql(SAVED_METHODS))["savedMethods"] == []
+
+    async def test_another_shopper_cannot_pay_with_a_token_they_learned(
+        self, shopper, other_shopper, sandbox, client, settings
+    ):
+        first = await paid(shopper, save=True, save_method=True)
+        token = await gateway_token(client, settings, first["gatewayPaymentId"])
+        theirs = await other_shopper.initiate(
+            orderId=order_id(), amount="10.00", paymentMethod="CARD"
+        )
+        response = await client.post(
+            f"/sandbox/razorpay/checkout/{theirs['checkout']['gatewayOrderId']}/pay",
+            json={
+                "method": "card",
+                "token": token,
+                "customer_id": theirs["checkout"]["customerId"],
+            },
+        )
+        assert (response.status_code, response.json()["error"]["field"]) == (400, "token")
 
 
 class TestDefaultAndDelete:

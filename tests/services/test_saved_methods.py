@@ -20,6 +20,7 @@ from gateways.registry import GatewayRegistry
 from models.clock import utcnow
 from models.enums import PaymentMethodType, PaymentStatus, Role
 from models.errors import SavedMethodNotFound
+from models.gateway_customer import GatewayCustomer
 from models.money import Money
 from models.payment import Payment
 from models.saved_method import SavedPaymentMethod
@@ -258,3 +259,38 @@ class TestRotateKeysCommand:
         )  # fmt: skip
         assert result.returncode == 2
         assert "ENCRYPTION_KEYS" in result.stderr
+
+
+class TestGatewayCustomer:
+    """Razorpay's customer for each of ours, made once against the sandbox over HTTP."""
+
+    async def test_made_once_then_read_back(self, core, client):
+        await client.post("/sandbox/razorpay/_control", json={"action": "reset"})
+        first = await core.saved_methods.gateway_customer(Gateway.RAZORPAY, "cust-gc-1")
+        again = await core.saved_methods.gateway_customer(Gateway.RAZORPAY, "cust-gc-1")
+        other = await core.saved_methods.gateway_customer(Gateway.RAZORPAY, "cust-gc-2")
+        assert first is not None and first.startswith("cust_")
+        assert again == first != other
+        state = (await client.get("/sandbox/razorpay/_control")).json()
+        assert state["counts"]["customers"] == 2
+
+    async def test_concurrent_first_checkouts_keep_one(self, core, client):
+        found = await asyncio.gather(
+            *(core.saved_methods.gateway_customer(Gateway.RAZORPAY, "cust-gc-3") for _ in range(5))
+        )
+        stored = await GatewayCustomer.find({"customer_id": "cust-gc-3"}).to_list()
+        assert len(stored) == 1
+        assert set(found) == {stored[0].gateway_customer_id}
+
+    async def test_paypal_keeps_none(self, core):
+        assert await core.saved_methods.gateway_customer(Gateway.PAYPAL, "cust-gc-4") is None
+        assert await GatewayCustomer.find({"customer_id": "cust-gc-4"}).count() == 0
+
+    async def test_an_unreachable_gateway_makes_none_and_stores_nothing(self, core, client):
+        await client.post(
+            "/sandbox/razorpay/_control",
+            json={"action": "fault", "path": "/v1/customers", "status": 400, "count": 1},
+        )
+        assert await core.saved_methods.gateway_customer(Gateway.RAZORPAY, "cust-gc-5") is None
+        assert await GatewayCustomer.find({"customer_id": "cust-gc-5"}).count() == 0
+        await client.post("/sandbox/razorpay/_control", json={"action": "clear_faults"})

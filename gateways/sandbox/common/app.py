@@ -48,7 +48,7 @@ def sandbox_app(
     routes: Sequence[BaseRoute],
     answer_fault: Callable[[Fault], Response],
     snapshot: Callable[[Request], Json],
-    act: Callable[[Request, Json], Awaitable[None]],
+    act: Callable[[Request, Json], Awaitable[Json | None]],
     middleware: Sequence[Middleware] = (),
     exception_handlers: Mapping[Any, Callable[[Request, Exception], Awaitable[Response]]]
     | None = None,

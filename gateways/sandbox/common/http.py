@@ -54,24 +54,27 @@ def route_path(scope: Scope) -> str:
 def control_endpoint(
     reset: Callable[[], Awaitable[None]],
     snapshot: Callable[[Request], Json],
-    act: Callable[[Request, Json], Awaitable[None]],
+    act: Callable[[Request, Json], Awaitable[Json | None]],
 ) -> Handler:
     """`/_control`: POST {"action": "reset"} calls `reset`, any other action goes to `act`;
-    both methods answer `snapshot`. A bad action (ValueError, a missing key, a wrong type)
+    both methods answer `snapshot`, plus `"result"` when the action returned one (e.g. the
+    payment a `pay` action made). A bad action (ValueError, a missing key, a wrong type)
     answers 400 {"error": ...}."""
 
     async def control(request: Request) -> Response:
+        result: Json | None = None
         if request.method == "POST":
             try:
                 body = await json_object(request) or {}
                 if body.get("action") == "reset":
                     await reset()
                 else:
-                    await act(request, body)
+                    result = await act(request, body)
             except KeyError as exc:
                 return JSONResponse({"error": f"{exc.args[0]} is required"}, 400)
             except (TypeError, ValueError) as exc:
                 return JSONResponse({"error": str(exc)}, 400)
-        return JSONResponse(snapshot(request))
+        state = snapshot(request)
+        return JSONResponse(state if result is None else {**state, "result": result})
 
     return control

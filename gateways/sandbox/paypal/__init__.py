@@ -13,7 +13,8 @@ What it reproduces (see reference/paypal.md §10):
   (ORDER_NOT_APPROVED / ORDER_ALREADY_CAPTURED 422; capture outcome COMPLETED, PENDING or
   DECLINED chosen via /_control). Ids are 17 characters of [A-Z0-9].
 - Payments v2: captures and refunds (full or partial; REFUND_AMOUNT_EXCEEDED,
-  CAPTURE_FULLY_REFUNDED, PENDING_CAPTURE, currency and precision checks).
+  CAPTURE_FULLY_REFUNDED, PENDING_CAPTURE, REFUND_NOT_PERMITTED_DUE_TO_CHARGEBACK, currency
+  and precision checks).
 - Idempotency keyed by (path, PayPal-Request-Id): a repeat answers 200 with the stored body;
   a repeat while the first is still running answers 409 PREVIOUS_REQUEST_IN_PROGRESS. Only
   successful answers are stored, so a capture refused as ORDER_NOT_APPROVED can be repeated
@@ -33,8 +34,11 @@ What it reproduces (see reference/paypal.md §10):
   transmission this sandbox really sent, with the event unchanged.
 
 GET /_control shows counters and settings; POST /_control {"action": ...} injects faults and
-changes knobs: reset, fail, delay, capture_outcome, webhooks (drop, duplicate, reorder, url),
-token_expires_in, revoke_tokens, settle_capture, reverse_capture; control.py documents each.
+changes knobs: reset, fail, delay, capture_outcome (a capture COMPLETED, PENDING for review, or
+DECLINED), webhooks (drop, duplicate, reorder, url), token_expires_in, revoke_tokens,
+settle_capture (a PENDING capture ends COMPLETED or DENIED, at once or after a delay),
+reverse_capture (a chargeback: capture REVERSED, PAYMENT.CAPTURE.REVERSED), dashboard_refund
+(a refund not made through the API, PAYMENT.CAPTURE.REFUNDED); control.py documents each.
 
 Modules: config (the config and the merchant's currencies), state (entities, store, ids, their
 JSON), errors (PayPal's envelope), api (REST handlers), checkout (the approval page), webhooks

@@ -382,6 +382,12 @@ async def refund_capture(request: Request) -> Response:
         return error(422, "PENDING_CAPTURE")
     if capture.status == "REFUNDED":
         return error(422, "CAPTURE_FULLY_REFUNDED")
+    if capture.status == "REVERSED":
+        return error(
+            422,
+            "REFUND_NOT_PERMITTED_DUE_TO_CHARGEBACK",
+            description="The capture was reversed by a chargeback; it cannot be refunded.",
+        )
     if capture.status not in {"COMPLETED", "PARTIALLY_REFUNDED"}:
         return error(
             422,
@@ -420,6 +426,29 @@ async def refund_capture(request: Request) -> Response:
             "DUPLICATE_INVOICE_ID",
             description="Invoice ID was previously used to refund a capture.",
         )
+    body = issue_refund(
+        sandbox,
+        capture,
+        amount,
+        strings["invoice_id"],
+        strings["custom_id"],
+        strings["note_to_payer"],
+        sandbox.base_url(request),
+    )
+    return _created(request, body)
+
+
+def issue_refund(
+    sandbox: Sandbox,
+    capture: Capture,
+    amount: int,
+    invoice_id: str | None,
+    custom_id: str | None,
+    note_to_payer: str | None,
+    base: str,
+) -> Json:
+    """A refund of `amount` (already checked against what is left) of a capture: the capture's
+    totals move, PAYMENT.CAPTURE.REFUNDED goes out; the refund's JSON."""
     moment = now()
     capture.refunded += amount
     capture.status = "REFUNDED" if capture.refunded == capture.amount else "PARTIALLY_REFUNDED"
@@ -432,15 +461,14 @@ async def refund_capture(request: Request) -> Response:
         amount=amount,
         total_refunded_after=capture.refunded,
         invoice_id=invoice_id,
-        custom_id=strings["custom_id"],
-        note_to_payer=strings["note_to_payer"],
+        custom_id=custom_id,
+        note_to_payer=note_to_payer,
         create_time=moment,
     )
     sandbox.refunds[refund.id] = refund
     if invoice_id is not None:
         sandbox.refund_invoice_ids.add(invoice_id)
     sandbox.orders[capture.order_id].refund_ids.append(refund.id)
-    base = sandbox.base_url(request)
     body = sandbox.refund_json(refund, base)
     emit(
         sandbox,
@@ -450,7 +478,7 @@ async def refund_capture(request: Request) -> Response:
         f"A {fmt(amount, capture.currency)} {capture.currency} capture payment was refunded",
         base,
     )
-    return _created(request, body)
+    return body
 
 
 # --- Notifications v1 ----------------------------------------------------------------------

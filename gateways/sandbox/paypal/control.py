@@ -11,8 +11,19 @@
       (reorder holds the next N events and delivers them newest first)
   {"action": "token_expires_in", "seconds": S}
   {"action": "revoke_tokens"}
-  {"action": "settle_capture", "capture_id": ID, "outcome": "COMPLETED"|"DENIED"}
+  {"action": "settle_capture", "capture_id": ID, "outcome": "COMPLETED"|"DENIED",
+   "after"?: S}
+      (a capture left PENDING by capture_outcome - PayPal's review - ends COMPLETED, with
+      PAYMENT.CAPTURE.COMPLETED, or DENIED: status DECLINED, PAYMENT.CAPTURE.DENIED; with
+      "after", S seconds from now instead of at once)
   {"action": "reverse_capture", "capture_id": ID}
+      (a chargeback: a COMPLETED or PARTIALLY_REFUNDED capture becomes REVERSED with
+      status_details.reason CHARGEBACK, and PAYMENT.CAPTURE.REVERSED carries the capture;
+      it can no longer be refunded: 422 REFUND_NOT_PERMITTED_DUE_TO_CHARGEBACK)
+  {"action": "dashboard_refund", "capture_id": ID, "amount"?: N}
+      (a refund made in PayPal's dashboard, not through the API: N in the currency's minor
+      units, default all that is left; the refund and PAYMENT.CAPTURE.REFUNDED as an API
+      refund would make them. The answer's "result" is the refund's JSON)
 GLOB matches the path below the mount point, e.g. "/v2/checkout/orders/*/capture".
 
 Requests are counted per endpoint ("POST /v2/checkout/orders/{id}/capture") before any fault
@@ -20,6 +31,7 @@ applies, so a failed request still counts: see `RequestCounter`."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 from collections.abc import Sequence
@@ -30,7 +42,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateways.sandbox.common.faults import Fault
 from gateways.sandbox.common.http import Json
-from gateways.sandbox.paypal.state import Sandbox, now, sandbox_of
+from gateways.sandbox.paypal.api import issue_refund
+from gateways.sandbox.paypal.state import Capture, Sandbox, now, sandbox_of
 from gateways.sandbox.paypal.webhooks import cert_url, emit
 
 
@@ -53,7 +66,7 @@ class RequestCounter:
         await self.app(scope, receive, send)
 
 
-async def act(request: Request, data: Json) -> None:
+async def act(request: Request, data: Json) -> Json | None:
     sandbox = sandbox_of(request)
     action = data.get("action")
     if action in {"fail", "delay"}:
@@ -88,39 +101,69 @@ async def act(request: Request, data: Json) -> None:
     elif action == "revoke_tokens":
         sandbox.tokens.clear()
     elif action == "settle_capture":
-        _settle(sandbox, str(data["capture_id"]), str(data["outcome"]).upper(), request)
+        outcome = str(data["outcome"]).upper()
+        capture = _capture(sandbox, str(data["capture_id"]), {"PENDING"})
+        if outcome not in {"COMPLETED", "DENIED"}:
+            raise ValueError("settle a PENDING capture as COMPLETED or DENIED")
+        base = sandbox.base_url(request)
+        after = data.get("after")
+        if after is None:
+            _settle(sandbox, capture, outcome, base)
+        elif isinstance(after, int | float) and 0 <= after <= 3600:
+            sandbox.outbox.spawn(_settle_later(sandbox, capture, outcome, base, float(after)))
+        else:
+            raise ValueError("after must be 0-3600 seconds")
     elif action == "reverse_capture":
         _reverse(sandbox, str(data["capture_id"]), request)
+    elif action == "dashboard_refund":
+        return _dashboard_refund(sandbox, str(data["capture_id"]), data.get("amount"), request)
     else:
         raise ValueError(f"unknown action {action!r}")
+    return None
 
 
-def _settle(sandbox: Sandbox, capture_id: str, outcome: str, request: Request) -> None:
-    capture = sandbox.captures[capture_id]
-    if capture.status != "PENDING" or outcome not in {"COMPLETED", "DENIED"}:
-        raise ValueError("settle a PENDING capture as COMPLETED or DENIED")
+def _capture(sandbox: Sandbox, capture_id: str, statuses: set[str]) -> Capture:
+    capture = sandbox.captures.get(capture_id)
+    if capture is None or capture.status not in statuses:
+        raise ValueError(f"no capture {capture_id} in status {' or '.join(sorted(statuses))}")
+    return capture
+
+
+async def _settle_later(
+    sandbox: Sandbox, capture: Capture, outcome: str, base: str, seconds: float
+) -> None:
+    await asyncio.sleep(seconds)
+    if capture.status == "PENDING":
+        _settle(sandbox, capture, outcome, base)
+
+
+def _settle(sandbox: Sandbox, capture: Capture, outcome: str, base: str) -> None:
     capture.status = "COMPLETED" if outcome == "COMPLETED" else "DECLINED"
     capture.reason = None
     capture.update_time = now()
-    base = sandbox.base_url(request)
     body = sandbox.capture_json(capture, base)
     summary = f"Payment {outcome.lower()} for {body['amount']['value']} {capture.currency}"
     emit(sandbox, f"PAYMENT.CAPTURE.{outcome}", "capture", body, summary, base)
 
 
 def _reverse(sandbox: Sandbox, capture_id: str, request: Request) -> None:
-    # Approximation of a chargeback reversal: the capture ends REFUNDED with reason
-    # CHARGEBACK and PAYMENT.CAPTURE.REVERSED carries the capture.
-    capture = sandbox.captures[capture_id]
-    if capture.status not in {"COMPLETED", "PARTIALLY_REFUNDED"}:
-        raise ValueError("only a completed capture can be reversed")
-    capture.refunded = capture.amount
-    capture.status = "REFUNDED"
+    capture = _capture(sandbox, capture_id, {"COMPLETED", "PARTIALLY_REFUNDED"})
+    capture.status = "REVERSED"
     capture.reason = "CHARGEBACK"
     capture.update_time = now()
     base = sandbox.base_url(request)
     body = sandbox.capture_json(capture, base)
     emit(sandbox, "PAYMENT.CAPTURE.REVERSED", "capture", body, "A payment was reversed", base)
+
+
+def _dashboard_refund(sandbox: Sandbox, capture_id: str, amount: object, request: Request) -> Json:
+    capture = _capture(sandbox, capture_id, {"COMPLETED", "PARTIALLY_REFUNDED"})
+    remaining = capture.amount - capture.refunded
+    if amount is None:
+        amount = remaining
+    if not isinstance(amount, int) or isinstance(amount, bool) or not 0 < amount <= remaining:
+        raise ValueError(f"amount must be an integer from 1 to {remaining} minor units")
+    return issue_refund(sandbox, capture, amount, None, None, None, sandbox.base_url(request))
 
 
 def snapshot(request: Request) -> Json:

@@ -5,8 +5,11 @@ Mounted at /sandbox/razorpay (development and tests only), it serves Razorpay's 
 gateways.razorpay.RazorpayGateway both work against it. Behaviour follows
 shared/reference/razorpay.md: Basic auth (401 on a bad key), the error envelope with "NA"
 defaults, 400 for unknown ids and routes, the order/payment/refund state machines and amount
-rules, refund idempotency (same key + same body replays, a different body is 409), and signed
-webhooks delivered at least once, retried with backoff on any non-2xx.
+rules, refund idempotency (same key + same body replays, a different body is 409), customers
+(POST /v1/customers with fail_existing) and their saved-card tokens, and signed webhooks
+delivered at least once, retried with backoff on any non-2xx. What happens to a payment
+outside our calls (a late authorization, Razorpay's refund of an uncaptured authorization, a
+refund made in the dashboard) is lifecycle.py's.
 
 Checkout stand-in: `POST /checkout/{order_id}/pay` plays the browser checkout. The reference's
 test instruments decide the outcome (test cards, success@razorpay / failure@razorpay); for
@@ -19,12 +22,14 @@ code written for the real one runs unchanged against the sandbox, from a page on
 (it finds the sandbox from its own `src`): `new Razorpay(options)` with key, amount, currency,
 order_id, name, description, image, prefill {name, email, contact, method}, notes, theme
 {color}, handler(response), modal {ondismiss, escape, backdropclose}, `method` (one method or
-{card: true, ...}) to limit the methods, customer_id, `save` ("Save this card") and `token`
-(a saved card: no card input; sandbox extras prefill.card_last4/card_network label it);
-`rzp.on("payment.failed", cb)` with Razorpay's {error: {code, description, source, step,
-reason, metadata: {order_id, payment_id}}}; `rzp.open()`, `rzp.close()`. Ignored:
-`callback_url` and `redirect` (the handler is always called), notes and customer_id (accepted,
-unused). `open()` shows a dialog whose iframe is the payment form `GET /checkout/{order_id}`
+{card: true, ...}) to limit the methods, customer_id (sent with the payment), `save` ("Save
+this card": a token is issued only with a customer_id) and `token` (a saved card, honoured only
+with the customer_id it was issued to: no card input; sandbox extras
+prefill.card_last4/card_network label it); `rzp.on("payment.failed", cb)` with Razorpay's
+{error: {code, description, source, step, reason, metadata: {order_id, payment_id}}};
+`rzp.open()`, `rzp.close()`. Ignored: `callback_url` and `redirect` (the handler is always
+called), notes (accepted, unused). `open()` shows a dialog whose iframe is the payment form
+`GET /checkout/{order_id}`
 (labelled Card number, Expiry, CVV, UPI ID, Bank, Wallet, EMI tenure; net banking and wallets
 end on a bank page with Success and Failure buttons); the form pays through
 `POST /checkout/{order_id}/pay` on its own origin and reports by postMessage, origins checked
@@ -33,13 +38,16 @@ is declined, success@razorpay / failure@razorpay. The files are static/ (package
 
 `GET /_control` shows the simulator's state, `POST /_control` changes it: reset, fault
 (status, delay, before/after processing, skip, rate), clear_faults, configure (capture, refund
-mode, receipt uniqueness, webhook drop/hold/duplicate/reorder), release_webhooks,
-settle_refund, late_authorize, alter_payment; control.py documents each.
+mode, receipt uniqueness, auto-refund of uncaptured authorizations after a delay, webhook
+drop/hold/duplicate/reorder), release_webhooks, settle_refund, late_authorize, alter_payment,
+pay (an order paid server side, at any time, optionally authorized only), void_authorization
+(Razorpay's auto-refund of an uncaptured authorization, now), dashboard_refund (a refund not
+made through the API); control.py documents each.
 
 Modules: config (the config and the account's catalogue), state (entities, store, ids),
 errors (Razorpay's envelope), api (REST handlers), checkout (the stand-in: pay endpoint,
-checkout.js and its form), webhooks (signing and delivery), control (`/_control`), app
-(`create_razorpay_sandbox`).
+checkout.js and its form), lifecycle (refunds, late authorization, auto-refund), webhooks
+(signing and delivery), control (`/_control`), app (`create_razorpay_sandbox`).
 """
 
 from gateways.sandbox.razorpay.app import create_razorpay_sandbox

@@ -1,6 +1,7 @@
 """Razorpay's REST API as the adapter and the razorpay SDK use it: orders, payments (fetch,
-capture), refunds (idempotent on X-Refund-Idempotency) and GET /v1/methods, behind HTTP Basic
-auth with the key id and secret. Module-level handlers; the state is `sandbox_of(request)`."""
+capture), refunds (idempotent on X-Refund-Idempotency), customers and their saved-card tokens,
+and GET /v1/methods, behind HTTP Basic auth with the key id and secret. Module-level handlers;
+the state is `sandbox_of(request)`."""
 
 from __future__ import annotations
 
@@ -23,15 +24,9 @@ from gateways.sandbox.razorpay.config import (
     WALLETS,
     RazorpaySandboxConfig,
 )
-from gateways.sandbox.razorpay.control import settle_later
 from gateways.sandbox.razorpay.errors import ApiError, invalid
-from gateways.sandbox.razorpay.state import (
-    OrderRules,
-    capture,
-    new_id,
-    refund_totals,
-    sandbox_of,
-)
+from gateways.sandbox.razorpay.lifecycle import make_refund
+from gateways.sandbox.razorpay.state import OrderRules, capture, new_id, sandbox_of
 from gateways.sandbox.razorpay.webhooks import emit
 
 _IDEMPOTENCY_KEY_RE = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -309,39 +304,16 @@ async def create_refund(request: Request) -> Response:
     _min_amount(amount, payment["currency"])
     if amount > remaining:
         raise invalid("The refund amount provided is greater than amount captured", "amount")
-    refund = {
-        "id": new_id("rfnd"),
-        "entity": "refund",
-        "amount": amount,
-        "currency": payment["currency"],
-        "payment_id": payment["id"],
-        "notes": _notes(body.get("notes")),
-        "receipt": body.get("receipt"),
-        "acquirer_data": {"arn": None},
-        "created_at": sandbox.now(),
-        "batch_id": None,
-        "status": "pending",
-        "speed_processed": "normal",
-        "speed_requested": speed,
-    }
-    sandbox.refunds[refund["id"]] = refund
+    refund = make_refund(
+        sandbox,
+        payment,
+        amount,
+        notes=_notes(body.get("notes")),
+        receipt=body.get("receipt"),
+        speed=speed,
+    )
     if key is not None:
         sandbox.idempotency[key] = (fingerprint, refund["id"])
-    payment["amount_refunded"] += amount
-    refund_totals(payment)
-    events = [("refund.created", {"refund": refund, "payment": payment})]
-    if sandbox.settings.refund_mode == "processed":
-        refund["status"] = "processed"
-        events[0] = (
-            "refund.created",
-            {"refund": dict(refund, status="pending"), "payment": payment},
-        )
-        events.append(("refund.processed", {"refund": refund, "payment": payment}))
-    elif sandbox.settings.refund_settle_seconds is not None:
-        sandbox.outbox.spawn(
-            settle_later(sandbox, refund["id"], sandbox.settings.refund_settle_seconds)
-        )
-    emit(sandbox, events)
     return JSONResponse(refund)
 
 
@@ -367,6 +339,73 @@ async def fetch_refund(request: Request) -> Response:
 
 async def list_refunds(request: Request) -> Response:
     return _collection(_page(request, list(sandbox_of(request).refunds.values())[::-1]))
+
+
+# --- customers ------------------------------------------------------------------------------
+
+_CUSTOMER_NAME_RE = re.compile(r"^[A-Za-z0-9 .'/@()-]{3,50}$")
+
+
+async def create_customer(request: Request) -> Response:
+    """POST /v1/customers. With `fail_existing: "0"` a customer with the same email and contact
+    is returned instead of refused (Razorpay's default, "1", refuses it)."""
+    sandbox = sandbox_of(request)
+    body = await json_body(request)
+    _only(body, {"name", "email", "contact", "fail_existing", "notes", "gstin"})
+    name, email, contact = body.get("name"), body.get("email"), body.get("contact")
+    if name is not None and (not isinstance(name, str) or not _CUSTOMER_NAME_RE.match(name)):
+        raise invalid("The name must be between 3-50 characters in length.", "name")
+    if email is not None and (not isinstance(email, str) or len(email) > 64 or "@" not in email):
+        raise invalid("The email must be a valid email address.", "email")
+    if contact is not None and (
+        not isinstance(contact, str) or not 8 <= len(contact.lstrip("+")) <= 15
+    ):
+        raise invalid(
+            "Contact number should be at least 8 digits, including country code", "contact"
+        )
+    fail_existing = str(body.get("fail_existing", "1"))
+    if fail_existing not in ("0", "1"):
+        raise invalid("The fail existing field must be 0 or 1.", "fail_existing")
+    if email is not None or contact is not None:
+        for existing in sandbox.customers.values():
+            if (existing["email"], existing["contact"]) == (email, contact):
+                if fail_existing == "0":
+                    return JSONResponse(existing)
+                raise invalid("Customer already exists for the merchant")
+    customer: Json = {
+        "id": new_id("cust"),
+        "entity": "customer",
+        "name": name,
+        "email": email,
+        "contact": contact,
+        "gstin": body.get("gstin"),
+        "notes": _notes(body.get("notes")),
+        "created_at": sandbox.now(),
+    }
+    sandbox.customers[customer["id"]] = customer
+    return JSONResponse(customer)
+
+
+async def fetch_customer(request: Request) -> Response:
+    return JSONResponse(sandbox_of(request).customer(request.path_params["customer_id"]))
+
+
+async def customer_tokens(request: Request) -> Response:
+    sandbox = sandbox_of(request)
+    customer = sandbox.customer(request.path_params["customer_id"])
+    return _collection(
+        [
+            {
+                "id": token_id,
+                "entity": "token",
+                "method": "card",
+                "card": saved["card"],
+                "created_at": saved["created_at"],
+            }
+            for token_id, saved in sandbox.tokens.items()
+            if saved["customer_id"] == customer["id"]
+        ]
+    )
 
 
 async def methods(request: Request) -> Response:

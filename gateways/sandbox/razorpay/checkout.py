@@ -3,11 +3,17 @@
 `GET /checkout/{order_id}` (static/frame.html, with /static/frame.js, checks.js, frame.css),
 which pays through `POST /checkout/{order_id}/pay`.
 
-`POST /checkout/{order_id}/pay` plays the customer in Razorpay Checkout. The reference's test instruments decide the outcome (test cards, success@razorpay /
-failure@razorpay); for net banking and wallets, whose mock bank page has Success/Failure
-buttons, the optional body field `"outcome": "success"|"failure"` presses one (default
-success). Card numbers pick the outcome and are then dropped: only last4 and the network are
-kept, nothing is logged. No API auth: it plays the browser, which only knows the key id."""
+`POST /checkout/{order_id}/pay` plays the customer in Razorpay Checkout. The reference's test
+instruments decide the outcome (test cards, success@razorpay / failure@razorpay); for net
+banking and wallets, whose mock bank page has Success/Failure buttons, the optional body field
+`"outcome": "success"|"failure"` presses one (default success). Card numbers pick the outcome
+and are then dropped: only last4 and the network are kept, nothing is logged. No API auth: it
+plays the browser, which only knows the key id.
+
+Saved cards follow Razorpay: `customer_id` (a customer made with POST /v1/customers) names the
+customer; `save` issues a token only with a customer_id (without one the card is simply not
+saved); `token` pays with a saved card only together with the customer_id it was issued to
+(otherwise 400)."""
 
 from __future__ import annotations
 
@@ -26,6 +32,7 @@ from gateways.sandbox.common.http import Json
 from gateways.sandbox.razorpay.api import json_body
 from gateways.sandbox.razorpay.config import BANKS, EMI_DURATIONS, METHODS, WALLETS
 from gateways.sandbox.razorpay.errors import ApiError, invalid
+from gateways.sandbox.razorpay.lifecycle import authorized
 from gateways.sandbox.razorpay.state import Sandbox, capture, new_id, sandbox_of
 from gateways.sandbox.razorpay.webhooks import emit, hmac_hex
 
@@ -177,7 +184,7 @@ async def checkout_pay(request: Request) -> Response:
     try:
         order = sandbox.order(request.path_params["order_id"])
         body = await json_body(request)
-        return _pay(sandbox, order, body)
+        return JSONResponse(pay(sandbox, order, body))
     except ApiError as exc:
         return exc.response()
 
@@ -242,11 +249,17 @@ def _instrument(
     if outcome not in ("success", "failure"):
         raise invalid("outcome must be success or failure", "outcome")
     if method == "card" and body.get("token") is not None:
-        # A saved card: Checkout sends the token Razorpay issued, never a card number.
+        # A saved card: Checkout sends the token Razorpay issued, never a card number. A token
+        # belongs to the customer it was issued to, who must be named with it.
         saved = sandbox.tokens.get(str(body["token"]))
         if saved is None:
             raise invalid("The token is invalid or was not issued to this merchant.", "token")
-        return saved, None, {}
+        if body.get("customer_id") is None:
+            raise invalid("The customer_id is required to pay with a saved card.", "customer_id")
+        if saved["customer_id"] != body["customer_id"]:
+            raise invalid("The token does not belong to this customer.", "token")
+        saved["used_at"] = sandbox.now()
+        return saved["card"], None, {}
     if method in ("card", "emi"):
         card, failure = _card(body)
         if method != "emi":
@@ -284,17 +297,27 @@ def _instrument(
     return None, failure, {"wallet": body["wallet"]}
 
 
-def _pay(sandbox: Sandbox, order: Json, body: Json) -> Response:
+def pay(sandbox: Sandbox, order: Json, body: Json, *, capture_now: bool | None = None) -> Json:
+    """One payment on `order` as Checkout makes it; Checkout's success answer. `capture_now`
+    overrides the order's (and account's) capture setting."""
     method = body.get("method")
     if method not in METHODS:
         raise invalid("Invalid payment method", "method")
+    customer_id = body.get("customer_id")
+    if customer_id is not None:
+        sandbox.customer(str(customer_id))  # 400 for an unknown customer, as Razorpay
     if order["currency"] != "INR" and method != "card":
         raise invalid(f"{method} is not supported for {order['currency']} payments", "method")
     rules = sandbox.order_rules[order["id"]]
+    # An authorization Razorpay refunded uncaptured took nothing: the order can be paid again.
     taken = [
         p
         for p in sandbox.payments.values()
-        if p["order_id"] == order["id"] and p["status"] in ("authorized", "captured", "refunded")
+        if p["order_id"] == order["id"]
+        and (
+            p["status"] in ("authorized", "captured")
+            or (p["status"] == "refunded" and p["captured"])
+        )
     ]
     if order["status"] == "paid" or (taken and not rules.partial_payment):
         raise ApiError(
@@ -325,7 +348,7 @@ def _pay(sandbox: Sandbox, order: Json, body: Json) -> Response:
         "vpa": None,
         "email": "void@razorpay.com",
         "contact": "+919000090000",
-        "customer_id": None,
+        "customer_id": customer_id,
         "token_id": body.get("token") if card and body.get("token") else None,
         "notes": [],
         "fee": None,
@@ -368,23 +391,30 @@ def _pay(sandbox: Sandbox, order: Json, body: Json) -> Response:
             metadata=metadata,
         )
 
-    if card is not None and body.get("save") and not body.get("token"):
+    if card is not None and body.get("save") and not body.get("token") and customer_id:
+        # Razorpay saves a card only for a customer: without customer_id no token is issued.
         payment["token_id"] = new_id("token")
-        sandbox.tokens[payment["token_id"]] = card
+        sandbox.tokens[payment["token_id"]] = {
+            "card": card,
+            "customer_id": customer_id,
+            "created_at": sandbox.now(),
+        }
     payment["status"] = "authorized"
     payment["acquirer_data"] = {"auth_code": new_id()[:6].upper()}
     events: list[tuple[str, Json]] = [("payment.authorized", {"payment": payment})]
     auto = rules.auto_capture if rules.auto_capture is not None else sandbox.settings.auto_capture
+    if capture_now is not None:
+        auto = capture_now
     if auto:
         # The authorized snapshot is taken now, before capture changes the payment.
         events = [("payment.authorized", {"payment": copy.deepcopy(payment)})]
         events += capture(sandbox, payment)
     emit(sandbox, events)
+    if not auto:
+        authorized(sandbox, payment)
     signature = hmac_hex(sandbox.config.key_secret, f"{order['id']}|{payment['id']}".encode())
-    return JSONResponse(
-        {
-            "razorpay_payment_id": payment["id"],
-            "razorpay_order_id": order["id"],
-            "razorpay_signature": signature,
-        }
-    )
+    return {
+        "razorpay_payment_id": payment["id"],
+        "razorpay_order_id": order["id"],
+        "razorpay_signature": signature,
+    }

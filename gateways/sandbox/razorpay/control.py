@@ -14,8 +14,11 @@
    the answer - the way to make a caller time out on an order that exists.
 - {"action": "clear_faults"}
 - {"action": "configure", any of "refund_settle_seconds": seconds|null,
-   "auto_capture": bool, "refund_mode": "processed"|"pending", "order_receipt_unique": bool,
+   "auto_refund_uncaptured_seconds": seconds|null, "auto_capture": bool,
+   "refund_mode": "processed"|"pending", "order_receipt_unique": bool,
    "webhooks": "deliver"|"drop"|"hold", "duplicate_webhooks": bool, "reorder_webhooks": bool}
+   With auto_refund_uncaptured_seconds set, every authorization made from then on that is
+   still uncaptured that many seconds later is refunded by "Razorpay" (void_authorization).
 - {"action": "release_webhooks", "order": "fifo"|"reverse"|"shuffle", "seed": any,
    "copies": 1-5, "concurrency": 1-64}: send held webhooks, each `copies` times (same event
    id, as Razorpay's redeliveries), over `concurrency` parallel lanes.
@@ -25,20 +28,44 @@
 - {"action": "alter_payment", "payment_id": ..., "amount"?: N, "currency"?: C}: rewrite a
    payment's amount and/or currency (no webhook), so the merchant's record and Razorpay's
    disagree - the drift reconciliation must report, never copy over.
+- {"action": "pay", "order_id": ..., "method"?: "card" (default)|"upi"|"netbanking"|"wallet"|
+   "emi", "capture"?: bool, plus any field of /checkout/{order_id}/pay (card_number, vpa,
+   bank, wallet, outcome, customer_id, save, token)}: the customer pays the order now, server
+   side - money arriving whenever a test says (after the merchant expired or cancelled its
+   record). Without instrument fields the succeeding test instrument of the method is used.
+   "capture": false leaves an authorization only, true captures it at once; absent, the
+   order's and account's capture setting decide. The answer's "result" is Checkout's success
+   answer (razorpay_payment_id, razorpay_order_id, razorpay_signature) plus "payment", the
+   payment entity; a failing instrument answers Razorpay's 400 error with the payment id in
+   error.metadata.
+- {"action": "void_authorization", "payment_id": ...}: Razorpay refunds an authorized,
+   uncaptured payment now (its auto-refund, see lifecycle.py): status refunded, captured
+   false, a processed refund for the whole amount, refund.created and refund.processed
+   webhooks carrying the uncaptured payment. "result" is the refund entity.
+- {"action": "dashboard_refund", "payment_id": ..., "amount"?: N (default: all that is
+   left)}: a refund made in Razorpay's dashboard, not through the API: the refund entity
+   and its refund.created (and, in "processed" refund mode, refund.processed) webhooks, as
+   an API refund would make. "result" is the refund entity.
 """
 
 from __future__ import annotations
 
-import asyncio
 import random
 
 from starlette.requests import Request
 
 from gateways.sandbox.common.faults import Fault
 from gateways.sandbox.common.http import Json
+from gateways.sandbox.razorpay.checkout import pay
 from gateways.sandbox.razorpay.config import CURRENCIES
-from gateways.sandbox.razorpay.state import Sandbox, Settings, refund_totals, sandbox_of
-from gateways.sandbox.razorpay.webhooks import deliver_in_order, duplicate, emit
+from gateways.sandbox.razorpay.lifecycle import (
+    dashboard_refund,
+    late_authorize,
+    settle_refund,
+    void_authorization,
+)
+from gateways.sandbox.razorpay.state import Sandbox, Settings, sandbox_of
+from gateways.sandbox.razorpay.webhooks import deliver_in_order, duplicate
 
 
 def snapshot(request: Request) -> Json:
@@ -63,6 +90,7 @@ def snapshot(request: Request) -> Json:
             "orders": len(sandbox.orders),
             "payments": len(sandbox.payments),
             "refunds": len(sandbox.refunds),
+            "customers": len(sandbox.customers),
         },
     }
 
@@ -81,7 +109,7 @@ def _describe(fault: Fault) -> Json:
     }
 
 
-async def act(request: Request, body: Json) -> None:
+async def act(request: Request, body: Json) -> Json | None:
     sandbox = sandbox_of(request)
     action = body.get("action")
     if action == "fault":
@@ -95,11 +123,49 @@ async def act(request: Request, body: Json) -> None:
     elif action == "settle_refund":
         settle_refund(sandbox, str(body["refund_id"]), body.get("status", "processed"))
     elif action == "late_authorize":
-        _late_authorize(sandbox, str(body["payment_id"]))
+        late_authorize(sandbox, str(body["payment_id"]))
     elif action == "alter_payment":
         _alter_payment(sandbox, str(body["payment_id"]), body)
+    elif action == "pay":
+        return _pay(sandbox, body)
+    elif action == "void_authorization":
+        return void_authorization(sandbox, str(body["payment_id"]))
+    elif action == "dashboard_refund":
+        return dashboard_refund(sandbox, str(body["payment_id"]), body.get("amount"))
     else:
         raise ValueError(f"unknown action {action!r}")
+    return None
+
+
+# What `pay` uses when the body names no instrument: the reference's succeeding test ones.
+_DEFAULT_INSTRUMENTS: dict[str, Json] = {
+    "card": {"card_number": "4100280000001007"},
+    "emi": {"card_number": "5241810000000000", "emi_duration": 3},
+    "upi": {"vpa": "success@razorpay"},
+    "netbanking": {"bank": "HDFC"},
+    "wallet": {"wallet": "paytm"},
+}
+
+
+def _pay(sandbox: Sandbox, body: Json) -> Json:
+    order = sandbox.orders.get(str(body["order_id"]))
+    if order is None:
+        raise ValueError(f"no order {body['order_id']}")
+    capture_now = body.get("capture")
+    if capture_now is not None and not isinstance(capture_now, bool):
+        raise ValueError("capture must be true, false or absent")
+    method = body.get("method", "card")
+    fields = {k: v for k, v in body.items() if k not in ("action", "order_id", "capture")}
+    answer = pay(
+        sandbox,
+        order,
+        {**_DEFAULT_INSTRUMENTS.get(str(method), {}), **fields, "method": method},
+        capture_now=capture_now,
+    )
+    return {
+        **answer,
+        "payment": sandbox.public_payment(sandbox.payments[answer["razorpay_payment_id"]]),
+    }
 
 
 def _fault(body: Json) -> Fault:
@@ -144,10 +210,10 @@ def _configure(settings: Settings, body: Json) -> None:
     for key, value in body.items():
         if key == "action":
             continue
-        if key == "refund_settle_seconds":
+        if key in ("refund_settle_seconds", "auto_refund_uncaptured_seconds"):
             if value is not None and not (isinstance(value, int | float) and 0 <= value <= 3600):
-                raise ValueError("refund_settle_seconds must be 0-3600 seconds or null")
-            settings.refund_settle_seconds = None if value is None else float(value)
+                raise ValueError(f"{key} must be 0-3600 seconds or null")
+            setattr(settings, key, None if value is None else float(value))
             continue
         if key not in choices or value not in choices[key] or type(value) is int:
             raise ValueError(f"cannot set {key} to {value!r}")
@@ -176,42 +242,6 @@ def _release_webhooks(sandbox: Sandbox, body: Json) -> None:
         raise ValueError("concurrency must be between 1 and 64")
     for lane in range(concurrency):
         sandbox.outbox.spawn(deliver_in_order(sandbox, held[lane::concurrency]))
-
-
-async def settle_later(sandbox: Sandbox, refund_id: str, seconds: float) -> None:
-    await asyncio.sleep(seconds)
-    if sandbox.refunds.get(refund_id, {}).get("status") == "pending":
-        settle_refund(sandbox, refund_id, "processed")
-
-
-def settle_refund(sandbox: Sandbox, refund_id: str, status: object) -> None:
-    refund = sandbox.refunds.get(refund_id)
-    if refund is None or refund["status"] != "pending":
-        raise ValueError(f"no pending refund {refund_id}")
-    if status not in ("processed", "failed"):
-        raise ValueError("status must be processed or failed")
-    payment = sandbox.payments[refund["payment_id"]]
-    refund["status"] = status
-    if status == "failed":
-        payment["amount_refunded"] -= refund["amount"]
-        refund_totals(payment)
-    emit(sandbox, [(f"refund.{status}", {"refund": refund, "payment": payment})])
-
-
-def _late_authorize(sandbox: Sandbox, payment_id: str) -> None:
-    payment = sandbox.payments.get(payment_id)
-    if payment is None or payment["status"] != "failed":
-        raise ValueError(f"no failed payment {payment_id}")
-    payment.update(
-        status="authorized",
-        late_authorized=True,
-        error_code=None,
-        error_description=None,
-        error_source=None,
-        error_step=None,
-        error_reason=None,
-    )
-    emit(sandbox, [("payment.authorized", {"payment": payment})])
 
 
 def _alter_payment(sandbox: Sandbox, payment_id: str, body: Json) -> None:

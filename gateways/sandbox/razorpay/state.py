@@ -1,5 +1,5 @@
-"""The sandbox's memory: orders, payments, cards, tokens, refunds and webhook records as
-Razorpay's own JSON entities, the knobs `/_control` sets, id generation, and the state
+"""The sandbox's memory: orders, payments, cards, customers, tokens, refunds and webhook records
+as Razorpay's own JSON entities, the knobs `/_control` sets, id generation, and the state
 transitions several endpoints share (capture, refund totals). Handlers change it without
 awaiting in between, so each API call is atomic."""
 
@@ -60,6 +60,9 @@ class Settings:
     refund_mode: Literal["processed", "pending"] = "processed"
     # In "pending" mode, refunds settle as processed after this many seconds (None: when told).
     refund_settle_seconds: float | None = None
+    # An authorization still uncaptured this many seconds after it was made is refunded by
+    # Razorpay (its default is 3 days; None: never, unless told by void_authorization).
+    auto_refund_uncaptured_seconds: float | None = None
     order_receipt_unique: bool = False
     webhooks: Literal["deliver", "drop", "hold"] = "deliver"
     duplicate_webhooks: bool = False
@@ -70,6 +73,7 @@ class Settings:
             "auto_capture": self.auto_capture,
             "refund_mode": self.refund_mode,
             "refund_settle_seconds": self.refund_settle_seconds,
+            "auto_refund_uncaptured_seconds": self.auto_refund_uncaptured_seconds,
             "order_receipt_unique": self.order_receipt_unique,
             "webhooks": self.webhooks,
             "duplicate_webhooks": self.duplicate_webhooks,
@@ -91,7 +95,10 @@ class Sandbox(BaseSandbox):
         self.order_rules: dict[str, OrderRules] = {}
         self.payments: dict[str, Json] = {}
         self.cards: dict[str, Json] = {}  # payment id -> card entity (last4/network only)
-        self.tokens: dict[str, Json] = {}  # saved-card token -> card entity (never the number)
+        self.customers: dict[str, Json] = {}
+        # Saved-card token -> {"card": card entity (never the number), "customer_id": owner}:
+        # Razorpay issues a token to one customer, and only that customer may pay with it.
+        self.tokens: dict[str, Json] = {}
         self.emi: dict[str, Json] = {}
         self.refunds: dict[str, Json] = {}
         self.idempotency: dict[str, tuple[str, str]] = {}  # key -> (fingerprint, refund id)
@@ -110,6 +117,9 @@ class Sandbox(BaseSandbox):
 
     def refund(self, refund_id: str) -> Json:
         return self._lookup(self.refunds, refund_id)
+
+    def customer(self, customer_id: str) -> Json:
+        return self._lookup(self.customers, customer_id)
 
     @staticmethod
     def _lookup(table: dict[str, Json], entity_id: str) -> Json:

@@ -39,6 +39,7 @@ from tests.support.payments import CUSTOMER, OTHER, initiate, order_id, stored
 S = PaymentStatus
 RZP, PP = Gateway.RAZORPAY, Gateway.PAYPAL
 USD_CARD = {"currency": "USD", "amount": "40.00", "method": PaymentMethodType.CARD}
+PAYPAL = {"currency": "USD", "amount": "40.00", "method": PaymentMethodType.PAYPAL}
 
 
 async def orders(sandboxes) -> tuple[int, int]:
@@ -59,6 +60,8 @@ class TestInitiate:
             CUSTOMER.customer_id,
             Money(amount_minor=149950, currency="INR"),
         )
+        customer = initiated.checkout.customer_id  # Razorpay's customer, for saving the card
+        assert customer is not None and customer.startswith("cust_")
         assert initiated.checkout == CheckoutParams(
             gateway=RZP,
             key_id=settings.razorpay_key_id,
@@ -66,7 +69,9 @@ class TestInitiate:
             amount_minor=149950,
             currency="INR",
             script_url=f"http://127.0.0.1:{settings.port}/sandbox/razorpay/v1/checkout.js",
+            customer_id=customer,
         )
+        assert payment.checkout is not None and payment.checkout.customer_id is None  # not at rest
         assert (payment.gateway, payment.receipt, payment.order_lease_until) == (
             RZP,
             str(payment.id),
@@ -327,6 +332,44 @@ class TestRetry:
         assert retried.payment.timeline[-1].event is PaymentEvent.RETRIED
         assert attempts(retried.payment) == [(RZP, "rejected"), (RZP, "created")]
         assert await orders(sandboxes) == (1, 0)
+
+    async def test_a_paypal_retry_after_a_declined_capture_gets_a_new_order(self, core, sandboxes):
+        await sandboxes.paypal(action="capture_outcome", outcome="DECLINED", count=1)
+        oid = order_id()
+        first = await initiate(core, order_id=oid, **PAYPAL)
+        await sandboxes.approve(first.checkout.approve_url)
+        declined = await core.payments.verify(CUSTOMER, VerifyCommand(str(first.payment.id)))
+        assert (declined.status, declined.attempt_count) == (S.FAILED, 1)
+
+        retried = await initiate(core, order_id=oid, **PAYPAL)
+        payment = retried.payment
+        assert payment.gateway_order_id != first.checkout.gateway_order_id
+        assert (payment.status, payment.gateway_payment_id) == (S.INITIATED, None)
+        assert retried.checkout.approve_url != first.checkout.approve_url
+        assert attempts(payment) == [(PP, "created"), (PP, "created")]
+        assert await orders(sandboxes) == (0, 2)
+        await sandboxes.approve(retried.checkout.approve_url)
+        verified = await core.payments.verify(CUSTOMER, VerifyCommand(str(payment.id)))
+        assert verified.status is S.COMPLETED
+        assert (await initiate(core, order_id=oid, **PAYPAL)).payment.gateway_order_id == (
+            payment.gateway_order_id
+        )
+
+    async def test_a_paypal_refusal_before_any_capture_keeps_the_order(self, core, sandboxes):
+        await sandboxes.paypal(
+            action="fail",
+            path="/v2/checkout/orders/*/capture",
+            status=422,
+            count=1,
+        )
+        oid = order_id()
+        first = await initiate(core, order_id=oid, **PAYPAL)
+        await sandboxes.approve(first.checkout.approve_url)
+        with pytest.raises(GatewayRejectedError):
+            await core.payments.verify(CUSTOMER, VerifyCommand(str(first.payment.id)))
+        retried = await initiate(core, order_id=oid, **PAYPAL)
+        assert retried.payment.gateway_order_id == first.checkout.gateway_order_id
+        assert await orders(sandboxes) == (0, 1)
 
 
 class TestFallback:

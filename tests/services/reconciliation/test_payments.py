@@ -155,7 +155,70 @@ class TestReportsWithoutOverwriting:
         assert payment.status is PaymentStatus.COMPLETED
         assert payment.gateway_payment_id == paid["razorpay_payment_id"]
 
-    async def test_refund_made_at_the_gateway_only_is_reported(
+    async def test_an_authorization_razorpay_refunded_uncaptured_is_no_double_charge(
+        self, client, core, shopper
+    ):
+        await razorpay(client, action="configure", auto_capture=False)
+        initiated = await shopper.initiate(orderId=order_id())
+        order = initiated["checkout"]["gatewayOrderId"]
+        # A first attempt is authorized and never captured: Razorpay refunds it (captured
+        # false). The order is paid again, and that payment completes.
+        lapsed = (await razorpay(client, action="pay", order_id=order))["result"]
+        voided = lapsed["razorpay_payment_id"]
+        await razorpay(client, action="void_authorization", payment_id=voided)
+        paid = await shopper.pay_razorpay(order)
+        completed = await shopper.verify(
+            paymentId=initiated["payment"]["id"],
+            gatewayPaymentId=paid["razorpay_payment_id"],
+            signature=paid["razorpay_signature"],
+        )
+        assert completed["payment"]["status"] == "COMPLETED"
+
+        report = await core.reconciliation.reconcile(CRON)
+
+        assert report.mismatches == []
+        payment = await Payment.get(initiated["payment"]["id"])
+        assert (payment.status, payment.gateway_payment_id) == (
+            PaymentStatus.COMPLETED,
+            paid["razorpay_payment_id"],
+        )
+
+    async def test_an_authorization_that_lapsed_uncaptured_fails_the_payment(
+        self, client, core, shopper
+    ):
+        await razorpay(client, action="configure", auto_capture=False)
+        initiated = await shopper.initiate(orderId=order_id())
+        pid = initiated["payment"]["id"]
+        # Authorized, but our capture is refused: the payment stays AUTHORIZED here.
+        await razorpay(client, action="fault", path="/v1/payments/*/capture", status=400, count=10)
+        paid = await shopper.pay_razorpay(initiated["checkout"]["gatewayOrderId"])
+        held = await shopper.verify(
+            paymentId=pid,
+            gatewayPaymentId=paid["razorpay_payment_id"],
+            signature=paid["razorpay_signature"],
+        )
+        assert held["payment"]["status"] == "AUTHORIZED"
+        await razorpay(client, action="clear_faults")
+        # Nobody captured it in time: Razorpay refunds the authorization (captured false).
+        await razorpay(client, action="void_authorization", payment_id=paid["razorpay_payment_id"])
+        await age(pid, 10)
+
+        report = await core.reconciliation.reconcile(CRON)
+
+        assert report.mismatches == []
+        [fix] = report.fixed
+        assert (fix.kind, fix.gateway_payment_id) == (
+            FindingKind.FAILED_ATTEMPT,
+            paid["razorpay_payment_id"],
+        )
+        payment = await Payment.get(pid)
+        assert (payment.status, payment.error_code) == (
+            PaymentStatus.FAILED,
+            "AUTHORIZATION_LAPSED",
+        )
+        assert payment.timeline[-1].source is TransitionSource.RECONCILIATION
+
+    async def test_what_the_gateway_refunded_beyond_what_it_lists_is_reported(
         self, client, settings, core, shopper
     ):
         pid, at_gateway = await verified(shopper)
@@ -164,7 +227,13 @@ class TestReportsWithoutOverwriting:
             json={"amount": 10000},
             auth=gateway_auth(settings),
         )
+        # The gateway's refund list cannot be read this time: nothing to import; the drift is
+        # reported, and so is the failed call.
+        await razorpay(
+            client, action="fault", path=f"/v1/payments/{at_gateway}/refunds", status=400
+        )
         report = await core.reconciliation.reconcile(CRON)
+        assert (report.gateway_errors, report.refunds_imported) == (1, 0)
         [issue] = report.mismatches
         assert issue.kind == FindingKind.UNKNOWN_REFUND
         assert (issue.expected, issue.actual) == (

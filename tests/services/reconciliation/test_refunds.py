@@ -1,14 +1,25 @@
 """Reconciliation of refunds left PENDING or PROCESSING: settled from the gateway's answer, a
-refund whose call never answered replayed (never refunded twice)."""
+refund whose call never answered replayed (never refunded twice); and refunds made at the
+gateway without us (its dashboard, a chargeback), whose webhooks were lost, imported."""
 
 from __future__ import annotations
 
 import uuid
 
-from models.enums import PaymentStatus, ReconciliationTrigger, RefundStatus, TransitionSource
+from gateways.paypal.mapping import reversal_id
+from models.enums import (
+    PaymentStatus,
+    ReconciliationTrigger,
+    RefundReason,
+    RefundSource,
+    RefundStatus,
+    TransitionSource,
+)
 from models.payment import Payment
+from models.reconciliation import FindingKind
 from models.refund import Refund
-from tests.support.reconciliation import age_refund, razorpay, verified
+from tests.resolvers.test_payments_api import order_id
+from tests.support.reconciliation import age_refund, paypal, razorpay, verified
 
 CRON = ReconciliationTrigger.CRON
 
@@ -86,3 +97,63 @@ class TestRefunds:
         assert (payment.status, payment.refunded_minor, payment.refund_reserved_minor) == (
             PaymentStatus.COMPLETED, 0, 0,
         )  # fmt: skip
+
+
+class TestRefundsMadeAtTheGateway:
+    async def test_a_dashboard_refund_is_imported_and_moves_the_money(self, client, core, shopper):
+        pid, at_gateway = await verified(shopper)  # 499.00, every webhook lost
+        made = await razorpay(
+            client, action="dashboard_refund", payment_id=at_gateway, amount=10000
+        )
+
+        report = await core.reconciliation.reconcile(CRON)
+
+        assert (report.mismatches, report.refunds_imported) == ([], 1)
+        [fix] = [f for f in report.fixed if f.kind == FindingKind.REFUND_IMPORTED]
+        assert (fix.gateway_refund_id, fix.gateway_payment_id) == (made["result"]["id"], at_gateway)
+        refund = await Refund.get(fix.refund_id)
+        assert (refund.source, refund.reason, refund.status) == (
+            RefundSource.GATEWAY,
+            RefundReason.OTHER,
+            RefundStatus.COMPLETED,
+        )
+        assert refund.timeline[-1].source is TransitionSource.RECONCILIATION
+        payment = await Payment.get(pid)
+        assert (payment.status, payment.refunded_minor) == (PaymentStatus.PARTIALLY_REFUNDED, 10000)
+        again = await core.reconciliation.reconcile(CRON)
+        assert (again.mismatches, again.refunds_imported) == ([], 0)
+
+    async def test_a_dry_run_says_it_would_import_and_changes_nothing(self, client, core, shopper):
+        pid, at_gateway = await verified(shopper)
+        await razorpay(client, action="dashboard_refund", payment_id=at_gateway, amount=10000)
+
+        report = await core.reconciliation.reconcile(CRON, dry_run=True)
+
+        [fix] = [f for f in report.fixed if f.kind == FindingKind.REFUND_IMPORTED]
+        assert fix.action.startswith("would record it")
+        assert await Refund.find({}).count() == 0
+        assert (await Payment.get(pid)).refunded_minor == 0
+
+    async def test_a_paypal_chargeback_is_imported_and_the_payment_reads_refunded(
+        self, client, core, shopper
+    ):
+        initiated = await shopper.initiate(
+            orderId=order_id(), amount="25.00", currency="USD", paymentMethod="PAYPAL"
+        )
+        await shopper.approve_paypal(initiated["checkout"]["approveUrl"])
+        verified_ = await shopper.verify(paymentId=initiated["payment"]["id"])
+        capture_id = verified_["payment"]["gatewayPaymentId"]
+        await paypal(client, action="reverse_capture", capture_id=capture_id)
+
+        report = await core.reconciliation.reconcile(CRON)
+
+        assert (report.mismatches, report.refunds_imported) == ([], 1)
+        [refund] = await Refund.find({}).to_list()
+        assert (refund.reason, refund.source, refund.amount.amount_minor) == (
+            RefundReason.CHARGEBACK,
+            RefundSource.GATEWAY,
+            2500,
+        )
+        assert refund.gateway_refund_id == reversal_id(capture_id)
+        payment = await Payment.get(initiated["payment"]["id"])
+        assert (payment.status, payment.refunded_minor) == (PaymentStatus.REFUNDED, 2500)

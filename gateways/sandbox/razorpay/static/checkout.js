@@ -18,11 +18,13 @@
  *
  * Supported: the options above; `method` as one method ("upi") or an object ({ card: true,
  * upi: false, ... }) limits the methods offered; `prefill.method` picks the first one shown.
- * `save` (1/true) offers "Save this card"; `token` pays with a saved card (sandbox extras:
+ * `customer_id` (a Razorpay customer, cust_...) goes with the payment: as with Razorpay, `save`
+ * (1/true) offers "Save this card" and a token is issued only with it, and `token` pays with a
+ * saved card only together with the customer_id it belongs to (sandbox extras:
  * `prefill.card_last4` and `prefill.card_network` label it). Sandbox conveniences, ignored by
  * the real script: `prefill.bank`, `prefill.wallet`, `prefill.vpa`, `prefill.emi_duration`.
- * Ignored: `callback_url` and `redirect` (the handler is always called), `notes` and
- * `customer_id` (accepted, not used), `retry`, `timeout`, `readonly`, `config`.
+ * Ignored: `callback_url` and `redirect` (the handler is always called), `notes` (accepted,
+ * not used), `retry`, `timeout`, `readonly`, `config`.
  * `amount` and `currency` are what the dialog shows; the sandbox charges the order's amount.
  *
  * Test instruments: cards 4100 2800 0000 1007 (succeeds), 4100 2800 0006 0003 (declined);
@@ -86,6 +88,7 @@
         ? Object.fromEntries(Object.entries(method).map(([k, v]) => [k, Boolean(v)])) : null,
       save: Boolean(options.save) && options.save !== "0",
       token: options.token == null ? null : String(options.token),
+      customer_id: options.customer_id == null ? null : String(options.customer_id),
       color: (options.theme && options.theme.color) || "#2452d6",
     };
   }

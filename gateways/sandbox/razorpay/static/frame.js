@@ -197,7 +197,8 @@ async function pay(body) {
     const response = await fetch(payUrl, {
       method: "POST",
       headers: { "Content-Type": "application/json" },
-      body: JSON.stringify(body),
+      // Razorpay saves a card, and honours a saved one, only for the customer named here.
+      body: JSON.stringify(options.customer_id ? { ...body, customer_id: options.customer_id } : body),
     });
     answer = await response.json();
   } catch {

@@ -60,6 +60,12 @@ class Rzp:
         captured: dict[str, Any] = answer.json()
         return captured
 
+    async def customer(self, **body: Any) -> dict[str, Any]:
+        answer = await self.http.post("/v1/customers", json=body)
+        assert answer.status_code == 200, answer.text
+        customer: dict[str, Any] = answer.json()
+        return customer
+
     async def get(self, path: str, **params: Any) -> dict[str, Any]:
         answer = await self.http.get(path, params=params)
         assert answer.status_code == 200, answer.text

@@ -332,3 +332,49 @@ class TestRefunds:
             0,
             None,
         )
+
+
+class TestCustomers:
+    async def test_create_and_fetch(self, rzp: Rzp) -> None:
+        customer = await rzp.customer(name="Gaurav Kumar", notes={"paygraph": "cust-1"})
+        assert customer["id"].startswith("cust_")
+        assert (customer["entity"], customer["name"]) == ("customer", "Gaurav Kumar")
+        assert await rzp.get(f"/v1/customers/{customer['id']}") == customer
+
+    async def test_fail_existing_0_returns_the_customer_with_the_same_details(
+        self, rzp: Rzp
+    ) -> None:
+        first = await rzp.customer(email="g@example.com", contact="+919000090000")
+        again = await rzp.customer(
+            email="g@example.com", contact="+919000090000", fail_existing="0"
+        )
+        assert again["id"] == first["id"]
+
+    async def test_same_details_without_fail_existing_0_are_refused(self, rzp: Rzp) -> None:
+        await rzp.customer(email="g@example.com")
+        answer = await rzp.http.post("/v1/customers", json={"email": "g@example.com"})
+        assert answer.status_code == 400
+        assert error_of(answer)["description"] == "Customer already exists for the merchant"
+
+    async def test_customers_without_details_are_always_new(self, rzp: Rzp) -> None:
+        first = await rzp.customer(fail_existing="0")
+        second = await rzp.customer(fail_existing="0")
+        assert first["id"] != second["id"]
+
+    async def test_an_unknown_customer_is_a_400(self, rzp: Rzp) -> None:
+        answer = await rzp.http.get("/v1/customers/cust_Missing0000000")
+        assert (answer.status_code, error_of(answer)["description"]) == (
+            400,
+            "The id provided does not exist",
+        )
+
+    async def test_tokens_are_listed_under_their_customer(self, rzp: Rzp) -> None:
+        owner, other = await rzp.customer(), await rzp.customer()
+        order = await rzp.order()
+        paid = await rzp.pay(
+            order["id"], method="card", card_number=VISA, save=True, customer_id=owner["id"]
+        )
+        token = (await rzp.get(f"/v1/payments/{paid.json()['razorpay_payment_id']}"))["token_id"]
+        listed = await rzp.get(f"/v1/customers/{owner['id']}/tokens")
+        assert [(t["id"], t["card"]["last4"]) for t in listed["items"]] == [(token, "1007")]
+        assert (await rzp.get(f"/v1/customers/{other['id']}/tokens"))["items"] == []

@@ -138,11 +138,42 @@ class TestCheckoutInstruments:
         answer = await rzp.pay(order["id"], method="card", card_number=VISA)
         assert error_of(answer)["description"] == "Payment already done for this order."
 
-    async def test_saved_card_gets_a_token(self, rzp: Rzp) -> None:
+    async def test_saved_card_gets_a_token_of_its_customer(self, rzp: Rzp) -> None:
+        customer = await rzp.customer()
+        order = await rzp.order()
+        answer = await rzp.pay(
+            order["id"], method="card", card_number=VISA, save=True, customer_id=customer["id"]
+        )
+        payment = await rzp.get(f"/v1/payments/{answer.json()['razorpay_payment_id']}")
+        assert payment["token_id"].startswith("token_")
+        assert payment["customer_id"] == customer["id"]
+
+    async def test_no_token_is_issued_without_a_customer(self, rzp: Rzp) -> None:
         order = await rzp.order()
         answer = await rzp.pay(order["id"], method="card", card_number=VISA, save=True)
         payment = await rzp.get(f"/v1/payments/{answer.json()['razorpay_payment_id']}")
-        assert payment["token_id"].startswith("token_")
+        assert (payment["status"], payment["token_id"]) == ("authorized", None)
+
+    async def test_a_token_pays_only_with_the_customer_it_was_issued_to(self, rzp: Rzp) -> None:
+        owner, stranger = await rzp.customer(), await rzp.customer()
+        first = await rzp.order()
+        paid = await rzp.pay(
+            first["id"], method="card", card_number=VISA, save=True, customer_id=owner["id"]
+        )
+        token = (await rzp.get(f"/v1/payments/{paid.json()['razorpay_payment_id']}"))["token_id"]
+
+        order = await rzp.order()
+        without = await rzp.pay(order["id"], method="card", token=token)
+        assert (without.status_code, error_of(without)["field"]) == (400, "customer_id")
+        foreign = await rzp.pay(order["id"], method="card", token=token, customer_id=stranger["id"])
+        assert (foreign.status_code, error_of(foreign)["field"]) == (400, "token")
+        unknown = await rzp.pay(
+            order["id"], method="card", token=token, customer_id="cust_Missing0000000"
+        )
+        assert unknown.status_code == 400
+        again = await rzp.pay(order["id"], method="card", token=token, customer_id=owner["id"])
+        payment = await rzp.get(f"/v1/payments/{again.json()['razorpay_payment_id']}")
+        assert (payment["status"], payment["token_id"]) == ("authorized", token)
 
     async def test_the_card_number_is_not_kept_anywhere(
         self, rzp: Rzp, razorpay_control: SandboxControl

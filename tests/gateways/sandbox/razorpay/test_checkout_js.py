@@ -277,7 +277,10 @@ class TestCheckoutJs:
 
     async def test_a_saved_card_pays_without_card_input(self, checkout_flow: Any) -> None:
         def flow(checkout: Checkout, _console: Any) -> None:
-            frame = checkout.open(checkout.order(), method={"card": True}, save=1)
+            customer_id = checkout.http.post("/v1/customers", json={}).json()["id"]
+            frame = checkout.open(
+                checkout.order(), method={"card": True}, save=1, customer_id=customer_id
+            )
             frame.get_by_label("Save this card").check()
             pay_card(frame, VISA)
             paid = checkout.wait_for_event("handler")["response"]["razorpay_payment_id"]
@@ -288,6 +291,7 @@ class TestCheckoutJs:
             frame = checkout.open(
                 checkout.order(),
                 token=token,
+                customer_id=customer_id,
                 prefill={"card_last4": "1007", "card_network": "Visa"},
             )
             expect(frame.get_by_text("Pay with saved card Visa •••• 1007")).to_be_visible()
