@@ -49,6 +49,8 @@ _EVENT_STATUS = {
     GatewayEventKind.PAYMENT_CAPTURED: GatewayPaymentStatus.CAPTURED,
     GatewayEventKind.ORDER_PAID: GatewayPaymentStatus.CAPTURED,
     GatewayEventKind.PAYMENT_FAILED: GatewayPaymentStatus.FAILED,
+    GatewayEventKind.PAYMENT_PENDING: GatewayPaymentStatus.PENDING,
+    GatewayEventKind.PAYMENT_VOIDED: GatewayPaymentStatus.VOIDED,
 }
 
 
