@@ -39,6 +39,7 @@ from models.errors import (
     UnsupportedPaymentMethod,
     ValidationFailed,
 )
+from models.events_out import Delivery, Event, WebhookEndpoint
 from models.money import MAX_MAJOR, SUPPORTED_CURRENCIES, Money, exponent, max_minor
 from models.payment import CheckoutParams, ClientMetadata, Payment
 from models.reconciliation import ReconciliationFinding, ReconciliationReport
@@ -68,6 +69,9 @@ DOCUMENT_MODELS: list[type[Document]] = [
     SavedPaymentMethod,
     WebhookEvent,
     ReconciliationReport,
+    Event,
+    WebhookEndpoint,
+    Delivery,
 ]
 
 __all__ = [

@@ -11,6 +11,7 @@ from pymongo import ASCENDING, DESCENDING, IndexModel
 from models.clock import UtcDateTime, utcnow
 from models.common import TimelineEntry
 from models.enums import Gateway, PaymentMethodType, PaymentStatus
+from models.events_out import OUTBOX_INDEX, OutboxEntry
 from models.money import Money
 
 
@@ -96,6 +97,8 @@ class Payment(Document):
     # Bumped by every write; updates are compare-and-set on (status, version).
     version: int = Field(default=0, ge=0)
     timeline: list[TimelineEntry] = Field(default_factory=list)
+    # Events of changes not yet relayed to `events` (written by the change's own update).
+    outbox: list[OutboxEntry] = Field(default_factory=list)
 
     class Settings:
         name = "payment_orders"
@@ -116,6 +119,7 @@ class Payment(Document):
             # Plain on purpose: expiry is a status set by a job. A TTL index here (as in the
             # seed guide) would delete money records.
             IndexModel([("expires_at", ASCENDING)], name="expires_at"),
+            OUTBOX_INDEX,
         ]
 
     @model_validator(mode="before")

@@ -9,6 +9,7 @@ from pymongo import ASCENDING, IndexModel
 from models.clock import UtcDateTime, utcnow
 from models.common import RefundTimelineEntry
 from models.enums import Gateway, RefundReason, RefundStatus
+from models.events_out import OUTBOX_INDEX, OutboxEntry
 from models.money import Money
 
 
@@ -36,6 +37,8 @@ class Refund(Document):
     completed_at: UtcDateTime | None = None
     version: int = Field(default=0, ge=0)
     timeline: list[RefundTimelineEntry] = Field(default_factory=list)
+    # Events of changes not yet relayed to `events` (written with the change).
+    outbox: list[OutboxEntry] = Field(default_factory=list)
 
     class Settings:
         name = "refunds"
@@ -54,4 +57,5 @@ class Refund(Document):
             ),
             IndexModel([("gateway_refund_id", ASCENDING)], name="gateway_refund_id", sparse=True),
             IndexModel([("status", ASCENDING), ("updated_at", ASCENDING)], name="status_updated"),
+            OUTBOX_INDEX,
         ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import random
 from typing import TYPE_CHECKING, TypedDict
 
 from arq import Retry
@@ -11,10 +12,11 @@ from arq.connections import ArqRedis
 from gateways.base import Gateway
 from models.enums import ReconciliationTrigger, RefundStatus
 from models.errors import ReconciliationRunning
+from services.events_out import Outcome as DeliveryOutcome
 from services.health import record_heartbeat
 from services.webhooks import Outcome
 from settings import Settings
-from workers.queue import QUEUE_NAME, REFUND_QUEUE_NAME
+from workers.queue import EVENTS_QUEUE_NAME, QUEUE_NAME, REFUND_QUEUE_NAME
 
 if TYPE_CHECKING:
     from core import Core
@@ -39,7 +41,9 @@ async def heartbeat(ctx: WorkerContext) -> float:
     """Proves the worker runs: /readyz shows how long ago it last beat."""
     core = ctx.get("core")
     if core is not None:  # the queue-depth gauge of this worker's /metrics
-        await core.metrics.refresh_queue_depth(ctx["redis"], QUEUE_NAME, REFUND_QUEUE_NAME)
+        await core.metrics.refresh_queue_depth(
+            ctx["redis"], QUEUE_NAME, REFUND_QUEUE_NAME, EVENTS_QUEUE_NAME
+        )
     return await record_heartbeat(ctx["redis"])
 
 
@@ -61,6 +65,28 @@ async def send_refund(ctx: WorkerContext, refund_id: str) -> str:
         try_number = ctx.get("job_try", 1)
         raise Retry(defer=REFUND_RETRY_DELAYS[min(try_number, len(REFUND_RETRY_DELAYS)) - 1])
     return refund.status.value if refund is not None else "not found"
+
+
+async def relay_events(ctx: WorkerContext, source: str, document_id: str) -> int:
+    """Move one document's outbox into events and deliveries (safe to repeat)."""
+    return await ctx["core"].events_out.relay(source, document_id)
+
+
+async def deliver_event(ctx: WorkerContext, delivery_id: str, attempt: int) -> str:
+    """One attempt of one delivery. Without a slot of its endpoint (or while another worker
+    holds the attempt) it steps aside and looks again shortly."""
+    attempted = await ctx["core"].events_out.deliver(delivery_id, attempt)
+    if attempted.outcome is DeliveryOutcome.BUSY:
+        raise Retry(defer=attempted.retry_in * (0.75 + random.random() / 2))  # noqa: S311
+    return attempted.outcome.value
+
+
+async def sweep_events(ctx: WorkerContext) -> str:
+    """Relay outbox entries left behind and queue overdue delivery attempts again."""
+    relayed, queued = await ctx["core"].events_out.sweep()
+    if relayed or queued:
+        log.info("relayed %d events and re-queued %d deliveries left behind", relayed, queued)
+    return f"{relayed} relayed, {queued} re-queued"
 
 
 async def sweep_refunds(ctx: WorkerContext) -> int:

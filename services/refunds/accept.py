@@ -9,6 +9,7 @@ import json
 import logging
 from datetime import datetime, timedelta
 
+from beanie import PydanticObjectId
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
 
@@ -30,11 +31,12 @@ from models.refund import Refund
 from models.transitions import REFUNDABLE_PAYMENT_STATUSES
 from services.auth import Principal
 from services.catalog import NOTES_MAX_LENGTH
+from services.events_out import refund_changed
 from services.handoff import hand_off
 from services.kit import in_transaction
 from services.refunds.commands import RefundCommand, RefundPolicy, RefundQueue
 from services.refunds.queries import visible_payment
-from services.refunds.store import RefundStore
+from services.refunds.store import RefundStore, payment_in
 
 log = logging.getLogger("paygraph.refunds")
 
@@ -167,6 +169,7 @@ async def _reserve(
     """Reserve the amount and insert the PENDING refund atomically. The flag says whether
     this call created it (False: a concurrent request with the same key did)."""
     assert payment.id is not None and payment.gateway is not None
+    payment_id = payment.id
     assert payment.gateway_payment_id is not None  # checked by _validate
     now = utcnow()
     refund = Refund(
@@ -194,6 +197,8 @@ async def _reserve(
         ],
     )
 
+    refund.id = PydanticObjectId()  # refund.created names it before the insert
+
     async def reserve(session: AsyncClientSession) -> None:
         # The captured amount never changes, so "enough left" is a bound on one field.
         result = await Payment.get_pymongo_collection().update_one(
@@ -212,6 +217,7 @@ async def _reserve(
         )
         if result.modified_count != 1:
             raise _NotEnough
+        refund.outbox = refund_changed(refund, await payment_in(session, payment_id), now)
         await refund.insert(session=session)
 
     try:
