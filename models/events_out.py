@@ -9,6 +9,7 @@ document.
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -45,6 +46,11 @@ class OutboxSource(StrEnum):
     RECONCILIATION = "reconciliation"
 
 
+def body(event_type: EventType, timestamp: datetime, data: dict[str, Any]) -> dict[str, Any]:
+    """What is posted: Standard Webhooks' `{"type", "timestamp", "data"}`."""
+    return {"type": event_type.value, "timestamp": timestamp.isoformat(), "data": data}
+
+
 class OutboxEntry(BaseModel):
     """An event not yet relayed, inside the document whose change it reports."""
 
@@ -57,6 +63,9 @@ class OutboxEntry(BaseModel):
     version: int  # that resource's version after the change (0 for a report)
     # The payload's `data`, GraphQL field names: the wire format, built once at the change.
     data: dict[str, Any]
+
+    def body(self) -> dict[str, Any]:
+        return body(self.type, self.timestamp, self.data)
 
 
 class Event(Document):
@@ -89,12 +98,7 @@ class Event(Document):
         )
 
     def body(self) -> dict[str, Any]:
-        """What is posted: Standard Webhooks' `{"type", "timestamp", "data"}`."""
-        return {
-            "type": self.type.value,
-            "timestamp": self.timestamp.isoformat(),
-            "data": self.data,
-        }
+        return body(self.type, self.timestamp, self.data)
 
 
 class EndpointSecret(BaseModel):

@@ -275,8 +275,10 @@ class Deliverer:
         }
         late = await Delivery.find(overdue).limit(500).to_list()
         for delivery in late:
+            # A job of its own: the attempt's job may be held by a dead worker's arq marker
+            # (until arq's in-progress timeout); whichever runs first claims the attempt.
             await hand_off(
-                self._queue.enqueue_delivery(delivery.id, delivery.attempts + 1),
+                self._queue.enqueue_delivery(delivery.id, delivery.attempts + 1, tag="sweep"),
                 within=self._policy.enqueue_within,
                 what=f"delivery {delivery.id}",
                 log=log,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from beanie import PydanticObjectId
@@ -120,10 +121,10 @@ class EventsOutService:
         """One attempt of one delivery (a repeat or a late run does nothing)."""
         return await self._deliverer.deliver(delivery_id, attempt)
 
-    async def sweep(self) -> tuple[int, int]:
+    async def sweep(self, *, now: datetime | None = None) -> tuple[int, int]:
         """Relay outbox entries left behind and queue overdue attempts again: (events
         relayed, deliveries queued)."""
-        return await self._relay.sweep(), await self._deliverer.sweep()
+        return await self._relay.sweep(now=now), await self._deliverer.sweep(now=now)
 
     @property
     def sender(self) -> WebhookSender:

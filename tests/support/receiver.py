@@ -36,12 +36,19 @@ class Receiver:
     status: int = 200
     delay: float = 0.0
     arrivals: list[Arrival] = field(default_factory=list)
+    in_flight: int = 0  # requests being answered now
+    most_in_flight: int = 0
 
     def app(self) -> Starlette:
         async def hook(request: Request) -> Response:
             body = await request.body()
-            if self.delay:
-                await asyncio.sleep(self.delay)
+            self.in_flight += 1
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
+            try:
+                if self.delay:
+                    await asyncio.sleep(self.delay)
+            finally:
+                self.in_flight -= 1
             headers = dict(request.headers)
             self.arrivals.append(
                 Arrival(headers, body, time.time(), self.status, self.verify(body, headers))

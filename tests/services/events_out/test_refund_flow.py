@@ -35,7 +35,11 @@ class TestRefundEvents:
             d for d in by_type["refund.created"] if d["refund"]["id"] == first["refund"]["id"]
         )
         assert created["refund"]["status"] == "PENDING"
-        assert created["refund"]["amount"] == {"amount": "300.00", "currency": "INR", "minor": 30000}
+        assert created["refund"]["amount"] == {
+            "amount": "300.00",
+            "currency": "INR",
+            "minor": 30000,
+        }
         assert created["payment"]["id"] == pid
         partial = by_type["payment.partially_refunded"][0]["payment"]
         assert partial["refundedAmount"]["minor"] == 30000
