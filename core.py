@@ -42,7 +42,7 @@ from services.reconciliation import ReconciliationPolicy, ReconciliationService
 from services.refunds import RefundPolicy, RefundService
 from services.saved_methods import SavedMethodService
 from services.stats import StatsService
-from services.webhooks import WebhookInbox, WebhookProcessor
+from services.webhooks import WebhookInbox, WebhookPolicy, WebhookProcessor
 from settings import ConfigurationError, Settings
 from workers.queue import (
     EVENTS_QUEUE_NAME,
@@ -378,7 +378,12 @@ def build_core(settings: Settings, *, serve_sandboxes: bool = True) -> Core:
         payments=payments,
         saved_methods=saved_methods,
         refunds=refunds,
-        inbox=WebhookInbox(queue),
+        inbox=WebhookInbox(
+            queue,
+            WebhookPolicy(
+                payload_retention=timedelta(days=settings.webhook_payload_retention_days)
+            ),
+        ),
         processor=WebhookProcessor(payments, refunds=refunds),
         metrics=metrics,
         stats=stats,

@@ -106,6 +106,7 @@ class Settings(BaseSettings):
     rate_limit_initiate: str = "5/minute"
 
     cors_allow_origins: str | None = None
+    webhook_payload_retention_days: int = Field(default=30, ge=1, le=3650)
 
     # Events out: waits (seconds) before each retry of a failed delivery, and one attempt's limit.
     webhook_retry_delays: str = "5,300,1800,7200,18000,36000,36000"

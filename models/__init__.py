@@ -40,6 +40,7 @@ from models.errors import (
     ValidationFailed,
 )
 from models.events_out import Delivery, Event, WebhookEndpoint
+from models.failed_job import FailedJob
 from models.money import MAX_MAJOR, SUPPORTED_CURRENCIES, Money, exponent, max_minor
 from models.payment import CheckoutParams, ClientMetadata, Payment
 from models.reconciliation import ReconciliationFinding, ReconciliationReport
@@ -69,6 +70,7 @@ DOCUMENT_MODELS: list[type[Document]] = [
     SavedPaymentMethod,
     WebhookEvent,
     ReconciliationReport,
+    FailedJob,
     Event,
     WebhookEndpoint,
     Delivery,
@@ -89,6 +91,7 @@ __all__ = [
     "DomainError",
     "DuplicateOrder",
     "ErrorCode",
+    "FailedJob",
     "Forbidden",
     "Gateway",
     "IdempotencyConflict",

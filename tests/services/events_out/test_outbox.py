@@ -10,12 +10,13 @@ from pymongo.errors import OperationFailure
 
 from gateways.base import Gateway, GatewayRefund, GatewayRefundStatus
 from models.clock import utcnow
-from models.enums import RefundStatus, Role, TransitionSource
+from models.enums import PaymentStatus, RefundStatus, Role, TransitionSource
 from models.events_out import Delivery, Event, EventType, OutboxSource, WebhookEndpoint
 from models.payment import Payment
 from models.refund import Refund
 from services.auth import Principal
 from services.refunds import RefundCommand
+from tests.resolvers.test_payments_api import order_id
 from tests.resolvers.test_refunds_api import completed_payment
 
 OPS = Principal("ops-events", frozenset({Role.ADMIN}))
@@ -23,7 +24,8 @@ OPS = Principal("ops-events", frozenset({Role.ADMIN}))
 
 async def accepted_refund(core, shopper, amount: str = "250.00") -> Refund:
     pid = await completed_payment(shopper)
-    return await core.refunds.refund(OPS, RefundCommand(payment_id=pid, amount=amount))
+    command = RefundCommand(payment_id=pid, amount=amount, idempotency_key=f"events-{pid}")
+    return await core.refunds.refund(OPS, command)
 
 
 def processed(refund: Refund) -> GatewayRefund:
@@ -52,6 +54,8 @@ class TestSameWrite:
         self, core, shopper, _mongo_database
     ):
         refund = await accepted_refund(core, shopper)
+        told_of_payment = [e.type for e in (await Payment.get(refund.payment_id)).outbox]
+        assert told_of_payment == [EventType.PAYMENT_INITIATED, EventType.PAYMENT_COMPLETED]
         admin = _mongo_database.client.admin
         # Settling is one transaction of three updates: the refund, the payment's money (with
         # payment.partially_refunded), the refund's event. The third one fails.
@@ -73,7 +77,8 @@ class TestSameWrite:
         payment = await Payment.get(refund.payment_id)
         assert stored.status is RefundStatus.PENDING
         assert [e.type for e in stored.outbox] == [EventType.REFUND_CREATED]
-        assert (payment.refunded_minor, payment.outbox) == (0, [])
+        assert payment.refunded_minor == 0
+        assert [e.type for e in payment.outbox] == told_of_payment
         # The same change, written: both events with it.
         await core.refunds.apply_gateway_refund(refund, processed(refund), TransitionSource.WEBHOOK)
         stored = await Refund.get(refund.id)
@@ -82,8 +87,41 @@ class TestSameWrite:
             EventType.REFUND_CREATED,
             EventType.REFUND_COMPLETED,
         ]
-        assert [e.type for e in payment.outbox] == [EventType.PAYMENT_PARTIALLY_REFUNDED]
+        assert [e.type for e in payment.outbox] == [
+            *told_of_payment,
+            EventType.PAYMENT_PARTIALLY_REFUNDED,
+        ]
         assert payment.refunded_minor == 25000
+
+    async def test_a_payment_write_refused_by_mongodb_tells_nothing(
+        self, core, shopper, _mongo_database
+    ):
+        initiated = await shopper.initiate(orderId=order_id())
+        pid = initiated["payment"]["id"]
+        customer = Principal("cust-events", frozenset({Role.CUSTOMER}))
+        admin = _mongo_database.client.admin
+        await admin.command(
+            {
+                "configureFailPoint": "failCommand",
+                "mode": {"times": 1},
+                "data": {"failCommands": ["update"], "errorCode": 2},
+            }
+        )
+        try:
+            with pytest.raises(OperationFailure):
+                await core.payments.cancel(customer, pid)
+        finally:
+            await admin.command({"configureFailPoint": "failCommand", "mode": "off"})
+        payment = await Payment.get(pid)
+        assert payment.status is PaymentStatus.INITIATED
+        assert [e.type for e in payment.outbox] == [EventType.PAYMENT_INITIATED]
+        await core.payments.cancel(customer, pid)
+        payment = await Payment.get(pid)
+        assert [e.type for e in payment.outbox] == [
+            EventType.PAYMENT_INITIATED,
+            EventType.PAYMENT_CANCELLED,
+        ]
+        assert payment.outbox[1].version == payment.version
 
 
 class TestRelay:
@@ -94,17 +132,19 @@ class TestRelay:
         assert await core.events_out.relay(OutboxSource.REFUND, str(refund.id)) == 1
         assert await core.events_out.relay(OutboxSource.REFUND, str(refund.id)) == 0
         assert (await Refund.get(refund.id)).outbox == []
-        assert [e.id for e in await Event.find().to_list()] == [entry.id]
+        assert [e.id for e in await Event.find({"type": "refund.created"}).to_list()] == [entry.id]
         deliveries = await Delivery.find().to_list()
         assert [(d.event_id, str(d.endpoint_id)) for d in deliveries] == [(entry.id, endpoint)]
+        # (the payment's own events stay in its outbox: no relay job ran in this test)
 
     async def test_the_sweep_relays_what_no_job_did(self, core, shopper, endpoint):
         refund = await accepted_refund(core, shopper)
         assert await core.events_out._relay.sweep() == 0  # too young: its job may still come
         relayed = await core.events_out._relay.sweep(now=utcnow() + timedelta(minutes=1))
-        assert relayed == 1
+        assert relayed == 3  # payment.initiated, payment.completed, refund.created
         assert (await Refund.get(refund.id)).outbox == []
-        assert await Event.find().count() == 1
+        assert (await Payment.get(refund.payment_id)).outbox == []
+        assert await Event.find().count() == 3
 
     async def test_an_endpoint_registered_after_the_change_is_not_told(self, core, shopper):
         refund = await accepted_refund(core, shopper)

@@ -19,12 +19,14 @@ class TestRefundEvents:
         await settled_payment(pid, 30000)
         await refund(admin, paymentId=pid)
         await settled_payment(pid, 100000)
-        arrivals = await receiver.wait_for(6)
+        arrivals = await receiver.wait_for(8)
         assert all(a.verified is not None for a in arrivals)
         by_type: dict[str, list[dict]] = {}
         for arrival in arrivals:
             by_type.setdefault(arrival.verified["type"], []).append(arrival.verified["data"])
         assert sorted(by_type) == [
+            "payment.completed",
+            "payment.initiated",
             "payment.partially_refunded",
             "payment.refunded",
             "refund.completed",
@@ -46,4 +48,4 @@ class TestRefundEvents:
         full = by_type["payment.refunded"][0]["payment"]
         assert (full["status"], full["refundedAmount"]["minor"]) == ("REFUNDED", 100000)
         assert full["version"] > partial["version"]
-        assert len(set(receiver.delivered_ids())) == 6
+        assert len(set(receiver.delivered_ids())) == 8
