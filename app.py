@@ -57,6 +57,7 @@ def create_app(settings: Settings) -> Starlette:
         webhooks=core.inbox,
         stats=core.stats,
         reconciliation=core.reconciliation,
+        events_out=core.events_out,
     )
 
     graphql = PaygraphGraphQL(

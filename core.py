@@ -34,6 +34,8 @@ from services.alerts import AlertPolicy, AlertService, AlertWebhook
 from services.auth import TokenConfig, TokenService
 from services.crypto import TokenVault
 from services.events import EventBus
+from services.events_out import DeliveryPolicy, EventsOutService
+from services.observers import ChangeObservers
 from services.payments import PaymentPolicy, PaymentService
 from services.ratelimit import RateLimiter
 from services.reconciliation import ReconciliationPolicy, ReconciliationService
@@ -43,6 +45,7 @@ from services.stats import StatsService
 from services.webhooks import WebhookInbox, WebhookPolicy, WebhookProcessor
 from settings import ConfigurationError, Settings
 from workers.queue import (
+    EVENTS_QUEUE_NAME,
     JOB_TIMEOUT_SECONDS,
     QUEUE_NAME,
     REFUND_QUEUE_NAME,
@@ -210,15 +213,17 @@ def build_gateways(
 
 
 def token_vault(settings: Settings) -> TokenVault:
-    """Saved-method token encryption under ENCRYPTION_KEYS (required in production). Without
-    keys in development and test, an ephemeral key: saved methods outlive it unreadable."""
+    """Encryption at rest (saved-method tokens, webhook endpoint secrets) under ENCRYPTION_KEYS
+    (required in production). Without keys in development and test, an ephemeral key: what it
+    encrypted outlives it unreadable, and another process cannot read it."""
     if settings.fernet_keys:
         return TokenVault(settings.fernet_keys)
     if settings.is_production:
         raise ConfigurationError("ENCRYPTION_KEYS must be set in production")
     log.warning(
-        "ENCRYPTION_KEYS is not set: saved payment methods are encrypted with a key that lives "
-        "only as long as this process (set ENCRYPTION_KEYS to keep them usable)"
+        "ENCRYPTION_KEYS is not set: saved payment methods and webhook endpoint secrets are "
+        "encrypted with a key that lives only as long as this process (set ENCRYPTION_KEYS to "
+        "keep them usable, and to let workers sign with the API's endpoint secrets)"
     )
     return TokenVault.ephemeral()
 
@@ -254,6 +259,13 @@ def reconciliation_policy(settings: Settings) -> ReconciliationPolicy:
     )
 
 
+def delivery_policy(settings: Settings) -> DeliveryPolicy:
+    return DeliveryPolicy(
+        schedule=tuple(timedelta(seconds=s) for s in settings.webhook_retry_schedule),
+        timeout=settings.webhook_timeout_seconds,
+    )
+
+
 @dataclass
 class Core:
     """Clients and services shared by the API and the worker (both build it here)."""
@@ -273,14 +285,18 @@ class Core:
     stats: StatsService
     alerts: AlertService
     reconciliation: ReconciliationService
+    events_out: EventsOutService
 
     async def refresh_queue_depth(self) -> None:
         """The queue-depth gauge, read from Redis just before a metrics scrape."""
-        await self.metrics.refresh_queue_depth(self.redis, QUEUE_NAME, REFUND_QUEUE_NAME)
+        await self.metrics.refresh_queue_depth(
+            self.redis, QUEUE_NAME, REFUND_QUEUE_NAME, EVENTS_QUEUE_NAME
+        )
 
     async def aclose(self) -> None:
         for sandbox in self.gateways.sandboxes:
             await sandbox.aclose()
+        await self.events_out.aclose()
         await self.alerts.aclose()
         await self.gateways.registry.aclose()
         await self.queue.aclose()
@@ -326,14 +342,26 @@ def build_core(settings: Settings, *, serve_sandboxes: bool = True) -> Core:
         in_progress_timeout_s=in_progress_timeout_seconds(),
         webhook_timeout_s=JOB_TIMEOUT_SECONDS,
     )
-    saved_methods = SavedMethodService(gateways.registry, token_vault(settings))
+    vault = token_vault(settings)
+    saved_methods = SavedMethodService(gateways.registry, vault)
     events = EventBus(redis, subscriber=pubsub_redis)
+    events_out = EventsOutService(
+        vault,
+        queue,
+        redis,
+        public_only=settings.is_production,
+        policy=delivery_policy(settings),
+        alerts=alerts,
+        recorder=metrics,
+    )
+    # Every applied change is counted, and its outbound events are relayed right after it.
+    observer = ChangeObservers(metrics, events_out.nudge)
     refunds = RefundService(
         gateways.registry,
         events,
         queue,
         RefundPolicy(timeout_hours=settings.refund_timeout_hours),
-        observer=metrics,
+        observer=observer,
     )
     payments = PaymentService(
         gateways.registry,
@@ -343,7 +371,7 @@ def build_core(settings: Settings, *, serve_sandboxes: bool = True) -> Core:
         saved_methods=saved_methods,
         late_refunds=refunds,
         alerts=alerts,
-        observer=metrics,
+        observer=observer,
     )
     return Core(
         settings=settings,
@@ -374,4 +402,5 @@ def build_core(settings: Settings, *, serve_sandboxes: bool = True) -> Core:
             alerts=alerts,
             recorder=metrics,
         ),
+        events_out=events_out,
     )

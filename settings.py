@@ -113,6 +113,10 @@ class Settings(BaseSettings):
     cors_allow_origins: str | None = None
     webhook_payload_retention_days: int = Field(default=30, ge=1, le=3650)
 
+    # Events out: waits (seconds) before each retry of a failed delivery, and one attempt's limit.
+    webhook_retry_delays: str = "5,300,1800,7200,18000,36000,36000"
+    webhook_timeout_seconds: float = Field(default=15.0, gt=0, le=60)
+
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     graphql_max_depth: int = Field(default=10, ge=1)
     graphql_max_aliases: int = Field(default=15, ge=1)
@@ -146,6 +150,17 @@ class Settings(BaseSettings):
                 raise ValueError(
                     f"{origin!r} is not an origin: scheme://host[:port], no path and no '*'"
                 )
+        return value
+
+    @field_validator("webhook_retry_delays")
+    @classmethod
+    def _delays_parse(cls, value: str) -> str:
+        try:
+            delays = [float(part) for part in _split_keys(value)]
+        except ValueError:
+            raise ValueError("expected comma-separated seconds, e.g. 5,300,1800") from None
+        if any(delay < 0 for delay in delays):
+            raise ValueError("delays cannot be negative")
         return value
 
     @field_validator("jwt_secret")
@@ -200,6 +215,11 @@ class Settings(BaseSettings):
     @property
     def fernet_keys(self) -> tuple[str, ...]:
         return tuple(_split_keys(self.encryption_keys)) if self.encryption_keys else ()
+
+    @property
+    def webhook_retry_schedule(self) -> tuple[float, ...]:
+        """Seconds before each attempt of a delivery: at once, then WEBHOOK_RETRY_DELAYS."""
+        return (0.0, *(float(part) for part in _split_keys(self.webhook_retry_delays)))
 
     @property
     def cors_origins(self) -> tuple[str, ...]:

@@ -8,6 +8,7 @@ serve` would pick) so the load generator never shares their event loop or their 
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import datetime as dt
 import json
@@ -132,6 +133,8 @@ class Stack:
         self.redis: embedded.ManagedProcess | None = None
         self.servers: list[ServerProcess] = []
         self.jwt_secret = "bench-secret-" + secrets.token_hex(24)
+        # One key for every process: the worker signs with the secrets the API encrypted.
+        self.encryption_key = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
         self._tokens: Any = None
         # Set by start_sandbox(): the gateways run in their own process, as real ones do, and
         # app servers started afterwards point their adapters at it.
@@ -160,6 +163,7 @@ class Stack:
             "mongodb_db": BENCH_DB,
             "redis_url": self.redis.url,
             "jwt_secret": self.jwt_secret,
+            "encryption_keys": self.encryption_key,
             "port": port,
             "log_level": "WARNING",
             "razorpay_key_id": "rzp_test_bench0000001",
@@ -212,12 +216,12 @@ class Stack:
 
         return Settings(_env_file=None, **self.settings_kwargs(port))  # type: ignore[call-arg]
 
-    def token(self, customer_id: str) -> str:
+    def token(self, customer_id: str, *, admin: bool = False) -> str:
         if self._tokens is None:
             from core import build_token_service
 
             self._tokens = build_token_service(self.settings())
-        token: str = self._tokens.mint(customer_id)
+        token: str = self._tokens.mint(customer_id, admin=admin)
         return token
 
     def start_server(

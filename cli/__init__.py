@@ -1,4 +1,5 @@
-"""The `paygraph` command: dev, serve, worker, sandbox, token, schema, reconcile, rotate-keys.
+"""The `paygraph` command: dev, serve, worker, sandbox, token, schema, reconcile, rotate-keys,
+listen.
 
 One module per command family, each adding its subcommands to the parser; heavy imports wait
 inside the commands, so `paygraph token` does not load the API.
@@ -10,7 +11,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from cli import dev, keys, reconcile, schema, serve, tokens
+from cli import dev, keys, listen, reconcile, schema, serve, tokens
 from settings import ConfigurationError
 
 __all__ = ["build_parser", "main"]
@@ -19,7 +20,7 @@ __all__ = ["build_parser", "main"]
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="paygraph", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    for family in (dev, serve, tokens, schema, reconcile, keys):
+    for family in (dev, serve, tokens, schema, reconcile, keys, listen):
         family.add_parsers(sub)
     return parser
 

@@ -9,7 +9,8 @@ aggregate it with `max`.
 
 `PaygraphMetrics` implements services.observers.ChangeObserver (payment and refund transitions),
 the gateway call recorder of gateways/instrumented.py, webhook intake/processing outcomes, the
-reconciliation recorder and the alert counter. It does no I/O except `refresh_queue_depth`.
+reconciliation recorder, the events-out recorder (webhook deliveries, latency, backlog age) and
+the alert counter. It does no I/O except `refresh_queue_depth`.
 """
 
 from __future__ import annotations
@@ -128,6 +129,33 @@ class PaygraphMetrics:
             ["gateway", "kind", "action"],
             registry=r,
         )
+        self.webhook_attempts = Counter(
+            "paygraph_webhook_deliveries_total",
+            "Webhook delivery attempts to shop endpoints by outcome (delivered; retrying: failed, "
+            "another attempt scheduled; failed: the last attempt failed; refused: the SSRF "
+            "guard refused the address)",
+            ["outcome"],
+            registry=r,
+        )
+        self.webhook_attempt_seconds = Histogram(
+            "paygraph_webhook_attempt_seconds",
+            "Duration of one webhook delivery attempt (the POST and the answer read)",
+            buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 15.0),
+            registry=r,
+        )
+        self.webhook_latency = Histogram(
+            "paygraph_webhook_delivery_latency_seconds",
+            "From the change an event reports (its timestamp) to its successful delivery",
+            buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 1800, 7200, 36000, 86400),
+            registry=r,
+        )
+        self.events_backlog_age = Gauge(
+            "paygraph_events_backlog_age_seconds",
+            "How long the oldest item has waited, by stage: outbox (an event not relayed yet) and "
+            "deliveries (an attempt past its time); measured by the events sweep",
+            ["stage"],
+            registry=r,
+        )
         self.job_faults = Counter(
             "paygraph_job_faults_total",
             "Background jobs that raised unexpectedly or ran out of time: retried, or failed "
@@ -191,6 +219,18 @@ class PaygraphMetrics:
     def reconciliation_issue(self, kind: str, count: int = 1) -> None:
         if count:
             self.reconciliation_issues.labels(kind).inc(count)
+
+    # -- services.events_out.EventsRecorder ------------------------------------------------------
+
+    def webhook_attempt(self, outcome: str, seconds: float) -> None:
+        self.webhook_attempts.labels(outcome).inc()
+        self.webhook_attempt_seconds.observe(seconds)
+
+    def webhook_delivered(self, seconds_since_change: float) -> None:
+        self.webhook_latency.observe(max(seconds_since_change, 0.0))
+
+    def events_backlog(self, stage: str, seconds: float) -> None:
+        self.events_backlog_age.labels(stage).set(seconds)
 
     # -- alerts -----------------------------------------------------------------------------------
 

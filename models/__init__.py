@@ -39,6 +39,7 @@ from models.errors import (
     UnsupportedPaymentMethod,
     ValidationFailed,
 )
+from models.events_out import Delivery, Event, WebhookEndpoint
 from models.failed_job import FailedJob
 from models.gateway_customer import GatewayCustomer
 from models.money import MAX_MAJOR, SUPPORTED_CURRENCIES, Money, exponent, max_minor
@@ -72,6 +73,9 @@ DOCUMENT_MODELS: list[type[Document]] = [
     ReconciliationReport,
     FailedJob,
     GatewayCustomer,
+    Event,
+    WebhookEndpoint,
+    Delivery,
 ]
 
 __all__ = [

@@ -79,6 +79,14 @@ class SavedMethodNotFound(NotFound):
     default_message = "Saved payment method not found."
 
 
+class EndpointNotFound(NotFound):
+    default_message = "Webhook endpoint not found."
+
+
+class EventNotFound(NotFound):
+    default_message = "Event not found."
+
+
 class ValidationFailed(DomainError):
     code = ErrorCode.VALIDATION_ERROR
     default_message = "The input is not valid."

@@ -16,6 +16,7 @@ from models.enums import (
     PaymentStatus,
     TransitionSource,
 )
+from models.events_out import OUTBOX_INDEX, OutboxEntry
 from models.money import Money
 
 
@@ -130,6 +131,8 @@ class Payment(Document):
     # Bumped by every write; updates are compare-and-set on (status, version).
     version: int = Field(default=0, ge=0)
     timeline: list[TimelineEntry] = Field(default_factory=list)
+    # Events of changes not yet relayed to `events` (written by the change's own update).
+    outbox: list[OutboxEntry] = Field(default_factory=list)
 
     class Settings:
         name = "payment_orders"
@@ -150,6 +153,7 @@ class Payment(Document):
             # Plain on purpose: expiry is a status set by a job. A TTL index here (as in the
             # seed guide) would delete money records.
             IndexModel([("expires_at", ASCENDING)], name="expires_at"),
+            OUTBOX_INDEX,
         ]
 
     @model_validator(mode="after")

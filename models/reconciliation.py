@@ -11,6 +11,7 @@ from pymongo import DESCENDING, IndexModel
 
 from models.clock import UtcDateTime, utcnow
 from models.enums import Gateway, ReconciliationTrigger
+from models.events_out import OUTBOX_INDEX, OutboxEntry
 
 
 class FindingKind(StrEnum):
@@ -71,10 +72,12 @@ class ReconciliationReport(Document):
     fixed_not_listed: int = Field(default=0, ge=0)
     mismatches: list[ReconciliationFinding] = Field(default_factory=list)
     errors: list[str] = Field(default_factory=list)
+    # reconciliation.issue_found events, inserted with the report and relayed from it.
+    outbox: list[OutboxEntry] = Field(default_factory=list)
 
     class Settings:
         name = "reconciliation_reports"
-        indexes = [IndexModel([("started_at", DESCENDING)], name="started_at")]
+        indexes = [IndexModel([("started_at", DESCENDING)], name="started_at"), OUTBOX_INDEX]
 
     @property
     def checked(self) -> int:

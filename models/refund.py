@@ -9,6 +9,7 @@ from pymongo import ASCENDING, IndexModel
 from models.clock import UtcDateTime, utcnow
 from models.common import RefundTimelineEntry
 from models.enums import Gateway, RefundReason, RefundSource, RefundStatus
+from models.events_out import OUTBOX_INDEX, OutboxEntry
 from models.money import Money
 
 
@@ -37,6 +38,8 @@ class Refund(Document):
     completed_at: UtcDateTime | None = None
     version: int = Field(default=0, ge=0)
     timeline: list[RefundTimelineEntry] = Field(default_factory=list)
+    # Events of changes not yet relayed to `events` (written with the change).
+    outbox: list[OutboxEntry] = Field(default_factory=list)
 
     class Settings:
         name = "refunds"
@@ -63,4 +66,5 @@ class Refund(Document):
                 partialFilterExpression={"gateway_refund_id": {"$type": "string"}},
             ),
             IndexModel([("status", ASCENDING), ("updated_at", ASCENDING)], name="status_updated"),
+            OUTBOX_INDEX,
         ]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from strawberry.tools import merge_types
 
+from resolvers.events_out import EventsOutMutation, EventsOutQuery
 from resolvers.payments_mutation import PaymentMutation
 from resolvers.payments_query import PaymentQuery
 from resolvers.payments_subscription import PaymentSubscription
@@ -19,11 +20,26 @@ from schema import Limits, PaygraphSchema, build_schema
 
 Query = merge_types(
     "Query",
-    (PaymentQuery, RefundQuery, SavedMethodQuery, WebhookQuery, ReconciliationQuery, StatsQuery),
+    (
+        PaymentQuery,
+        RefundQuery,
+        SavedMethodQuery,
+        WebhookQuery,
+        ReconciliationQuery,
+        StatsQuery,
+        EventsOutQuery,
+    ),
 )
 Mutation = merge_types(
     "Mutation",
-    (PaymentMutation, RefundMutation, SavedMethodMutation, WebhookMutation, ReconciliationMutation),
+    (
+        PaymentMutation,
+        RefundMutation,
+        SavedMethodMutation,
+        WebhookMutation,
+        ReconciliationMutation,
+        EventsOutMutation,
+    ),
 )
 Subscription = merge_types("Subscription", (PaymentSubscription, RefundSubscription))
 

@@ -16,6 +16,7 @@ from models.errors import Forbidden, Unauthenticated
 from models.payment import ClientMetadata
 from models.refund import Refund
 from services.auth import Principal, TokenService
+from services.events_out import EventsOutService
 from services.health import HealthService
 from services.payments import PaymentService
 from services.reconciliation import ReconciliationService
@@ -37,6 +38,7 @@ class AppServices:
     webhooks: WebhookInbox
     stats: StatsService
     reconciliation: ReconciliationService
+    events_out: EventsOutService
 
 
 async def _load_refunds(payment_ids: list[str]) -> list[list[Refund]]:

@@ -67,6 +67,9 @@ class RefundType:
     created_at: datetime
     updated_at: datetime
     completed_at: datetime | None
+    version: int = strawberry.field(
+        description="Bumped by every change: events carry it, so a receiver drops stale ones."
+    )
 
     @classmethod
     def from_document(cls, refund: RefundDocument) -> RefundType:
@@ -85,6 +88,7 @@ class RefundType:
             created_at=refund.created_at,
             updated_at=refund.updated_at,
             completed_at=refund.completed_at,
+            version=refund.version,
         )
 
 
@@ -145,6 +149,9 @@ class PaymentType:
     expires_at: datetime
     checkout: CheckoutParamsType | None
     timeline: list[TimelineEntryType]
+    version: int = strawberry.field(
+        description="Bumped by every change: events carry it, so a receiver drops stale ones."
+    )
 
     @strawberry.field(description="Refunds of this payment, oldest first.")
     async def refunds(self, info: strawberry.Info[Any, None]) -> list[RefundType]:
@@ -200,6 +207,7 @@ class PaymentType:
                 )
                 for e in payment.timeline
             ],
+            version=payment.version,
         )
 
 

@@ -2,10 +2,11 @@
 alert key per window, agreed across processes through Redis.
 
 Raising: `AlertService.raise_alert(kind, key, details)`. `kind` is a stable upper-case name
-(PAYMENT_ERROR_RATE, RECONCILIATION_ISSUE ...), `key` says which one (a gateway, a payment id),
-`details` is JSON-ready data for a human. The first raise of (kind, key) in a window wins a Redis
-`SET NX EX window`; later raises in that window, from any process, return False and do nothing.
-If Redis cannot be asked, the alert is raised anyway (a duplicate beats a missed alert).
+(PAYMENT_ERROR_RATE, RECONCILIATION_ISSUE, WEBHOOK_ENDPOINT_DISABLED ...), `key` says which one
+(a gateway, a payment id), `details` is JSON-ready data for a human. The first raise of
+(kind, key) in a window wins a Redis `SET NX EX window`; later raises in that window, from any
+process, return False and do nothing. If Redis cannot be asked, the alert is raised anyway (a
+duplicate beats a missed alert).
 
 Delivery (ALERT_WEBHOOK_URL): `POST` of the JSON body with
   X-Paygraph-Timestamp: <unix seconds>
@@ -44,6 +45,7 @@ log = logging.getLogger("paygraph.alerts")
 DEDUPE_PREFIX = "paygraph:alert:"
 PAYMENT_ERROR_RATE = "PAYMENT_ERROR_RATE"
 RECONCILIATION_ISSUE = "RECONCILIATION_ISSUE"
+WEBHOOK_ENDPOINT_DISABLED = "WEBHOOK_ENDPOINT_DISABLED"
 TIMESTAMP_HEADER = "X-Paygraph-Timestamp"
 SIGNATURE_HEADER = "X-Paygraph-Signature"
 

@@ -1,8 +1,10 @@
-"""What services tell the outside about applied changes (metrics today).
+"""What services tell the outside about applied changes: metrics, and the outbox relay's nudge.
 
 Services call an observer after a transition is written, never before and never instead of the
-write; an observer does no I/O and cannot change the outcome. The Prometheus implementation is
-infra/metrics.py, wired in app.py; `NullObserver` is the default so services stand alone.
+write; an observer never waits on I/O and cannot change the outcome (the outbox nudge queues its
+job in the background). The Prometheus implementation is infra/metrics.py, the nudge
+services/events_out/outbox.py, both composed in core.py with `ChangeObservers`; `NullObserver`
+is the default so services stand alone.
 """
 
 from __future__ import annotations
@@ -45,6 +47,29 @@ class NullObserver:
 
     def late_payment(self, payment: Payment, late: LatePayment) -> None:
         return None
+
+
+class ChangeObservers:
+    """Several observers, told in turn."""
+
+    def __init__(self, *observers: ChangeObserver) -> None:
+        self._observers = observers
+
+    def payment_transitioned(self, payment: Payment, status: PaymentStatus, at: datetime) -> None:
+        for observer in self._observers:
+            observer.payment_transitioned(payment, status, at)
+
+    def payment_attempt_failed(self, payment: Payment) -> None:
+        for observer in self._observers:
+            observer.payment_attempt_failed(payment)
+
+    def refund_transitioned(self, refund: Refund, status: RefundStatus) -> None:
+        for observer in self._observers:
+            observer.refund_transitioned(refund, status)
+
+    def late_payment(self, payment: Payment, late: LatePayment) -> None:
+        for observer in self._observers:
+            observer.late_payment(payment, late)
 
 
 class ReconciliationRecorder(Protocol):

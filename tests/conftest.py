@@ -21,6 +21,7 @@ from tests.support.worker import running_worker
 
 TEST_JWT_SECRET = "test-secret-" + "x" * 40
 TEST_DB = "paygraph_test"
+TEST_ENCRYPTION_KEY = "X2v3q0pZ4m1b7nYc8dQe5fRg6hTi9jUk0lVm1nWo2pA="
 
 
 @pytest.fixture(scope="session")
@@ -64,6 +65,11 @@ def settings(mongo_url: str, redis_url: str) -> Settings:
         # The limit itself is tested with its own app; the rest of the suite shares one IP.
         rate_limit_initiate="100000/minute",
         gateway_read_timeout_seconds=2.0,
+        # The API and the workers read each other's encrypted secrets (webhook endpoints).
+        encryption_keys=TEST_ENCRYPTION_KEY,
+        # Events out: retries within seconds, and a short attempt limit.
+        webhook_retry_delays="0.2,0.5,1,2,3,5",
+        webhook_timeout_seconds=3.0,
     )
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import random
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
 
@@ -22,10 +23,11 @@ from gateways.base import Gateway
 from models.enums import ReconciliationTrigger, RefundStatus
 from models.errors import ReconciliationRunning
 from services.dead_letters import record_failed_job
+from services.events_out import Outcome as DeliveryOutcome
 from services.health import record_heartbeat
 from services.webhooks import Outcome
 from settings import Settings
-from workers.queue import JOB_TIMEOUT_SECONDS, QUEUE_NAME, REFUND_QUEUE_NAME
+from workers.queue import EVENTS_QUEUE_NAME, JOB_TIMEOUT_SECONDS, QUEUE_NAME, REFUND_QUEUE_NAME
 
 if TYPE_CHECKING:
     from core import Core
@@ -127,7 +129,9 @@ async def heartbeat(ctx: WorkerContext) -> float:
     """Proves the worker runs: /readyz shows how long ago it last beat."""
     core = ctx.get("core")
     if core is not None:  # the queue-depth gauge of this worker's /metrics
-        await core.metrics.refresh_queue_depth(ctx["redis"], QUEUE_NAME, REFUND_QUEUE_NAME)
+        await core.metrics.refresh_queue_depth(
+            ctx["redis"], QUEUE_NAME, REFUND_QUEUE_NAME, EVENTS_QUEUE_NAME
+        )
     return await record_heartbeat(ctx["redis"])
 
 
@@ -151,6 +155,31 @@ async def send_refund(ctx: WorkerContext, refund_id: str) -> str:
         try_number = ctx.get("job_try", 1)
         raise Retry(defer=REFUND_RETRY_DELAYS[min(try_number, len(REFUND_RETRY_DELAYS)) - 1])
     return refund.status.value if refund is not None else "not found"
+
+
+@resilient(retry=True)  # given up: the events sweep relays it
+async def relay_events(ctx: WorkerContext, source: str, document_id: str) -> int:
+    """Move one document's outbox into events and deliveries (safe to repeat)."""
+    return await ctx["core"].events_out.relay(source, document_id)
+
+
+@resilient(retry=True)  # given up: the delivery stays PENDING and the sweep queues it again
+async def deliver_event(ctx: WorkerContext, delivery_id: str, attempt: int) -> str:
+    """One attempt of one delivery. Without a slot of its endpoint (or while another worker
+    holds the attempt) it steps aside and looks again shortly."""
+    attempted = await ctx["core"].events_out.deliver(delivery_id, attempt)
+    if attempted.outcome is DeliveryOutcome.BUSY:
+        raise Retry(defer=attempted.retry_in * (0.75 + random.random() / 2))  # noqa: S311
+    return attempted.outcome.value
+
+
+@resilient(retry=False)
+async def sweep_events(ctx: WorkerContext) -> str:
+    """Relay outbox entries left behind and queue overdue delivery attempts again."""
+    relayed, queued = await ctx["core"].events_out.sweep()
+    if relayed or queued:
+        log.info("relayed %d events and re-queued %d deliveries left behind", relayed, queued)
+    return f"{relayed} relayed, {queued} re-queued"
 
 
 @resilient(retry=False)

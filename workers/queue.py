@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from arq.connections import ArqRedis
 from arq.constants import in_progress_key_prefix, job_key_prefix, result_key_prefix
 from redis.asyncio import ConnectionPool
@@ -14,6 +16,9 @@ QUEUE_NAME = "paygraph:queue"
 # instead of delaying webhooks and crons, and never has more than a few gateway calls and
 # settlements in flight per worker process.
 REFUND_QUEUE_NAME = "paygraph:refunds"
+# Events out (relays and delivery attempts) have a lane of their own too: a slow or dead
+# endpoint takes lane jobs only (a bounded number per endpoint), never webhook or refund ones.
+EVENTS_QUEUE_NAME = "paygraph:events"
 # Bounded job time: a job that hangs (a gateway that never answers) is cancelled and retried.
 JOB_TIMEOUT_SECONDS = 30
 # A reconciliation run reads every stale record from the gateways; its lock outlives a cancel.
@@ -32,6 +37,15 @@ def webhook_job_id(gateway: Gateway, event_id: str, replay: int = 0) -> str:
 
 def refund_job_id(refund_id: str) -> str:
     return f"refund:{refund_id}"
+
+
+def relay_job_id(source: str, document_id: str, key: str) -> str:
+    return f"relay:{source}:{document_id}:{key}"
+
+
+def delivery_job_id(delivery_id: str, attempt: int, tag: str = "") -> str:
+    base = f"delivery:{delivery_id}:{attempt}"
+    return f"{base}:{tag}" if tag else base
 
 
 # A webhook job older than its own timeout plus this grace is no longer running anywhere.
@@ -81,6 +95,29 @@ class ArqJobQueue:
             await self._forget_finished(job_id)
         await self.redis.enqueue_job(
             "send_refund", refund_id, _job_id=job_id, _queue_name=REFUND_QUEUE_NAME
+        )
+
+    async def enqueue_relay(self, source: str, document_id: str, key: str) -> None:
+        """Relay a document's outbox; `key` names the write (one job per write)."""
+        await self.redis.enqueue_job(
+            "relay_events",
+            source,
+            document_id,
+            _job_id=relay_job_id(source, document_id, key),
+            _queue_name=EVENTS_QUEUE_NAME,
+        )
+
+    async def enqueue_delivery(
+        self, delivery_id: str, attempt: int, *, at: datetime | None = None, tag: str = ""
+    ) -> None:
+        """One attempt of a delivery, at `at` (now when None)."""
+        await self.redis.enqueue_job(
+            "deliver_event",
+            delivery_id,
+            attempt,
+            _job_id=delivery_job_id(delivery_id, attempt, tag),
+            _queue_name=EVENTS_QUEUE_NAME,
+            _defer_until=at,
         )
 
     async def _release_if_orphaned(self, job_id: str) -> None:

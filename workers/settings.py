@@ -2,10 +2,11 @@
 
 Everything arq-specific lives in workers/, so the queue could be replaced here alone.
 
-A worker process runs two arq workers on one Core: the main one (webhooks, crons; up to 20
-jobs) and, started and stopped by the main one's startup and shutdown, the refund lane (refund
-sends from their own queue, REFUND_JOBS_PER_WORKER at a time). Whoever builds
-`Worker(**build_worker_settings(settings))` gets both.
+A worker process runs three arq workers on one Core: the main one (webhooks, crons; up to 20
+jobs) and, started and stopped by the main one's startup and shutdown, two lanes with queues of
+their own: refunds (refund sends, REFUND_JOBS_PER_WORKER at a time) and events (outbox relays
+and webhook delivery attempts, EVENT_JOBS_PER_WORKER at a time). Whoever builds
+`Worker(**build_worker_settings(settings))` gets all three.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from infra.db import init_models
 from settings import Settings
 from workers import jobs
 from workers.queue import (
+    EVENTS_QUEUE_NAME,
     JOB_TIMEOUT_SECONDS,
     QUEUE_NAME,
     RECONCILE_TIMEOUT_SECONDS,
@@ -37,9 +39,15 @@ log = logging.getLogger("paygraph.worker")
 
 HEALTH_CHECK_KEY = "paygraph:worker:health-check"
 REFUND_HEALTH_CHECK_KEY = "paygraph:worker:refunds:health-check"
+EVENTS_HEALTH_CHECK_KEY = "paygraph:worker:events:health-check"
 # Refund sends in flight per worker process (each a gateway call and a settlement); more
 # worker processes send more. A burst of accepted refunds waits in the refund queue.
 REFUND_JOBS_PER_WORKER = 4
+# Relays and delivery attempts in flight per worker process; one endpoint holds at most
+# DeliveryPolicy.endpoint_concurrency of them (across processes), the rest serve the others.
+EVENT_JOBS_PER_WORKER = 32
+# Events go out within a poll of being relayed: the events lane looks this often at most.
+EVENTS_POLL_DELAY = 0.1
 # How long arq keeps a finished job's result, and with it the job id: an enqueue of the same id
 # within this time is ignored.
 KEEP_RESULT_SECONDS = 3600
@@ -52,6 +60,7 @@ ROUTINE_CRONS = (
     jobs.sweep_refunds,
     jobs.expire_payments,
     jobs.check_alerts,
+    jobs.sweep_events,
 )
 
 __all__ = [
@@ -70,23 +79,34 @@ def redis_settings(settings: Settings) -> RedisSettings:
     return RedisSettings.from_dsn(settings.redis_url)
 
 
-class RefundLane:
-    """The arq worker of the refund queue, inside the main worker's process and Core."""
+class Lane:
+    """An arq worker of its own queue, inside the main worker's process and Core."""
 
-    def __init__(self, settings: Settings, ctx: dict[str, Any], poll_delay: float) -> None:
-        functions: list[Any] = [jobs.send_refund]
+    def __init__(
+        self,
+        settings: Settings,
+        ctx: dict[str, Any],
+        poll_delay: float,
+        *,
+        functions: list[Any],
+        queue_name: str,
+        max_jobs: int,
+        health_check_key: str,
+        max_tries: int = MAX_TRIES,
+        keep_result: float = KEEP_RESULT_SECONDS,
+    ) -> None:
         self.worker = Worker(
             functions,
-            queue_name=REFUND_QUEUE_NAME,
+            queue_name=queue_name,
             redis_settings=redis_settings(settings),
             ctx={"settings": ctx["settings"], "core": ctx["core"]},
             handle_signals=False,  # the main worker owns the process's signals
-            max_jobs=REFUND_JOBS_PER_WORKER,
+            max_jobs=max_jobs,
             job_timeout=JOB_TIMEOUT_SECONDS,
-            max_tries=MAX_TRIES,
-            keep_result=KEEP_RESULT_SECONDS,
+            max_tries=max_tries,
+            keep_result=keep_result,
             poll_delay=poll_delay,
-            health_check_key=REFUND_HEALTH_CHECK_KEY,
+            health_check_key=health_check_key,
             health_check_interval=30,
             job_serializer=serialize,
             job_deserializer=deserialize,
@@ -94,8 +114,8 @@ class RefundLane:
         self.task = asyncio.create_task(self.worker.async_run())
 
     async def stop(self, wait: float = JOB_TIMEOUT_SECONDS) -> None:
-        """Take no new job, let the sends in flight finish (for up to `wait`), then close;
-        a send cut short stays PENDING and its job runs again elsewhere."""
+        """Take no new job, let the jobs in flight finish (for up to `wait`), then close; a
+        job cut short runs again elsewhere (every lane job is safe to repeat)."""
         self.worker.allow_pick_jobs = False
         running = [task for task in self.worker.tasks.values() if not task.done()]
         if running:
@@ -105,6 +125,37 @@ class RefundLane:
         self.task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self.task
+
+
+def refund_lane(settings: Settings, ctx: dict[str, Any], poll_delay: float) -> Lane:
+    """Refund sends, REFUND_JOBS_PER_WORKER at a time."""
+    return Lane(
+        settings,
+        ctx,
+        poll_delay,
+        functions=[jobs.send_refund],
+        queue_name=REFUND_QUEUE_NAME,
+        max_jobs=REFUND_JOBS_PER_WORKER,
+        health_check_key=REFUND_HEALTH_CHECK_KEY,
+    )
+
+
+def events_lane(settings: Settings, ctx: dict[str, Any], poll_delay: float) -> Lane:
+    """Outbox relays and delivery attempts, EVENT_JOBS_PER_WORKER at a time. A job without a
+    slot of its endpoint steps aside (arq's Retry) many times over, so tries are not the
+    limit here; job ids are per attempt, and no result is kept (a sweep's re-queue of an
+    attempt that stepped aside must not be refused)."""
+    return Lane(
+        settings,
+        ctx,
+        min(poll_delay, EVENTS_POLL_DELAY),
+        functions=[jobs.relay_events, jobs.deliver_event],
+        queue_name=EVENTS_QUEUE_NAME,
+        max_jobs=EVENT_JOBS_PER_WORKER,
+        health_check_key=EVENTS_HEALTH_CHECK_KEY,
+        max_tries=10_000,
+        keep_result=0,
+    )
 
 
 def routine_cron_names(options: dict[str, Any]) -> frozenset[str]:
@@ -134,13 +185,20 @@ def build_worker_settings(settings: Settings, *, poll_delay: float = 0.5) -> dic
                 core.settings.host,
                 core.settings.worker_metrics_port,
             )
-        ctx["refund_lane"] = RefundLane(settings, ctx, poll_delay)
-        log.info("worker started on queues %s and %s", QUEUE_NAME, REFUND_QUEUE_NAME)
+        ctx["refund_lane"] = refund_lane(settings, ctx, poll_delay)
+        ctx["events_lane"] = events_lane(settings, ctx, poll_delay)
+        log.info(
+            "worker started on queues %s, %s and %s",
+            QUEUE_NAME,
+            REFUND_QUEUE_NAME,
+            EVENTS_QUEUE_NAME,
+        )
 
     async def on_shutdown(ctx: dict[str, Any]) -> None:
-        lane = ctx.pop("refund_lane", None)
-        if lane is not None:
-            await lane.stop()
+        for name in ("events_lane", "refund_lane"):
+            lane = ctx.pop(name, None)
+            if lane is not None:
+                await lane.stop()
         server = ctx.pop("metrics_server", None)
         if server is not None:
             server.shutdown()
@@ -159,6 +217,7 @@ def build_worker_settings(settings: Settings, *, poll_delay: float = 0.5) -> dic
         jobs.reconcile,
         jobs.check_alerts,
         jobs.prune_webhook_payloads,
+        jobs.sweep_events,
     ]
     return {
         "functions": functions,
@@ -166,6 +225,13 @@ def build_worker_settings(settings: Settings, *, poll_delay: float = 0.5) -> dic
             cron(jobs.heartbeat, second={0, 30}, run_at_startup=True, unique=True, timeout=10),  # type: ignore[arg-type]
             cron(jobs.sweep_webhooks, second={15}, unique=True, timeout=JOB_TIMEOUT_SECONDS),  # type: ignore[arg-type]
             cron(jobs.sweep_refunds, second={25}, unique=True, timeout=JOB_TIMEOUT_SECONDS),  # type: ignore[arg-type]
+            # Events left in an outbox or a delivery left unqueued wait at most this long.
+            cron(
+                jobs.sweep_events,  # type: ignore[arg-type]
+                second={5, 20, 35, 50},
+                unique=True,
+                timeout=JOB_TIMEOUT_SECONDS,
+            ),
             cron(jobs.expire_payments, second={45}, unique=True, timeout=JOB_TIMEOUT_SECONDS),  # type: ignore[arg-type]
             # One aggregation a minute, whatever the traffic; dedupe in Redis across workers.
             cron(jobs.check_alerts, second={50}, unique=True, timeout=JOB_TIMEOUT_SECONDS),  # type: ignore[arg-type]

@@ -17,9 +17,11 @@ from models.clock import utcnow
 from models.common import TimelineEntry
 from models.enums import PaymentStatus, TransitionSource
 from models.errors import InvalidState, PaymentNotFound
+from models.events_out import OutboxEntry
 from models.payment import Payment
 from models.transitions import Apply, Noop, PaymentEvent, Reject, decide
 from services.events import ChangeNotice, EventBus, payment_channel
+from services.events_out import late_payment, payment_changed, push_update
 from services.observers import ChangeObserver
 
 _ENCODER = Encoder()
@@ -164,20 +166,10 @@ class PaymentStore:
         inc_attempts: bool = False,
     ) -> Payment | None:
         """Set `fields` (and push `entry`) if the payment is still at the version we read; the
-        payment as written, or None when we lost the race. Status changes go through `write`."""
+        payment as written, or None when we lost the race. Status changes go through `write`;
+        their outbound event goes into the payment's outbox in this same update."""
         now = utcnow()
         changes = {**fields, "updated_at": now}
-        update: dict[str, Any] = {
-            "$set": {key: _ENCODER.encode(value) for key, value in changes.items()},
-            "$inc": {"version": 1, **({"attempt_count": 1} if inc_attempts else {})},
-        }
-        if entry is not None:
-            update["$push"] = {"timeline": _ENCODER.encode(entry)}
-        result = await Payment.get_pymongo_collection().update_one(
-            {"_id": payment.id, "version": payment.version}, update
-        )
-        if result.modified_count != 1:
-            return None
         local: dict[str, Any] = {
             **changes,
             "version": payment.version + 1,
@@ -185,7 +177,21 @@ class PaymentStore:
         }
         if entry is not None:
             local["timeline"] = [*payment.timeline, entry]
-        return cast(Payment, payment.model_copy(update=local))
+        written = cast(Payment, payment.model_copy(update=local))
+        update: dict[str, Any] = {
+            "$set": {key: _ENCODER.encode(value) for key, value in changes.items()},
+            "$inc": {"version": 1, **({"attempt_count": 1} if inc_attempts else {})},
+        }
+        if entry is not None:
+            events = payment_changed(written, entry.from_status, entry.at)
+            events += _late_payment_events(written, entry)
+            update["$push"] = {"timeline": _ENCODER.encode(entry), **push_update(events)}
+        result = await Payment.get_pymongo_collection().update_one(
+            {"_id": payment.id, "version": payment.version}, update
+        )
+        if result.modified_count != 1:
+            return None
+        return written
 
     async def reload(self, payment: Payment) -> Payment:
         fresh = await Payment.get(payment.id)
@@ -198,3 +204,29 @@ class PaymentStore:
             payment_channel(str(payment.id)),
             ChangeNotice(str(payment.id), payment.status.value, payment.version),
         )
+
+
+_LATE_EVENTS = frozenset(
+    {PaymentEvent.LATE_AUTHORIZATION, PaymentEvent.LATE_PAYMENT, PaymentEvent.LATE_PAYMENT_ACCEPTED}
+)
+
+
+def _late_payment_events(written: Payment, entry: TimelineEntry) -> list[OutboxEntry]:
+    """payment.late_payment, in the write that records the late money."""
+    if entry.event not in _LATE_EVENTS:
+        return []
+    late = next(
+        (x for x in written.late_payments if x.gateway_payment_id == entry.gateway_payment_id),
+        None,
+    )
+    if late is None:
+        return []
+    return [
+        late_payment(
+            written,
+            at=entry.at,
+            amount=late.amount,
+            gateway_payment_id=late.gateway_payment_id,
+            action=late.action.value,
+        )
+    ]

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from beanie import PydanticObjectId
+
 from gateways.base import GatewayError
 from models.clock import utcnow
 from models.enums import ReconciliationTrigger
@@ -25,6 +27,7 @@ from models.transitions import (
     OPEN_REFUND_STATUSES,
     UNPAID_CLOSED_STATUSES,
 )
+from services.events_out import reconciliation_issues
 from services.reconciliation.announce import Announcer, RunOutcome
 from services.reconciliation.findings import REVIEW, Progress, Run, about
 from services.reconciliation.late import LateMoneyChecks
@@ -94,7 +97,7 @@ class Reconciler:
             finally:
                 report.finished_at = utcnow()
                 if not dry_run:
-                    await report.insert()
+                    await _insert_with_events(report)
                     await self._announcer.announce(run, outcome)
             log.info(
                 "reconciliation (%s%s): %d checked, %d recovered, %d expired, %d issues, %d gateway errors",
@@ -177,6 +180,20 @@ class Reconciler:
                 await job()
 
         await asyncio.gather(produce(), *(work() for _ in range(policy.workers)))
+
+
+async def _insert_with_events(report: ReconciliationReport) -> None:
+    """Store the report with a reconciliation.issue_found event per issue in its outbox (one
+    insert: the issues and their events together; the relay sweep sends them on)."""
+    report.id = PydanticObjectId()
+    about_payments = {f.payment_id for f in report.mismatches if f.payment_id is not None}
+    payments = (
+        await Payment.find({"_id": {"$in": list(about_payments)}}).to_list()
+        if about_payments
+        else []
+    )
+    report.outbox = reconciliation_issues(report, payments)
+    await report.insert()
 
 
 async def _guard(run: Run, check: Check, item: Payment | Refund) -> None:

@@ -32,11 +32,12 @@ from models.refund import Refund
 from models.transitions import REFUNDABLE_PAYMENT_STATUSES
 from services.auth import Principal
 from services.catalog import NOTES_MAX_LENGTH
+from services.events_out import refund_changed
 from services.handoff import hand_off
 from services.kit import in_transaction
 from services.refunds.commands import RefundCommand, RefundPolicy, RefundQueue
 from services.refunds.queries import visible_payment
-from services.refunds.store import RefundStore
+from services.refunds.store import RefundStore, payment_in
 
 log = logging.getLogger("paygraph.refunds")
 
@@ -303,6 +304,10 @@ async def _reserve(
     }
     if statuses is not None:
         query["status"] = {"$in": [s.value for s in statuses]}
+    if refund.id is None:
+        refund.id = PydanticObjectId()  # refund.created names it before the insert
+    payment_id = payment.id
+    assert payment_id is not None
 
     async def reserve(session: AsyncClientSession) -> None:
         result = await Payment.get_pymongo_collection().update_one(
@@ -315,6 +320,9 @@ async def _reserve(
         )
         if result.modified_count != 1:
             raise _NotEnough
+        refund.outbox = refund_changed(
+            refund, await payment_in(session, payment_id), refund.created_at
+        )
         await refund.insert(session=session)
 
     try:

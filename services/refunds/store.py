@@ -1,12 +1,14 @@
 """The one write path of a refund after its acceptance: a compare-and-set on its version with a
-timeline entry, the payment's money moved in the same transaction when the refund ends, and
-every change published (and told to the observer) once it is written."""
+timeline entry, the payment's money moved in the same transaction when the refund ends (with
+the outbound events of both, services/events_out), and every change published (and told to the
+observer) once it is written."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any, cast
 
+from beanie import PydanticObjectId
 from beanie.odm.utils.encoder import Encoder
 from pymongo.asynchronous.client_session import AsyncClientSession
 
@@ -26,6 +28,7 @@ from models.transitions import (
     decide_refund,
 )
 from services.events import ChangeNotice, EventBus, payment_channel, refund_channel
+from services.events_out import payment_changed, push_update, refund_changed
 from services.kit import in_transaction
 from services.observers import ChangeObserver
 
@@ -129,6 +132,9 @@ async def _write(
     """The refund's change (and the payment's, when it ends); None: the refund moved meanwhile."""
     amount = refund.amount.amount_minor
     outcome: list[Payment | None] = [None]
+    local = refund.model_copy(
+        update={**changes, "version": refund.version + 1, "timeline": [*refund.timeline, entry]}
+    )
 
     async def write(session: AsyncClientSession | None) -> None:
         result = await Refund.get_pymongo_collection().update_one(
@@ -154,6 +160,13 @@ async def _write(
         elif to is RefundStatus.COMPLETED:
             assert session is not None
             outcome[0] = await _move_money(refund, amount, entry.at, source, session)
+        if session is not None:  # the refund's event, in the same transaction
+            payment = outcome[0] or await payment_in(session, refund.payment_id)
+            await Refund.get_pymongo_collection().update_one(
+                {"_id": refund.id},
+                {"$push": push_update(refund_changed(local, payment, entry.at))},
+                session=session,
+            )
 
     try:
         if to in TERMINAL_REFUND_STATUSES:
@@ -162,9 +175,6 @@ async def _write(
             await write(None)
     except _LostRace:
         return None
-    local = refund.model_copy(
-        update={**changes, "version": refund.version + 1, "timeline": [*refund.timeline, entry]}
-    )
     return local, outcome[0]
 
 
@@ -173,12 +183,7 @@ async def _move_money(
 ) -> Payment:
     """Reserved -> refunded on the payment (the commitment stays), and its status through the
     state machine."""
-    raw = await Payment.get_pymongo_collection().find_one(
-        {"_id": refund.payment_id}, session=session
-    )
-    if raw is None:
-        raise InvalidState("the refunded payment is gone")
-    payment = Payment.model_validate(raw)
+    payment = await payment_in(session, refund.payment_id)
     refunded = payment.refunded_minor + amount
     event = (
         PaymentEvent.REFUNDED
@@ -195,22 +200,35 @@ async def _move_money(
         source=source,
         note=f"refund {refund.id} of {refund.amount.to_decimal_string()} {refund.amount.currency} completed",
     )
-    update: dict[str, Any] = {
-        "$inc": {"refunded_minor": amount, "version": 1},
-        "$set": {"status": status.value, "updated_at": at},
-        "$push": {"timeline": _ENCODER.encode(entry)},
-    }
-    await Payment.get_pymongo_collection().update_one({"_id": payment.id}, update, session=session)
-    return cast(
+    moved = cast(
         Payment,
         payment.model_copy(
             update={
                 "refunded_minor": refunded,
                 "status": status,
                 "version": payment.version + 1,
+                "updated_at": at,
             }
         ),
     )
+    update: dict[str, Any] = {
+        "$inc": {"refunded_minor": amount, "version": 1},
+        "$set": {"status": status.value, "updated_at": at},
+        "$push": {
+            "timeline": _ENCODER.encode(entry),
+            **push_update(payment_changed(moved, payment.status, at)),
+        },
+    }
+    await Payment.get_pymongo_collection().update_one({"_id": payment.id}, update, session=session)
+    return moved
+
+
+async def payment_in(session: AsyncClientSession, payment_id: PydanticObjectId) -> Payment:
+    """The payment as this transaction sees it (its own writes included)."""
+    raw = await Payment.get_pymongo_collection().find_one({"_id": payment_id}, session=session)
+    if raw is None:
+        raise InvalidState("the refunded payment is gone")
+    return cast(Payment, Payment.model_validate(raw))
 
 
 async def _set_gateway_refund_id(refund: Refund, gateway_refund_id: str) -> Refund | None:

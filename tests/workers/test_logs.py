@@ -57,6 +57,7 @@ class TestRoutineCronFilter:
             "cron:sweep_refunds",
             "cron:expire_payments",
             "cron:check_alerts",
+            "cron:sweep_events",
         }
 
     async def test_the_heartbeat_cron_is_quiet_and_an_enqueued_job_is_not(

@@ -1,0 +1,173 @@
+"""The outbox's far side: relaying entries from the changed documents into `events`, and fanning
+each event out into one delivery per subscribed endpoint.
+
+Writers put an event into the changed document's `outbox` array in the very write that makes
+the change (`push_update`), so the change and its event are one write: both or neither. Right
+after the write, `OutboxNudge` (a change observer) queues a relay job for that document, off
+the request path; `sweep` relays whatever a lost job or a crashed process left behind.
+
+Relaying is safe to repeat at any step: the event is inserted under its own id (a second insert
+is a duplicate, ignored), each delivery under "<event id>:<endpoint id>" (likewise), the first
+attempt's job id is fixed, and the entries are pulled from the document last, by id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from beanie import Document, PydanticObjectId
+from pymongo.errors import BulkWriteError
+
+from models.clock import as_utc, utcnow
+from models.enums import PaymentStatus, RefundStatus
+from models.events_out import Delivery, Event, OutboxEntry, OutboxSource, WebhookEndpoint
+from models.payment import LatePayment, Payment
+from models.reconciliation import ReconciliationReport
+from models.refund import Refund
+from services.events_out.payloads import PAYMENT_EVENT_TYPES, REFUND_EVENT_TYPES
+from services.events_out.ports import EventsQueue, EventsRecorder, NullEventsRecorder
+from services.handoff import hand_off
+
+log = logging.getLogger("paygraph.events_out")
+
+SOURCES: dict[OutboxSource, type[Document]] = {
+    OutboxSource.PAYMENT: Payment,
+    OutboxSource.REFUND: Refund,
+    OutboxSource.RECONCILIATION: ReconciliationReport,
+}
+_DUPLICATE_KEY = 11000
+ENQUEUE_WITHIN = 1.0  # seconds; a slower queue is the sweep's business
+
+
+def push_update(entries: Sequence[OutboxEntry]) -> dict[str, Any]:
+    """The `$push` that puts `entries` into a document's outbox, for the change's own update."""
+    return {"outbox": {"$each": [entry.model_dump(mode="python") for entry in entries]}}
+
+
+async def insert_new(model: type[Document], documents: Sequence[Document]) -> None:
+    """Insert, skipping the ones already there (their ids are deterministic)."""
+    if not documents:
+        return
+    try:
+        await model.insert_many(list(documents), ordered=False)
+    except BulkWriteError as exc:
+        other = [e for e in exc.details.get("writeErrors", []) if e.get("code") != _DUPLICATE_KEY]
+        if other or exc.details.get("writeConcernErrors"):
+            raise
+
+
+class OutboxRelay:
+    def __init__(self, queue: EventsQueue, recorder: EventsRecorder | None = None) -> None:
+        self._queue = queue
+        self._recorder = recorder or NullEventsRecorder()
+
+    async def relay(self, source: OutboxSource, document_id: str) -> int:
+        """Move the document's outbox into `events` and deliveries; the number moved."""
+        model = SOURCES[source]
+        collection = model.get_pymongo_collection()
+        oid = PydanticObjectId(document_id)
+        raw = await collection.find_one({"_id": oid, "outbox.0": {"$exists": True}}, {"outbox": 1})
+        if raw is None:
+            return 0
+        entries = [OutboxEntry.model_validate(entry) for entry in raw["outbox"]]
+        await self.publish(entries)
+        await collection.update_one(
+            {"_id": oid}, {"$pull": {"outbox": {"id": {"$in": [e.id for e in entries]}}}}
+        )
+        return len(entries)
+
+    async def publish(self, entries: Sequence[OutboxEntry]) -> None:
+        """Store the events and one delivery per endpoint that wants each (endpoints registered
+        after the change are not told of it), then queue each delivery's first attempt."""
+        events = [Event.from_entry(entry) for entry in entries]
+        await insert_new(Event, events)
+        endpoints = await WebhookEndpoint.find({"enabled": True}).to_list()
+        deliveries = [
+            _delivery(event, endpoint)
+            for event in events
+            for endpoint in endpoints
+            if endpoint.wants(event.type) and as_utc(endpoint.created_at) <= event.timestamp
+        ]
+        await insert_new(Delivery, deliveries)
+        await asyncio.gather(*(self.queue_first_attempt(d.id) for d in deliveries))
+
+    async def queue_first_attempt(self, delivery_id: str) -> None:
+        await hand_off(
+            self._queue.enqueue_delivery(delivery_id, 1),
+            within=ENQUEUE_WITHIN,
+            what=f"delivery {delivery_id}",
+            log=log,
+        )
+
+    async def sweep(
+        self, *, now: datetime | None = None, older_than: timedelta = timedelta(seconds=10)
+    ) -> int:
+        """Relay every outbox entry older than `older_than` (its job was lost, or its process
+        died); also reports the oldest entry's age. The number of events relayed."""
+        now = now or utcnow()
+        relayed = 0
+        oldest = now
+        for source, model in SOURCES.items():
+            collection = model.get_pymongo_collection()
+            pending = collection.find(
+                {"outbox.timestamp": {"$lte": now - older_than}}, {"_id": 1, "outbox.timestamp": 1}
+            ).limit(500)
+            async for row in pending:
+                oldest = min([oldest, *(as_utc(e["timestamp"]) for e in row["outbox"])])
+                relayed += await self.relay(source, str(row["_id"]))
+        self._recorder.events_backlog("outbox", (now - oldest).total_seconds())
+        return relayed
+
+
+def _delivery(event: Event, endpoint: WebhookEndpoint) -> Delivery:
+    assert endpoint.id is not None
+    return Delivery(
+        id=Delivery.key(event.id, endpoint.id),
+        event_id=event.id,
+        event_type=event.type,
+        endpoint_id=endpoint.id,
+        next_attempt_at=utcnow(),
+    )
+
+
+class OutboxNudge:
+    """A change observer that queues the relay of each written event right after its write,
+    in the background: the writer never waits for the queue (the sweep covers a lost one)."""
+
+    def __init__(self, queue: EventsQueue) -> None:
+        self._queue = queue
+        self._tasks: set[asyncio.Task[bool]] = set()
+
+    def payment_transitioned(self, payment: Payment, status: PaymentStatus, at: datetime) -> None:
+        if status in PAYMENT_EVENT_TYPES:
+            self._nudge(OutboxSource.PAYMENT, payment.id, payment.version)
+
+    def payment_attempt_failed(self, payment: Payment) -> None:
+        return None  # a status change comes with its own call
+
+    def refund_transitioned(self, refund: Refund, status: RefundStatus) -> None:
+        if status in REFUND_EVENT_TYPES:
+            self._nudge(OutboxSource.REFUND, refund.id, refund.version)
+
+    def late_payment(self, payment: Payment, late: LatePayment) -> None:
+        self._nudge(OutboxSource.PAYMENT, payment.id, payment.version)  # payment.late_payment
+
+    def _nudge(self, source: OutboxSource, document_id: Any, version: int) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no loop, no job: the sweep relays it
+            return
+        enqueue = self._queue.enqueue_relay(source.value, str(document_id), str(version))
+        task = loop.create_task(
+            hand_off(enqueue, within=ENQUEUE_WITHIN, what=f"relay of {source}", log=log)
+        )
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def aclose(self) -> None:
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
