@@ -13,6 +13,7 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from core import Core, build_core, build_token_service, schema_limits
 from gateways.base import Gateway
+from infra.cors import CrossOriginMiddleware
 from infra.db import init_models
 from infra.http import BodyLimitMiddleware, MetricsMiddleware, RequestIdMiddleware
 from resolvers import graphql_schema
@@ -62,6 +63,7 @@ def create_app(settings: Settings) -> Starlette:
         graphql_schema(schema_limits(settings)),
         services,
         development=not settings.is_production,
+        allowed_origins=settings.cors_origins,
     )
     routes: list[BaseRoute] = [
         Route("/graphql", graphql, methods=["GET", "POST"]),
@@ -93,12 +95,19 @@ def create_app(settings: Settings) -> Starlette:
             await core.aclose()
 
     known = frozenset(route.path for route in routes if isinstance(route, Route))
-    return Starlette(
+    app = Starlette(
         routes=routes,
         lifespan=lifespan,
         middleware=[
             Middleware(RequestIdMiddleware),
+            Middleware(
+                CrossOriginMiddleware,
+                origins=settings.cors_origins,
+                paths=("/graphql", "/demo/token"),
+            ),
             Middleware(MetricsMiddleware, metrics=core.metrics.http, known_routes=known),
             Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),
         ],
     )
+    app.state.core = core  # what the app serves, for probes of tests and tools
+    return app

@@ -19,6 +19,9 @@ log = logging.getLogger("paygraph.settings")
 
 _RATE_RE = re.compile(r"^\s*(\d+)\s*/\s*(second|minute|hour|day)\s*$")
 _RATE_WINDOW_SECONDS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
+_ORIGIN_RE = re.compile(r"^https?://[A-Za-z0-9.-]+(:\d{1,5})?$")
+# Local dev servers a shop's checkout is commonly built on (Vite dev and preview, CRA/Next).
+_DEV_ORIGIN_PORTS = (5173, 4173, 3000, 8080)
 
 
 class ConfigurationError(Exception):
@@ -102,6 +105,8 @@ class Settings(BaseSettings):
     worker_metrics_port: int | None = Field(default=None, ge=1, le=65535)
     rate_limit_initiate: str = "5/minute"
 
+    cors_allow_origins: str | None = None
+
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     graphql_max_depth: int = Field(default=10, ge=1)
     graphql_max_aliases: int = Field(default=15, ge=1)
@@ -123,6 +128,18 @@ class Settings(BaseSettings):
                 Fernet(key)
             except ValueError as exc:
                 raise ValueError("each key must be a url-safe base64 32-byte Fernet key") from exc
+        return value
+
+    @field_validator("cors_allow_origins")
+    @classmethod
+    def _origins_parse(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        for origin in _split_keys(value):
+            if not _ORIGIN_RE.match(origin):
+                raise ValueError(
+                    f"{origin!r} is not an origin: scheme://host[:port], no path and no '*'"
+                )
         return value
 
     @field_validator("jwt_secret")
@@ -177,6 +194,20 @@ class Settings(BaseSettings):
     @property
     def fernet_keys(self) -> tuple[str, ...]:
         return tuple(_split_keys(self.encryption_keys)) if self.encryption_keys else ()
+
+    @property
+    def cors_origins(self) -> tuple[str, ...]:
+        """Origins whose browser apps may call /graphql (CORS and WebSocket upgrades). Unset:
+        none in production; in development and test, this server's own origin and the usual
+        local dev-server ports."""
+        if self.cors_allow_origins is not None:
+            return tuple(_split_keys(self.cors_allow_origins))
+        if self.is_production:
+            return ()
+        ports = (self.port, *_DEV_ORIGIN_PORTS)
+        return tuple(
+            f"http://{host}:{port}" for port in ports for host in ("127.0.0.1", "localhost")
+        )
 
     def disabled_webhooks(self) -> list[str]:
         """Gateways whose webhook endpoint answers 404 because its secret is not configured."""

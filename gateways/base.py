@@ -21,10 +21,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
-
-class Gateway(StrEnum):
-    RAZORPAY = "RAZORPAY"
-    PAYPAL = "PAYPAL"
+from domain.gateways import Gateway as Gateway  # re-exported: adapters speak it
 
 
 class MethodKind(StrEnum):

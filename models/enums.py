@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from gateways.base import Gateway
+from domain.gateways import Gateway
 
 __all__ = [
     "Gateway",

@@ -232,3 +232,14 @@ class ReconciliationRunning(DomainError):
     def __init__(self, message: str | None = None, *, retry_after_seconds: int = 0) -> None:
         super().__init__(message)
         self.retry_after_seconds = retry_after_seconds
+
+
+# Not user errors: the webhook pipeline's own conditions (never shown through GraphQL).
+
+
+class InboxUnavailable(Exception):
+    """A webhook event could not be stored: the gateway must retry (HTTP 503)."""
+
+
+class TargetNotFound(Exception):
+    """The payment or refund a gateway event is about is not (yet) in our database."""

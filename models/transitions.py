@@ -221,6 +221,20 @@ REFUNDABLE_PAYMENT_STATUSES: frozenset[PaymentStatus] = frozenset(
     {PaymentStatus.COMPLETED, PaymentStatus.PARTIALLY_REFUNDED}
 )
 
+CAPTURED_PAYMENT_STATUSES: frozenset[PaymentStatus] = REFUNDABLE_PAYMENT_STATUSES | {
+    PaymentStatus.REFUNDED
+}
+"""The gateway took the money (some or all of it may have been refunded since)."""
+
+UNPAID_CLOSED_STATUSES: frozenset[PaymentStatus] = frozenset(
+    {PaymentStatus.CANCELLED, PaymentStatus.EXPIRED}
+)
+"""Closed before any money was taken, by the customer or by the clock."""
+
+OPEN_REFUND_STATUSES: frozenset[RefundStatus] = frozenset(
+    {RefundStatus.PENDING, RefundStatus.PROCESSING}
+)
+
 TERMINAL_REFUND_STATUSES: frozenset[RefundStatus] = frozenset(
     {RefundStatus.COMPLETED, RefundStatus.FAILED}
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from cross_web import HTTPException
@@ -44,7 +45,16 @@ class _WebSocketAdapter(ASGIWebSocketAdapter):
 class PaygraphGraphQL(GraphQL[Context, None]):
     websocket_adapter_class = _WebSocketAdapter
 
-    def __init__(self, schema: PaygraphSchema, services: AppServices, *, development: bool) -> None:
+    def __init__(
+        self,
+        schema: PaygraphSchema,
+        services: AppServices,
+        *,
+        development: bool,
+        allowed_origins: Sequence[str] = (),
+    ) -> None:
+        """`allowed_origins`: the other origins whose pages may open a WebSocket (Strawberry
+        refuses any other cross-origin upgrade with 403: cross-site WebSocket hijacking)."""
         super().__init__(
             schema,
             graphql_ide="graphiql" if development else None,
@@ -52,6 +62,7 @@ class PaygraphGraphQL(GraphQL[Context, None]):
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
             keep_alive=True,
             keep_alive_interval=15,
+            allowed_origins=allowed_origins,
         )
         self._services = services
 

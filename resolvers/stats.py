@@ -7,10 +7,10 @@ from typing import Annotated
 
 import strawberry
 
+from models.stats import StatsGroupBy
 from resolvers.context import Info
 from schema.permissions import IsAdmin
 from schema.stats import PaymentStatsType
-from services.stats import StatsGroupBy
 
 
 @strawberry.type

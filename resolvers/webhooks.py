@@ -13,7 +13,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from gateways.base import Gateway, GatewayError, PaymentGateway, WebhookVerificationFailed
-from services.webhooks import InboxUnavailable, WebhookInbox
+from models.errors import InboxUnavailable
+from services.webhooks import WebhookInbox
 
 log = logging.getLogger("paygraph.webhooks")
 

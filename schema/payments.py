@@ -7,8 +7,7 @@ from typing import Annotated, Any, Protocol
 
 import strawberry
 
-from gateways.base import Gateway
-from models.enums import PaymentMethodType, PaymentStatus, RefundReason, RefundStatus
+from models.enums import Gateway, PaymentMethodType, PaymentStatus, RefundReason, RefundStatus
 from models.money import Money
 from models.payment import CheckoutParams
 from models.payment import Payment as PaymentDocument

@@ -7,8 +7,7 @@ from typing import Annotated
 
 import strawberry
 
-from gateways.base import Gateway
-from models.enums import ReconciliationTrigger
+from models.enums import Gateway, ReconciliationTrigger
 from models.reconciliation import ReconciliationFinding, ReconciliationReport
 from schema.errors import ForbiddenError, ReconciliationRunningError, ValidationError
 from schema.types import PageInfo

@@ -8,9 +8,8 @@ from typing import Annotated
 
 import strawberry
 
-from gateways.base import Gateway
 from models.clock import utcnow
-from models.enums import PaymentMethodType
+from models.enums import Gateway, PaymentMethodType
 from models.saved_method import SavedPaymentMethod
 from schema.errors import (
     GatewayError,

@@ -7,9 +7,9 @@ from datetime import datetime
 import strawberry
 
 from models.enums import PaymentStatus
+from models.stats import CurrencyRevenue, PaymentStats, StatsBucket, StatsGroupBy
 from schema.payments import money
 from schema.types import MoneyType
-from services.stats import CurrencyRevenue, PaymentStats, StatsBucket, StatsGroupBy
 
 strawberry.enum(StatsGroupBy, name="PaymentStatsGroupBy")
 

@@ -8,8 +8,8 @@ from datetime import datetime
 
 import strawberry
 
-from gateways.base import Gateway
 from models.enums import (
+    Gateway,
     PaymentMethodType,
     PaymentStatus,
     RefundReason,

@@ -8,8 +8,7 @@ from typing import Annotated, cast
 import strawberry
 from strawberry.scalars import JSON
 
-from gateways.base import Gateway
-from models.enums import WebhookEventStatus
+from models.enums import Gateway, WebhookEventStatus
 from models.webhook_event import WebhookEvent
 from schema.errors import ForbiddenError, InvalidStateError, NotFoundError
 from schema.types import PageInfo

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from domain.gateways import MIN_AMOUNT_MINOR
 from gateways.base import Gateway, MethodKind
 from models.enums import PaymentMethodType
 
@@ -77,8 +78,7 @@ EMI_TENURES: tuple[int, ...] = (3, 6, 9, 12, 18, 24)
 # Card EMI needs an order of at least INR 2,500 (250000 paise) on Razorpay's plans.
 EMI_MIN_MINOR = 250_000
 
-# Smallest amount each gateway accepts, in minor units of the currency.
-GATEWAY_MIN_MINOR: dict[Gateway, int] = {Gateway.RAZORPAY: 100, Gateway.PAYPAL: 1}
+GATEWAY_MIN_MINOR = MIN_AMOUNT_MINOR
 
 
 def method_kind(method: PaymentMethodType) -> MethodKind:

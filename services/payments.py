@@ -52,16 +52,26 @@ from models.errors import (
     MaxAttemptsExceeded,
     PaymentNotFound,
     SavedMethodNotFound,
+    TargetNotFound,
     UnsupportedPaymentMethod,
     ValidationFailed,
 )
 from models.money import SUPPORTED_CURRENCIES, Money
 from models.payment import CheckoutParams, ClientMetadata, GatewayAttempt, MethodDetails, Payment
 from models.saved_method import SavedPaymentMethod
-from models.transitions import Apply, Noop, PaymentEvent, Reject, decide
+from models.transitions import (
+    CAPTURED_PAYMENT_STATUSES,
+    UNPAID_CLOSED_STATUSES,
+    Apply,
+    Noop,
+    PaymentEvent,
+    Reject,
+    decide,
+)
 from services import catalog
 from services.auth import Principal
 from services.events import ChangeNotice, EventBus, payment_channel
+from services.kit import may_see, object_id
 from services.observers import ChangeObserver, NullObserver
 from services.ratelimit import RateLimiter
 from services.saved_methods import SavedMethodService
@@ -165,8 +175,10 @@ class PaymentService:
 
     async def get(self, principal: Principal, payment_id: str) -> Payment:
         """The payment if the caller may see it; another customer's id is PaymentNotFound."""
-        payment = await Payment.get(_object_id(payment_id))
-        if payment is None or not _may_see(principal, payment.customer_id):
+        payment = await Payment.get(
+            object_id(payment_id, otherwise=PaymentNotFound("payment not found", field="id"))
+        )
+        if payment is None or not may_see(principal, payment.customer_id):
             raise PaymentNotFound("payment not found", field="id")
         return payment
 
@@ -306,7 +318,7 @@ class PaymentService:
         while True:
             if existing.status is PaymentStatus.FAILED:
                 return await self._retry(existing, principal)
-            if existing.status in (PaymentStatus.CANCELLED, PaymentStatus.EXPIRED):
+            if existing.status in UNPAID_CLOSED_STATUSES:
                 raise InvalidState(
                     f"the payment for this order is {existing.status.value.lower()}",
                 )
@@ -460,13 +472,9 @@ class PaymentService:
         """Check the browser's proof against the gateway and move the payment on. Verifying an
         already completed payment returns it unchanged."""
         payment = await self.get(principal, command.payment_id)
-        if payment.status in (
-            PaymentStatus.COMPLETED,
-            PaymentStatus.PARTIALLY_REFUNDED,
-            PaymentStatus.REFUNDED,
-        ):
+        if payment.status in CAPTURED_PAYMENT_STATUSES:
             return payment
-        if payment.status in (PaymentStatus.CANCELLED, PaymentStatus.EXPIRED):
+        if payment.status in UNPAID_CLOSED_STATUSES:
             raise InvalidState(f"the payment is {payment.status.value.lower()}")
         if (
             payment.status is PaymentStatus.FAILED
@@ -873,7 +881,12 @@ class PaymentService:
         saved_method_id = None
         if command.saved_method_id is not None:
             saved = await SavedPaymentMethod.get(
-                _object_id(command.saved_method_id, "savedMethodId")
+                object_id(
+                    command.saved_method_id,
+                    otherwise=ValidationFailed(
+                        "savedMethodId is not a valid id", field="savedMethodId"
+                    ),
+                )
             )
             if saved is None or saved.customer_id != principal.customer_id:
                 raise SavedMethodNotFound("saved method not found", field="savedMethodId")
@@ -973,8 +986,6 @@ class PaymentService:
     async def apply_gateway_event(self, event: GatewayEvent) -> PydanticObjectId:
         """Apply a verified webhook about a payment through the state machine (source
         WEBHOOK). Raises TargetNotFound while the payment is not in our database yet."""
-        from services.webhooks import TargetNotFound
-
         payment = await self.find_for_event(event)
         if payment is None:
             raise TargetNotFound(
@@ -1100,19 +1111,6 @@ class PaymentService:
     ) -> Payment:
         """Close an unpaid payment as EXPIRED (InvalidState if it has moved past that)."""
         return await self._transition(payment, PaymentEvent.EXPIRED, source, actor=actor, note=note)
-
-
-def _may_see(principal: Principal, customer_id: str) -> bool:
-    return principal.is_admin or principal.customer_id == customer_id
-
-
-def _object_id(value: str, field_name: str = "id") -> PydanticObjectId:
-    try:
-        return PydanticObjectId(ObjectId(value))
-    except (InvalidId, TypeError):
-        if field_name == "id":
-            raise PaymentNotFound("payment not found", field="id") from None
-        raise ValidationFailed(f"{field_name} is not a valid id", field=field_name) from None
 
 
 def _fingerprint(command: InitiateCommand, valid: _Validated) -> str:

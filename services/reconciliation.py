@@ -57,7 +57,13 @@ from models.money import Money
 from models.payment import Payment
 from models.reconciliation import FindingKind, ReconciliationFinding, ReconciliationReport
 from models.refund import Refund
-from models.transitions import OPEN_PAYMENT_STATUSES, PaymentEvent
+from models.transitions import (
+    CAPTURED_PAYMENT_STATUSES,
+    OPEN_PAYMENT_STATUSES,
+    OPEN_REFUND_STATUSES,
+    PaymentEvent,
+)
+from services.kit import object_id
 from services.payments import PaymentService
 from services.refunds import RefundService
 
@@ -74,12 +80,7 @@ _BATCH = 200
 
 _PAID = (GatewayPaymentStatus.CAPTURED, GatewayPaymentStatus.REFUNDED)
 _HELD = (*_PAID, GatewayPaymentStatus.AUTHORIZED)
-_SETTLED_PAYMENT = (
-    PaymentStatus.COMPLETED,
-    PaymentStatus.PARTIALLY_REFUNDED,
-    PaymentStatus.REFUNDED,
-)
-_OPEN_REFUND = (RefundStatus.PENDING, RefundStatus.PROCESSING)
+
 
 Progress = Callable[[int, int], None]
 
@@ -219,19 +220,18 @@ class ReconciliationService:
 
     async def reports(self, *, first: int = 20, after: str | None = None) -> ReportPage:
         """Stored runs, newest first (dry runs are not stored)."""
-        from bson import ObjectId
-        from bson.errors import InvalidId
-
         if not 1 <= first <= MAX_PAGE:
             raise ValidationFailed(f"first must be between 1 and {MAX_PAGE}", field="first")
         query: dict[str, Any] = {}
         if after:
-            try:
-                query["_id"] = {"$lt": ObjectId(after)}
-            except (InvalidId, TypeError):
-                raise ValidationFailed(
-                    "after is not a cursor from this API", field="after"
-                ) from None
+            query["_id"] = {
+                "$lt": object_id(
+                    after,
+                    otherwise=ValidationFailed(
+                        "after is not a cursor from this API", field="after"
+                    ),
+                )
+            }
         found = await ReconciliationReport.find(query).sort("-_id").limit(first + 1).to_list()
         return ReportPage(found[:first], len(found) > first)
 
@@ -290,13 +290,13 @@ class ReconciliationService:
             **created,
         }
         settled_payments = {
-            "status": {"$in": [s.value for s in _SETTLED_PAYMENT]},
+            "status": {"$in": [s.value for s in CAPTURED_PAYMENT_STATUSES]},
             "updated_at": {"$gte": drift_from},
             "gateway_payment_id": {"$ne": None},
             **created,
         }
         open_refunds = {
-            "status": {"$in": [s.value for s in _OPEN_REFUND]},
+            "status": {"$in": [s.value for s in OPEN_REFUND_STATUSES]},
             "updated_at": {"$lte": stale},
             **created,
         }

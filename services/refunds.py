@@ -16,20 +16,18 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol, cast
 
 from beanie import PydanticObjectId
 from beanie.odm.utils.encoder import Encoder
-from bson import ObjectId
-from bson.errors import InvalidId
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
 
+from domain.gateways import MIN_AMOUNT_MINOR
 from gateways.base import (
-    Gateway,
     GatewayEvent,
     GatewayEventKind,
     GatewayOutcomeUnknown,
@@ -51,26 +49,35 @@ from models.errors import (
     RefundExceedsCaptured,
     RefundNotFound,
     RefundWindowExpired,
+    TargetNotFound,
     ValidationFailed,
 )
 from models.money import Money
 from models.payment import Payment
 from models.refund import Refund
-from models.transitions import Apply, Noop, PaymentEvent, RefundEvent, decide, decide_refund
+from models.transitions import (
+    REFUNDABLE_PAYMENT_STATUSES,
+    TERMINAL_REFUND_STATUSES,
+    Apply,
+    Noop,
+    PaymentEvent,
+    RefundEvent,
+    decide,
+    decide_refund,
+)
 from services.auth import Principal
 from services.events import ChangeNotice, EventBus, payment_channel, refund_channel
 from services.handoff import hand_off
+from services.kit import in_transaction, may_see, object_id
 from services.observers import ChangeObserver, NullObserver
 
 log = logging.getLogger("paygraph.refunds")
 
 _ENCODER = Encoder()
 _CAS_ATTEMPTS = 8
-REFUNDABLE = (PaymentStatus.COMPLETED, PaymentStatus.PARTIALLY_REFUNDED)
 # Razorpay refuses refunds of payments captured more than 180 days ago; PayPal allows 180 too.
 REFUND_WINDOW = timedelta(days=180)
 NOTES_MAX_LENGTH = 500
-MIN_REFUND_MINOR: dict[Gateway, int] = {Gateway.RAZORPAY: 100, Gateway.PAYPAL: 1}
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,10 +126,10 @@ class RefundService:
     # -- reads ---------------------------------------------------------------------------
 
     async def get(self, principal: Principal, refund_id: str) -> Refund:
-        refund = await Refund.get(_object_id(refund_id, RefundNotFound))
-        if refund is None or not (
-            principal.is_admin or refund.customer_id == principal.customer_id
-        ):
+        refund = await Refund.get(
+            object_id(refund_id, otherwise=RefundNotFound("not found", field="id"))
+        )
+        if refund is None or not (may_see(principal, refund.customer_id)):
             raise RefundNotFound("refund not found", field="id")
         return refund
 
@@ -195,7 +202,9 @@ class RefundService:
         means the gateway's answer never came: the job tries again later, with the same
         idempotency key."""
         try:
-            refund = await Refund.get(_object_id(refund_id, RefundNotFound))
+            refund = await Refund.get(
+                object_id(refund_id, otherwise=RefundNotFound("not found", field="id"))
+            )
         except RefundNotFound:
             return None
         if refund is None or refund.status is not RefundStatus.PENDING:
@@ -244,7 +253,7 @@ class RefundService:
             raise ValidationFailed(
                 f"notes may hold at most {NOTES_MAX_LENGTH} characters", field="notes"
             )
-        if payment.status not in REFUNDABLE:
+        if payment.status not in REFUNDABLE_PAYMENT_STATUSES:
             raise InvalidState(
                 f"only a completed payment can be refunded; this one is {payment.status.value}"
             )
@@ -256,7 +265,7 @@ class RefundService:
             )
         if payment.gateway_payment_id is None:
             raise InvalidState("the payment has no gateway payment to refund")
-        minimum = MIN_REFUND_MINOR[payment.gateway]
+        minimum = MIN_AMOUNT_MINOR[payment.gateway]
         if command.amount is None:
             if payment.refundable_minor < minimum:
                 # Nothing left, or less than the gateway refunds at all.
@@ -324,7 +333,7 @@ class RefundService:
             result = await Payment.get_pymongo_collection().update_one(
                 {
                     "_id": payment.id,
-                    "status": {"$in": [s.value for s in REFUNDABLE]},
+                    "status": {"$in": [s.value for s in REFUNDABLE_PAYMENT_STATUSES]},
                     "refund_committed_minor": {
                         "$lte": payment.amount.amount_minor - amount.amount_minor
                     },
@@ -340,7 +349,7 @@ class RefundService:
             await refund.insert(session=session)
 
         try:
-            await _transaction(reserve)
+            await in_transaction(reserve)
         except _NotEnough:
             current = await Payment.get(payment.id)
             refundable = current.refundable_minor if current else 0
@@ -430,8 +439,6 @@ class RefundService:
         self, event: GatewayEvent
     ) -> tuple[PydanticObjectId, PydanticObjectId | None]:
         """A refund webhook. Raises TargetNotFound while we do not know the refund (yet)."""
-        from services.webhooks import TargetNotFound
-
         refund = None
         if event.refund_id:
             refund = await Refund.find_one(
@@ -501,7 +508,7 @@ class RefundService:
             changes: dict[str, Any] = {"status": to, "updated_at": now}
             if learns_id:
                 changes["gateway_refund_id"] = gateway_refund_id
-            if to in (RefundStatus.COMPLETED, RefundStatus.FAILED):
+            if to in TERMINAL_REFUND_STATUSES:
                 changes["completed_at"] = now
             if error is not None:
                 changes["error_code"], changes["error_message"] = error
@@ -562,8 +569,8 @@ class RefundService:
                 outcome[0] = await _move_money(refund, amount, entry.at, source, session)
 
         try:
-            if to in (RefundStatus.FAILED, RefundStatus.COMPLETED):
-                await _transaction(write)
+            if to in TERMINAL_REFUND_STATUSES:
+                await in_transaction(write)
             else:  # only the refund changes (sent, not final): one document, no transaction
                 await write(None)
         except _LostRace:
@@ -633,13 +640,6 @@ class _LostRace(Exception):
     pass
 
 
-async def _transaction(work: Callable[[AsyncClientSession], Awaitable[None]]) -> None:
-    """Run `work` in a multi-document transaction (retried on transient conflicts)."""
-    client = Payment.get_pymongo_collection().database.client
-    async with client.start_session() as session:
-        await session.with_transaction(work)
-
-
 async def _unmatched_refund_for(event: GatewayEvent) -> Refund | None:
     """A refund whose gateway call never answered (a timeout) learns its gateway id from the
     webhook: the one refund of that payment, of that amount, still without a gateway id."""
@@ -687,8 +687,10 @@ async def _reload(refund: Refund) -> Refund:
 
 
 async def _visible_payment(principal: Principal, payment_id: str) -> Payment:
-    payment = await Payment.get(_object_id(payment_id, PaymentNotFound))
-    if payment is None or not (principal.is_admin or payment.customer_id == principal.customer_id):
+    payment = await Payment.get(
+        object_id(payment_id, otherwise=PaymentNotFound("not found", field="id"))
+    )
+    if payment is None or not may_see(principal, payment.customer_id):
         raise PaymentNotFound("payment not found", field="paymentId")
     return payment
 
@@ -716,10 +718,3 @@ def _fingerprint(command: RefundCommand) -> str:
         sort_keys=True,
     )
     return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def _object_id(value: str, error: type[PaymentNotFound] | type[RefundNotFound]) -> PydanticObjectId:
-    try:
-        return PydanticObjectId(ObjectId(value))
-    except (InvalidId, TypeError):
-        raise error("not found", field="id") from None

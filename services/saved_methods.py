@@ -19,7 +19,6 @@ from typing import Any
 
 from beanie import PydanticObjectId, SortDirection
 from bson import ObjectId
-from bson.errors import InvalidId
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
 
@@ -31,7 +30,6 @@ from gateways.base import (
 )
 from gateways.registry import GatewayNotRegistered, GatewayRegistry
 from models.clock import utcnow
-from models.enums import PaymentStatus
 from models.errors import (
     GatewayRejectedError,
     GatewayUnavailableError,
@@ -42,16 +40,16 @@ from models.errors import (
 )
 from models.payment import Payment
 from models.saved_method import SavedPaymentMethod
+from models.transitions import CAPTURED_PAYMENT_STATUSES
 from services.auth import Principal
 from services.crypto import TokenVault, UndecryptableToken
+from services.kit import in_transaction, object_id
 
 log = logging.getLogger("paygraph.saved_methods")
 
 LABEL_MAX_LENGTH = 64
 # A payment whose money the gateway took: its token is proven to work.
-_SAVABLE = frozenset(
-    {PaymentStatus.COMPLETED, PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED}
-)
+_SAVABLE = CAPTURED_PAYMENT_STATUSES
 
 
 class PaymentHasNoToken(ValidationFailed):
@@ -106,10 +104,7 @@ class SavedMethodService:
 
     async def get(self, principal: Principal, method_id: str) -> SavedPaymentMethod:
         """The caller's saved method; anyone else's (admins included) is SavedMethodNotFound."""
-        try:
-            oid = PydanticObjectId(ObjectId(method_id))
-        except (InvalidId, TypeError):
-            raise SavedMethodNotFound(field="id") from None
+        oid = object_id(method_id, otherwise=SavedMethodNotFound(field="id"))
         method = await SavedPaymentMethod.find_one(
             {"_id": oid, "customer_id": principal.customer_id}
         )
@@ -131,10 +126,7 @@ class SavedMethodService:
         """Save the token of one of the caller's completed payments, as the gateway reports it
         now. Saving a token that is already saved returns that method."""
         label = _clean_label(command.label)
-        try:
-            oid = PydanticObjectId(ObjectId(command.payment_id))
-        except (InvalidId, TypeError):
-            raise PaymentNotFound(field="paymentId") from None
+        oid = object_id(command.payment_id, otherwise=PaymentNotFound(field="paymentId"))
         payment = await Payment.find_one({"_id": oid, "customer_id": principal.customer_id})
         if payment is None:
             raise PaymentNotFound(field="paymentId")
@@ -229,15 +221,13 @@ class SavedMethodService:
                 raise SavedMethodNotFound(field="id")
             await self._write_default(session, customer_id, None)
 
-        await self._in_transaction(body)
+        await in_transaction(body)
         return target
 
     async def _settle_default(self, customer_id: str, target: PydanticObjectId | None) -> None:
         """With a target: it becomes the only default. Without: keep the current default, or
         make the newest method the default if there is none."""
-        await self._in_transaction(
-            lambda session: self._write_default(session, customer_id, target)
-        )
+        await in_transaction(lambda session: self._write_default(session, customer_id, target))
 
     async def _write_default(
         self, session: AsyncClientSession, customer_id: str, target: PydanticObjectId | None
@@ -268,11 +258,6 @@ class SavedMethodService:
             [{"$set": {"is_default": {"$eq": ["$_id", target]}, "updated_at": utcnow()}}],
             session=session,
         )
-
-    async def _in_transaction(self, body: Any) -> None:
-        client = SavedPaymentMethod.get_pymongo_collection().database.client
-        async with client.start_session() as session:
-            await session.with_transaction(body)
 
     # -- key rotation --------------------------------------------------------------------
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from enum import StrEnum
 from typing import Any
 
 from models.clock import as_utc, utcnow
@@ -27,52 +26,13 @@ from models.enums import PaymentStatus
 from models.errors import ValidationFailed
 from models.money import Money
 from models.payment import Payment
-from models.transitions import PaymentEvent
+from models.stats import CurrencyRevenue, PaymentStats, StatsBucket, StatsGroupBy
+from models.transitions import CAPTURED_PAYMENT_STATUSES, PaymentEvent
 
-SUCCEEDED = (PaymentStatus.COMPLETED, PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED)
+SUCCEEDED = CAPTURED_PAYMENT_STATUSES
 NO_GATEWAY = "NONE"
 DEFAULT_RANGE = timedelta(days=30)
 MAX_RANGE = timedelta(days=366)
-
-
-class StatsGroupBy(StrEnum):
-    GATEWAY = "GATEWAY"
-    METHOD = "METHOD"
-    STATUS = "STATUS"
-    DAY = "DAY"
-
-
-@dataclass(frozen=True, slots=True)
-class CurrencyRevenue:
-    currency: str
-    payments: int  # succeeded payments in this currency
-    captured: Money
-    refunded: Money
-    net: Money
-    average: Money
-
-
-@dataclass(frozen=True, slots=True)
-class StatsBucket:
-    key: str | None  # None for the totals
-    payments: int
-    succeeded: int
-    failed: int  # payments whose status is FAILED now
-    failed_attempts: int
-    success_rate: float | None
-    error_rate: float | None
-    average_seconds_to_complete: float | None
-    revenue: list[CurrencyRevenue]
-    by_status: dict[PaymentStatus, int] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class PaymentStats:
-    start: datetime
-    end: datetime
-    group_by: StatsGroupBy | None
-    total: StatsBucket
-    groups: list[StatsBucket]
 
 
 @dataclass(frozen=True, slots=True)

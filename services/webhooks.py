@@ -16,17 +16,23 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from beanie import PydanticObjectId
-from bson import ObjectId
-from bson.errors import InvalidId
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from gateways.base import Gateway, GatewayError, GatewayEvent, GatewayEventKind
 from gateways.registry import GatewayRegistry
 from models.clock import utcnow
 from models.enums import WebhookEventStatus
-from models.errors import DomainError, InvalidState, NotFound, ValidationFailed
+from models.errors import (
+    DomainError,
+    InboxUnavailable,
+    InvalidState,
+    NotFound,
+    TargetNotFound,
+    ValidationFailed,
+)
 from models.webhook_event import NormalizedEvent, WebhookEvent
 from services.handoff import hand_off
+from services.kit import object_id
 
 log = logging.getLogger("paygraph.webhooks")
 
@@ -47,14 +53,6 @@ REFUND_KINDS = frozenset(
         GatewayEventKind.PAYMENT_REVERSED,
     }
 )
-
-
-class InboxUnavailable(Exception):
-    """The event could not be stored: the gateway must retry (HTTP 503)."""
-
-
-class TargetNotFound(Exception):
-    """The payment or refund the event is about is not (yet) in our database."""
 
 
 class JobQueue(Protocol):
@@ -146,7 +144,9 @@ class WebhookInbox:
 
     async def replay(self, event_row_id: str) -> WebhookEvent:
         """Admin: process an event again (its effects stay idempotent)."""
-        row = await WebhookEvent.get(_object_id(event_row_id))
+        row = await WebhookEvent.get(
+            object_id(event_row_id, otherwise=NotFound("webhook event not found", field="id"))
+        )
         if row is None:
             raise NotFound("webhook event not found", field="id")
         await WebhookEvent.get_pymongo_collection().update_one(
@@ -175,7 +175,11 @@ class WebhookInbox:
         if status is not None:
             query["status"] = status.value
         if after:
-            query["_id"] = {"$lt": _object_id(after, "after")}
+            query["_id"] = {
+                "$lt": object_id(
+                    after, otherwise=NotFound("webhook event not found", field="after")
+                )
+            }
         found = await WebhookEvent.find(query).sort("-_id").limit(first + 1).to_list()
         items = found[:first]
         return EventPage(items, len(found) > first, str(items[-1].id) if items else None)
@@ -294,13 +298,6 @@ def denormalize(row: WebhookEvent) -> GatewayEvent:
         error_reason=stored.error_reason,
         created_at=stored.created_at,
     )
-
-
-def _object_id(value: str, field_name: str = "id") -> PydanticObjectId:
-    try:
-        return PydanticObjectId(ObjectId(value))
-    except (InvalidId, TypeError):
-        raise NotFound("webhook event not found", field=field_name) from None
 
 
 __all__ = [

@@ -103,11 +103,24 @@ async def redis(redis_url: str) -> AsyncIterator[Redis]:
 
 
 @pytest.fixture(scope="session")
-async def app_server(settings: Settings, _mongo_database: Any) -> AsyncIterator[RunningServer]:
+async def _app(
+    settings: Settings, _mongo_database: Any
+) -> AsyncIterator[tuple[Any, RunningServer]]:
     from app import create_app
 
-    async with serve(create_app(settings), port=settings.port) as running:
-        yield running
+    app = create_app(settings)
+    async with serve(app, port=settings.port) as running:
+        yield app, running
+
+
+@pytest.fixture
+async def app_server(_app: tuple[Any, RunningServer]) -> RunningServer:
+    """The suite's app server. Its gateways' circuit breakers start each test closed: the
+    faults one test injects must not open them for the next."""
+    app, running = _app
+    for breaker in app.state.core.gateways.breakers.values():
+        breaker.record_success()
+    return running
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 
 import httpx
 
+from domain.gateways import MIN_AMOUNT_MINOR as MIN_AMOUNTS
 from gateways.base import (
     CheckoutProof,
     CreateOrderRequest,
@@ -36,7 +37,7 @@ _T = TypeVar("_T")
 log = logging.getLogger("paygraph.gateways.razorpay")
 
 GATEWAY = Gateway.RAZORPAY
-MIN_AMOUNT_MINOR = 100  # "The amount must be at least INR 1.00"
+MIN_AMOUNT_MINOR = MIN_AMOUNTS[Gateway.RAZORPAY]
 # Cards settle in INR and, for international cards, USD: the one non-INR currency every version
 # of Razorpay's order validator accepted (reference §10). Other methods are INR only.
 CARD_CURRENCIES = frozenset({"INR", "USD"})

@@ -12,8 +12,9 @@ from models.enums import Gateway, PaymentMethodType, PaymentStatus, TransitionSo
 from models.errors import ValidationFailed
 from models.money import Money
 from models.payment import Payment
+from models.stats import StatsGroupBy
 from models.transitions import PaymentEvent
-from services.stats import StatsGroupBy, StatsService
+from services.stats import StatsService
 
 DAY1 = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
 DAY2 = datetime(2026, 3, 2, 23, 59, tzinfo=UTC)
