@@ -35,14 +35,17 @@ export function MethodPicker({ methods, savedMethods, value, onChange, lockedTo,
           onChange={() => onChange(choice)}
           aria-describedby={hint ? `${id}-hint` : undefined}
         />
-        <label htmlFor={id}>
-          <span className="pg-choice__name">{name}</span>
+        {/* The hint sits outside the label: the radio's accessible name is the method's name. */}
+        <span className="pg-choice__text">
+          <label htmlFor={id} className="pg-choice__name">
+            {name}
+          </label>
           {hint ? (
             <span className="pg-choice__hint" id={`${id}-hint`}>
               {hint}
             </span>
           ) : null}
-        </label>
+        </span>
       </li>
     );
   };

@@ -1,0 +1,111 @@
+import { StrictMode, useState } from "react";
+import { describe, expect, test, vi } from "vitest";
+import { commands, page } from "vitest/browser";
+import { render } from "vitest-browser-react";
+import { CheckoutFlow, PaymentMethods, type CheckoutOrder } from "../src/index.js";
+import { newCustomer, newOrderId, payByCard, withProvider } from "./support.js";
+
+const DISPLAY_NAMES = ["Card", "UPI", "Net banking", "Wallet", "EMI"];
+
+describe("CheckoutFlow", () => {
+  test("reviews the order, then offers each method as a radio named by its display name", async () => {
+    const { token } = await newCustomer();
+    const Wrapper = withProvider(() => token);
+    const order = { orderId: newOrderId(), amount: "4997.00", currency: "INR", lines: [{ label: "Handloom saree", amount: "4997.00" }] };
+    const screen = await render(
+      <StrictMode>
+        <Wrapper>
+          <CheckoutFlow order={order} onSuccess={() => {}} />
+        </Wrapper>
+      </StrictMode>,
+    );
+    await expect.element(screen.getByRole("heading", { name: "Review your order" })).toBeVisible();
+    await expect.element(screen.getByText("Handloom saree")).toBeVisible();
+    await screen.getByRole("button", { name: "Continue to payment" }).click();
+    await expect.element(screen.getByRole("heading", { name: /Choose how to pay ₹4,997.00/ })).toHaveFocus();
+    for (const name of DISPLAY_NAMES) {
+      await expect.element(screen.getByRole("radio", { name, exact: true })).toBeVisible();
+    }
+    await expect.element(screen.getByRole("button", { name: "Pay ₹4,997.00" })).toBeEnabled();
+    // No card field, ever: card data goes to the gateway's own checkout.
+    expect(document.querySelectorAll('input[autocomplete^="cc-"], input[name*="card" i]').length).toBe(0);
+    expect(screen.container.textContent).not.toMatch(/Card number|CVV/);
+  });
+
+  test("a changed order after the payment was started restarts at review, and pays the new amount", async () => {
+    const { token } = await newCustomer();
+    const Wrapper = withProvider(() => token);
+    const first: CheckoutOrder = { orderId: newOrderId(), amount: "1200.00", currency: "INR" };
+    const second: CheckoutOrder = { orderId: newOrderId(), amount: "1350.00", currency: "INR" };
+    let change: (order: CheckoutOrder) => void = () => {};
+    function Shop() {
+      const [order, setOrder] = useState(first);
+      change = setOrder;
+      return <CheckoutFlow order={order} onSuccess={() => {}} />;
+    }
+    const screen = await render(
+      <Wrapper>
+        <Shop />
+      </Wrapper>,
+    );
+    await screen.getByRole("button", { name: "Continue to payment" }).click();
+    await screen.getByRole("radio", { name: "UPI", exact: true }).click();
+    await screen.getByRole("button", { name: "Pay ₹1,200.00" }).click();
+    // The payment exists: the flow is at the gateway (or reports the checkout it could not open).
+    await expect.poll(() => screen.container.querySelector("[data-step]")?.getAttribute("data-step")).toMatch(/gateway|failure/);
+    change(second);
+    await expect.element(screen.getByRole("heading", { name: "Review your order" })).toBeVisible();
+    await expect.element(screen.getByText(/Your order changed/)).toBeVisible();
+    await expect.element(screen.getByText("₹1,350.00")).toBeVisible();
+    await screen.getByRole("button", { name: "Continue to payment" }).click();
+    await screen.getByRole("radio", { name: "UPI", exact: true }).click();
+    await screen.getByRole("button", { name: "Pay ₹1,350.00" }).click();
+    await expect.poll(() => screen.container.querySelector("[data-step]")?.getAttribute("data-step")).toMatch(/gateway|failure/);
+    const payments = await commands.graphql(token, "{ payments(first: 5) { edges { node { orderId amount { amount } } } } }");
+    const nodes = payments.data.payments.edges.map((e: { node: { orderId: string; amount: { amount: string } } }) => e.node);
+    expect(nodes).toEqual([
+      { orderId: second.orderId, amount: { amount: "1350.00" } },
+      { orderId: first.orderId, amount: { amount: "1200.00" } },
+    ]);
+  });
+
+  test("an API error is shown on the method step, never thrown", async () => {
+    const Wrapper = withProvider(() => Promise.reject(new Error("session expired")));
+    const errors = vi.fn();
+    window.addEventListener("error", errors);
+    const screen = await render(
+      <Wrapper>
+        <CheckoutFlow order={{ orderId: newOrderId(), amount: "10.00", currency: "INR" }} onSuccess={() => {}} />
+      </Wrapper>,
+    );
+    await screen.getByRole("button", { name: "Continue to payment" }).click();
+    await expect.element(screen.getByRole("alert")).toHaveTextContent(/session expired/);
+    window.removeEventListener("error", errors);
+    expect(errors).not.toHaveBeenCalled();
+  });
+});
+
+describe("PaymentMethods", () => {
+  test("shows the default, makes another the default and deletes one", async () => {
+    const { token } = await newCustomer();
+    await payByCard(token, { save: true });
+    await payByCard(token, { save: true, card: { card_number: "5104015555555558" } });
+    const Wrapper = withProvider(() => token);
+    const selected = vi.fn();
+    const screen = await render(
+      <Wrapper>
+        <PaymentMethods onSelect={selected} />
+      </Wrapper>,
+    );
+    const makeDefault = screen.getByRole("button", { name: /^Make .* the default$/ });
+    await expect.element(makeDefault).toBeVisible();
+    const label = (await makeDefault.element().getAttribute("aria-label"))!.replace(/^Make (.*) the default$/, "$1");
+    await makeDefault.click();
+    await expect.element(screen.getByRole("status")).toHaveTextContent(`${label} is now your default method.`);
+    await screen.getByRole("radio", { name: label }).click();
+    expect(selected).toHaveBeenCalledWith(expect.objectContaining({ isDefault: true }));
+    await screen.getByRole("button", { name: `Delete ${label}` }).click();
+    await expect.element(screen.getByRole("status")).toHaveTextContent(`${label} was deleted.`);
+    await expect.poll(() => page.getByRole("button", { name: /^Delete / }).elements().length).toBe(1);
+  });
+});
