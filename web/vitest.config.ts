@@ -4,10 +4,11 @@
 import react from "@vitejs/plugin-react";
 import { playwright } from "@vitest/browser-playwright";
 import { defineConfig } from "vitest/config";
+import { freePort } from "./scripts/serve-paygraph.mjs";
 import { commands } from "./test/commands.ts";
 import { CHROMIUM, CHROMIUM_ARGS } from "./test/chromium.ts";
 
-process.env.PAYGRAPH_VITEST_PORT ??= String(40000 + Math.floor(Math.random() * 20000));
+process.env.PAYGRAPH_VITEST_PORT ??= String(await freePort());
 const port = Number(process.env.PAYGRAPH_VITEST_PORT);
 
 export default defineConfig({

@@ -18,7 +18,7 @@ async function run(outDir, manifest) {
     {
       cwd: root,
       schema: "../schema.graphql",
-      documents: ["src/**/*.ts", "src/**/*.tsx", "!src/gql/**"],
+      documents: ["src/operations.graphql"],
       ignoreNoDocuments: false,
       silent: true,
       generates: {

@@ -1,0 +1,31 @@
+import { checkout, expect, graphql, test } from "./fixtures";
+
+test("PayPal in USD: redirect to the approval page and back, then the payment is captured", async ({ shop, customer }) => {
+  await shop.getByLabel("Currency").selectOption("USD");
+  const flow = checkout(shop);
+  await flow.getByRole("button", { name: "Continue to payment" }).click();
+  await flow.getByRole("radio", { name: /^PayPal/ }).check();
+  await flow.getByRole("button", { name: "Continue to PayPal" }).click();
+  // PayPal's approval page (the sandbox's), on the API's origin.
+  await shop.waitForURL(/\/sandbox\/paypal\/checkoutnow\?token=/);
+  await shop.getByRole("button", { name: "Pay now" }).click();
+  // Back on the shop's page: the flow resumes from sessionStorage and captures.
+  await shop.waitForURL((url) => url.port === new URL(test.info().project.use.baseURL!).port);
+  await expect(flow.getByRole("heading", { name: "Payment successful" })).toBeVisible();
+  await expect(flow.getByLabel("Receipt")).toContainText("$51.50");
+  expect(shop.url()).not.toContain("PayerID"); // a reload must not capture again
+  const payments = await graphql(customer, "{ payments(first: 1) { edges { node { status gateway amount { amount currency } } } } }");
+  expect(payments.data.payments.edges[0].node).toEqual({ status: "COMPLETED", gateway: "PAYPAL", amount: { amount: "51.50", currency: "USD" } });
+});
+
+test("PayPal cancelled at the approval page comes back to pay again, uncharged", async ({ shop }) => {
+  await shop.getByLabel("Currency").selectOption("USD");
+  const flow = checkout(shop);
+  await flow.getByRole("button", { name: "Continue to payment" }).click();
+  await flow.getByRole("radio", { name: /^PayPal/ }).check();
+  await flow.getByRole("button", { name: "Continue to PayPal" }).click();
+  await shop.waitForURL(/checkoutnow/);
+  await shop.getByRole("button", { name: "Cancel" }).click();
+  await expect(flow.getByText("You cancelled at PayPal; you have not been charged.")).toBeVisible();
+  await expect(flow.getByRole("button", { name: "Continue to PayPal" })).toBeVisible();
+});
