@@ -42,7 +42,6 @@ test("a declined card, then a retry on the same order", async ({ shop }) => {
   await flow.getByRole("button", { name: "Try again" }).click();
   await payByCard(shop, TEST_CARD.number);
   await expect(flow.getByRole("heading", { name: "Payment successful" })).toBeVisible();
-  await expect(flow.getByLabel("Receipt")).toContainText("Attempt" === "x" ? "" : "Order");
 });
 
 test("UPI", async ({ shop }) => {
@@ -73,7 +72,7 @@ test("EMI over 6 months", async ({ shop }) => {
   await flow.getByRole("button", { name: /^Pay ₹/ }).click();
   const frame = modal(shop);
   const tenure = frame.getByLabel("EMI tenure");
-  if (await tenure.count()) await tenure.selectOption({ label: /6/ }).catch(() => tenure.fill("6"));
+  if (await tenure.count()) await tenure.selectOption("6").catch(() => tenure.fill("6"));
   await payByCard(shop, TEST_CARD.number);
   await expect(flow.getByRole("heading", { name: "Payment successful" })).toBeVisible();
   await expect(flow.getByLabel("Receipt")).toContainText("6 months");

@@ -18,6 +18,7 @@ for (const [name, viewport] of Object.entries(SIZES)) {
     expect(await shop.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(viewport.width);
     await expectAccessible(shop);
     await shop.screenshot({ path: `e2e/screenshots/checkout-${name}.png`, fullPage: true });
+    if (process.env.PAYGRAPH_README_SCREENSHOT) await shop.screenshot({ path: `docs/checkout-${name}.png`, fullPage: true });
     // Keyboard only: the method radios and the pay button are reachable and usable.
     await flow.getByRole("radio", { name: /^UPI/ }).focus();
     await shop.keyboard.press("ArrowDown");
