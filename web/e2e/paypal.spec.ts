@@ -12,10 +12,10 @@ test("PayPal in USD: redirect to the approval page and back, then the payment is
   // Back on the shop's page: the flow resumes from sessionStorage and captures.
   await shop.waitForURL((url) => url.port === new URL(test.info().project.use.baseURL!).port);
   await expect(flow.getByRole("heading", { name: "Payment successful" })).toBeVisible();
-  await expect(flow.getByLabel("Receipt")).toContainText("$51.50");
+  await expect(flow.getByLabel("Receipt")).toContainText("$38.90");
   expect(shop.url()).not.toContain("PayerID"); // a reload must not capture again
   const payments = await graphql(customer, "{ payments(first: 1) { edges { node { status gateway amount { amount currency } } } } }");
-  expect(payments.data.payments.edges[0].node).toEqual({ status: "COMPLETED", gateway: "PAYPAL", amount: { amount: "51.50", currency: "USD" } });
+  expect(payments.data.payments.edges[0].node).toEqual({ status: "COMPLETED", gateway: "PAYPAL", amount: { amount: "38.90", currency: "USD" } });
 });
 
 test("PayPal cancelled at the approval page comes back to pay again, uncharged", async ({ shop }) => {

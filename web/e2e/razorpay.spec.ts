@@ -31,7 +31,7 @@ test("card: paid in Razorpay Checkout, confirmed, receipt shown", async ({ shop 
   const flow = await choose(shop, /^Card/);
   await payByCard(shop, TEST_CARD.number);
   await expect(flow.getByRole("heading", { name: "Payment successful" })).toBeVisible();
-  await expect(flow.getByLabel("Receipt")).toContainText("₹3,248.00");
+  await expect(flow.getByLabel("Receipt")).toContainText("₹2,548.00");
 });
 
 test("a declined card, then a retry on the same order", async ({ shop }) => {

@@ -4,12 +4,12 @@ import { CheckoutFlow, PaymentMethods, minorToDecimal, type Payment } from "@pay
 
 const CATALOG = {
   INR: [
-    { sku: "saree", name: "Handloom cotton saree", price: 249900 },
-    { sku: "diya", name: "Brass diya set (4)", price: 74900 },
+    { sku: "kurta", name: "Block-print cotton kurta", price: 189900 },
+    { sku: "tote", name: "Jute tote bag", price: 64900 },
   ],
   USD: [
-    { sku: "saree", name: "Handloom cotton saree", price: 3900 },
-    { sku: "diya", name: "Brass diya set (4)", price: 1250 },
+    { sku: "kurta", name: "Block-print cotton kurta", price: 2900 },
+    { sku: "tote", name: "Jute tote bag", price: 990 },
   ],
 } as const;
 type Currency = keyof typeof CATALOG;
@@ -21,7 +21,7 @@ interface Cart {
 
 const CART_KEY = "example-cart"; // survives the trip to PayPal and back
 const newOrderId = () => `KORA-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`.toUpperCase();
-const freshCart = (currency: Currency = "INR"): Cart => ({ orderId: newOrderId(), currency, qty: { saree: 1, diya: 1 } });
+const freshCart = (currency: Currency = "INR"): Cart => ({ orderId: newOrderId(), currency, qty: { kurta: 1, tote: 1 } });
 
 function loadCart(): Cart {
   try {

@@ -4,7 +4,9 @@ import { DeleteSavedMethodDocument, SavedMethodsDocument, SetDefaultSavedMethodD
 import { fromCombinedError, type PaygraphError } from "../errors.js";
 import { usePaygraph } from "../provider.js";
 import type { SavedMethod } from "../types.js";
-import { runMutation, unionOutcome } from "./operations.js";
+import { runMutation, unionOutcome, type Outcome } from "./operations.js";
+
+const errorOf = (outcome: Outcome<unknown>): PaygraphError | null => (outcome.ok ? null : outcome.error);
 
 export interface SavedMethods {
   /** The default first, expired ones included (`expired: true`). */
@@ -24,9 +26,10 @@ export function useSavedMethods(): SavedMethods {
   const [actionError, setActionError] = useState<PaygraphError | null>(null);
   const refetch = useCallback(() => reexecute({ requestPolicy: "network-only" }), [reexecute]);
 
+  // Run one change, remember its error (null on success) and refresh the list either way.
   const act = useCallback(
-    async (run: () => Promise<PaygraphError | null>) => {
-      const error = await run();
+    async (change: Promise<PaygraphError | null>) => {
+      const error = await change;
       setActionError(error);
       refetch();
       return error;
@@ -35,22 +38,20 @@ export function useSavedMethods(): SavedMethods {
   );
   const setDefault = useCallback(
     (id: string) =>
-      act(async () => {
-        const outcome = await runMutation(client, SetDefaultSavedMethodDocument, { id });
-        if (!outcome.ok) return outcome.error;
-        const union = unionOutcome(outcome.value.setDefaultSavedMethod, "SavedMethodSuccess");
-        return union.ok ? null : union.error;
-      }),
+      act(
+        runMutation(client, SetDefaultSavedMethodDocument, { id }).then((outcome) =>
+          outcome.ok ? errorOf(unionOutcome(outcome.value.setDefaultSavedMethod, "SavedMethodSuccess")) : outcome.error,
+        ),
+      ),
     [act, client],
   );
   const remove = useCallback(
     (id: string) =>
-      act(async () => {
-        const outcome = await runMutation(client, DeleteSavedMethodDocument, { id });
-        if (!outcome.ok) return outcome.error;
-        const union = unionOutcome(outcome.value.deleteSavedMethod, "DeleteSavedMethodSuccess");
-        return union.ok ? null : union.error;
-      }),
+      act(
+        runMutation(client, DeleteSavedMethodDocument, { id }).then((outcome) =>
+          outcome.ok ? errorOf(unionOutcome(outcome.value.deleteSavedMethod, "DeleteSavedMethodSuccess")) : outcome.error,
+        ),
+      ),
     [act, client],
   );
   return {
