@@ -1,5 +1,5 @@
 """The React package in web/ (@paygraph/react), through its own npm scripts: install from the
-committed lockfile, typecheck, codegen drift against schema.graphql, build, the Vitest browser
+committed lockfile, typecheck, lint, codegen drift against schema.graphql, build, the Vitest browser
 tests and the Playwright end-to-end tests of the example shop (each starts `paygraph dev` from this
 virtualenv on free ports). Needs Node 20+ and Debian's /usr/bin/chromium; skipped without them."""
 
@@ -80,6 +80,11 @@ def installed() -> None:
 @pytest.mark.timeout(120)
 def test_typecheck(installed: None) -> None:
     _run("run", "typecheck", timeout=110)
+
+
+@pytest.mark.timeout(120)
+def test_lint(installed: None) -> None:
+    _run("run", "lint", timeout=110)
 
 
 @pytest.mark.timeout(120)

@@ -29,3 +29,17 @@ test("PayPal cancelled at the approval page comes back to pay again, uncharged",
   await expect(flow.getByText("You cancelled at PayPal; you have not been charged.")).toBeVisible();
   await expect(flow.getByRole("button", { name: "Continue to PayPal" })).toBeVisible();
 });
+
+test("PayPal in a popup: the shop's page stays, the popup closes once approved", async ({ shop, customer }) => {
+  await shop.goto(`/?customer=${customer}&paypal=popup`);
+  await shop.getByLabel("Currency").selectOption("USD");
+  const flow = checkout(shop);
+  await flow.getByRole("button", { name: "Continue to payment" }).click();
+  await flow.getByRole("radio", { name: /^PayPal/ }).check();
+  const [popup] = await Promise.all([shop.waitForEvent("popup"), flow.getByRole("button", { name: "Continue to PayPal" }).click()]);
+  await popup.getByRole("button", { name: "Pay now" }).click();
+  await popup.waitForEvent("close");
+  await expect(flow.getByRole("heading", { name: "Payment successful" })).toBeVisible();
+  const payments = await graphql(customer, "{ payments(first: 1) { edges { node { status timeline { toStatus } } } } }");
+  expect(payments.data.payments.edges[0].node.status).toBe("COMPLETED");
+});

@@ -20,6 +20,8 @@ interface Cart {
 }
 
 const CART_KEY = "example-cart"; // survives the trip to PayPal and back
+// `?paypal=popup` approves PayPal payments in a popup instead of leaving the page.
+const PAYPAL_MODE = new URLSearchParams(window.location.search).get("paypal") === "popup" ? "popup" : "redirect";
 const newOrderId = () => `KORA-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`.toUpperCase();
 const freshCart = (currency: Currency = "INR"): Cart => ({ orderId: newOrderId(), currency, qty: { kurta: 1, tote: 1 } });
 
@@ -86,7 +88,7 @@ export function OrderPage({ customerId }: { customerId: string }) {
         </section>
         <div className="shop-pay">
           {total > 0 ? (
-            <CheckoutFlow key={round} order={order} saveMethod="ask" onSuccess={setPaid}
+            <CheckoutFlow key={round} order={order} saveMethod="ask" paypalMode={PAYPAL_MODE} onSuccess={setPaid}
               onCancel={() => { setRound(round + 1); setCart(freshCart(cart.currency)); }} />
           ) : (
             <p>Add an item to pay.</p>

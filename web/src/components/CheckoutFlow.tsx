@@ -90,6 +90,7 @@ export function CheckoutFlow({ order, onSuccess, onFailure, onCancel, saveMethod
   const { verify } = useVerifyPayment();
   const { cancel } = useCancelPayment();
   const gateway = useGatewayCheckout();
+  const { open: openCheckout, close: closeGateway } = gateway;
   const live = usePaymentStatus(state.paymentId);
   const [announcement, setAnnouncement] = useState("");
 
@@ -99,16 +100,17 @@ export function CheckoutFlow({ order, onSuccess, onFailure, onCancel, saveMethod
   };
 
   const restartStale = useCallback(() => {
-    gateway.close();
+    closeGateway();
     forgetApproval();
     setState({ ...START, moved: true, notice: "Your order changed. Review it before paying: nothing was charged for the previous amount." });
-  }, [gateway]);
+  }, [closeGateway]);
 
   // Stale configuration: new order props after a payment was started restart the flow.
+  const { orderId, amount, currency } = order;
   useEffect(() => {
     const { snapshot, step } = stateRef.current;
-    if (snapshot && step !== "success" && !sameOrder(snapshot, order)) restartStale();
-  }, [order.orderId, order.amount, order.currency, restartStale]); // eslint-disable-line react-hooks/exhaustive-deps
+    if (snapshot && step !== "success" && !sameOrder(snapshot, { orderId, amount, currency })) restartStale();
+  }, [orderId, amount, currency, restartStale]);
 
   const fail = useCallback(
     (error: PaygraphError) => {
@@ -145,7 +147,7 @@ export function CheckoutFlow({ order, onSuccess, onFailure, onCancel, saveMethod
   const openGateway = useCallback(
     async (initiated: InitiatedPayment, input: InitiatePaymentInput, save: boolean) => {
       update({ step: "gateway", initiated, paymentId: initiated.payment.id, busy: false, error: null, notice: null });
-      const outcome = await gateway.open(initiated, { saveMethod: save, prefill, paypalMode, input });
+      const outcome = await openCheckout(initiated, { saveMethod: save, prefill, paypalMode, input });
       if (stateRef.current.paymentId !== initiated.payment.id || isStale()) return;
       switch (outcome.status) {
         case "authorized":
@@ -162,7 +164,7 @@ export function CheckoutFlow({ order, onSuccess, onFailure, onCancel, saveMethod
           return undefined;
       }
     },
-    [confirm, fail, gateway, paypalMode, prefill, update, verify],
+    [confirm, fail, openCheckout, paypalMode, prefill, update, verify],
   );
 
   const start = useCallback(
@@ -209,7 +211,7 @@ export function CheckoutFlow({ order, onSuccess, onFailure, onCancel, saveMethod
   };
 
   const cancelFlow = async () => {
-    gateway.close();
+    closeGateway();
     forgetApproval();
     if (state.paymentId && !PAID_STATUSES.has(live.status ?? "PENDING")) {
       const result = await cancel(state.paymentId);
@@ -219,13 +221,16 @@ export function CheckoutFlow({ order, onSuccess, onFailure, onCancel, saveMethod
     callbacks.current.onCancel?.();
   };
 
-  // Back from PayPal: capture what the buyer approved.
+  // Back from PayPal: capture what the buyer approved (once, StrictMode's second effect included).
+  const pendingReturn = useRef(paypalReturn);
   useEffect(() => {
-    if (!paypalReturn) return;
+    const ret = pendingReturn.current;
+    if (!ret) return;
+    pendingReturn.current = null;
     clearPayPalParams();
-    if (!state.paymentId || !paypalReturn.approved || state.step !== "confirming") return;
-    void confirm(state.paymentId, { status: "authorized" }, paypalReturn.pending.saveMethod);
-  }, []); // eslint-disable-line react-hooks/exhaustive-deps
+    const { paymentId, step } = stateRef.current;
+    if (paymentId && ret.approved && step === "confirming") void confirm(paymentId, { status: "authorized" }, ret.pending.saveMethod);
+  }, [confirm]);
 
   // The live status settles whatever the gateway's callbacks and verifyPayment left open.
   useEffect(() => {
@@ -235,10 +240,10 @@ export function CheckoutFlow({ order, onSuccess, onFailure, onCancel, saveMethod
     else if (payment.status === "FAILED" && state.step === "confirming") {
       fail(paygraphError("gateway", payment.errorCode ?? "PAYMENT_FAILED", payment.errorMessage ?? "The payment did not go through.", { retryable: true }));
     } else if ((payment.status === "CANCELLED" || payment.status === "EXPIRED") && state.step !== "ended") {
-      gateway.close();
+      closeGateway();
       update({ step: "ended", notice: `This payment ${payment.status === "EXPIRED" ? "expired" : "was cancelled"}; you have not been charged.` });
     }
-  }, [live.payment, state.paymentId, state.step]); // eslint-disable-line react-hooks/exhaustive-deps
+  }, [live.payment, state.paymentId, state.step, succeed, fail, update, closeGateway]);
 
   useEffect(() => {
     const text: Record<Step, string> = {

@@ -3,6 +3,7 @@
 // sessionStorage: ids and the order's amount, never card data.
 
 const KEY = "paygraph:paypal";
+const POPUP_NAME = "paygraph-paypal";
 
 export interface PendingApproval {
   paymentId: string;
@@ -32,6 +33,8 @@ export function forgetApproval(): void {
  * PayPal. Reads only: `clearPayPalParams` tidies the address bar afterwards. */
 export function readPayPalReturn(): PayPalReturn | null {
   if (typeof window === "undefined") return null;
+  // In popup mode the approval window comes back to this page too: its opener captures.
+  if (window.name === POPUP_NAME && window.opener) return null;
   const params = new URLSearchParams(window.location.search);
   const token = params.get("token");
   if (!token) return null;
@@ -57,7 +60,7 @@ export function clearPayPalParams(): void {
 /** Approval in a popup: resolves when the popup comes back to this origin (approved or
  * cancelled) or is closed. */
 export function approveInPopup(approveUrl: string): Promise<"approved" | "cancelled" | "closed" | "blocked"> {
-  const popup = window.open(approveUrl, "paygraph-paypal", "popup,width=480,height=720");
+  const popup = window.open(approveUrl, POPUP_NAME, "popup,width=480,height=720");
   if (!popup) return Promise.resolve("blocked");
   return new Promise((resolve) => {
     const timer = setInterval(() => {

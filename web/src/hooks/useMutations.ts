@@ -14,28 +14,58 @@ export type PaymentResult = { ok: true; payment: Payment } | { ok: false; error:
 
 type Failure = { ok: false; error: PaygraphError };
 
-/** One mutation whose result is a union: `pick` turns its success member into the answer. */
+/** A mutation whose result is a union, and how to call it and read its success member. */
+interface UnionMutation<Data, Variables extends AnyVariables, Args extends unknown[], Union extends { __typename?: string }, S extends string, R> {
+  document: TypedDocumentNode<Data, Variables>;
+  variables: (...args: Args) => Variables;
+  union: (data: Data) => Union;
+  success: S;
+  pick: (member: Extract<Union, { __typename: S }>) => R;
+}
+
+const spec = <Data, Variables extends AnyVariables, Args extends unknown[], Union extends { __typename?: string }, S extends string, R>(
+  mutation: UnionMutation<Data, Variables, Args, Union, S, R>,
+) => mutation;
+
+const INITIATE = spec({
+  document: InitiatePaymentDocument,
+  variables: (input: InitiatePaymentInput) => ({ input }),
+  union: (data) => data.initiatePayment,
+  success: "InitiatePaymentSuccess",
+  pick: (success) => ({ payment: success.payment, checkout: success.checkout }),
+});
+
+const VERIFY = spec({
+  document: VerifyPaymentDocument,
+  variables: (input: VerifyPaymentInput) => ({ input }),
+  union: (data) => data.verifyPayment,
+  success: "PaymentSuccess",
+  pick: (success) => ({ payment: success.payment }),
+});
+
+const CANCEL = spec({
+  document: CancelPaymentDocument,
+  variables: (id: string) => ({ id }),
+  union: (data) => data.cancelPayment,
+  success: "PaymentSuccess",
+  pick: (success) => ({ payment: success.payment }),
+});
+
 function useUnionMutation<Data, Variables extends AnyVariables, Args extends unknown[], Union extends { __typename?: string }, S extends string, R>(
-  document: TypedDocumentNode<Data, Variables>,
-  variables: (...args: Args) => Variables,
-  union: (data: Data) => Union,
-  success: S,
-  pick: (member: Extract<Union, { __typename: S }>) => R,
+  mutation: UnionMutation<Data, Variables, Args, Union, S, R>,
 ) {
   const { client } = usePaygraph();
   const [state, setState] = useState<{ loading: boolean; error: PaygraphError | null }>({ loading: false, error: null });
   const run = useCallback(
     async (...args: Args): Promise<({ ok: true } & R) | Failure> => {
       setState({ loading: true, error: null });
-      const outcome = await runMutation(client, document, variables(...args));
-      const member = outcome.ok ? unionOutcome(union(outcome.value), success) : outcome;
-      const answer: ({ ok: true } & R) | Failure = member.ok ? { ok: true, ...pick(member.value) } : member;
+      const outcome = await runMutation(client, mutation.document, mutation.variables(...args));
+      const member = outcome.ok ? unionOutcome(mutation.union(outcome.value), mutation.success) : outcome;
+      const answer: ({ ok: true } & R) | Failure = member.ok ? { ok: true, ...mutation.pick(member.value) } : member;
       setState({ loading: false, error: answer.ok ? null : answer.error });
       return answer;
     },
-    // The document, mappers and typename are module constants at every call site.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-    [client],
+    [client, mutation],
   );
   return [run, state] as const;
 }
@@ -43,13 +73,7 @@ function useUnionMutation<Data, Variables extends AnyVariables, Args extends unk
 /** `initiate(input)` creates (or, for the same orderId and parameters, returns) the payment and
  * its gateway order. After a failed attempt the same call retries the same order. */
 export function useInitiatePayment() {
-  const [initiate, state] = useUnionMutation(
-    InitiatePaymentDocument,
-    (input: InitiatePaymentInput) => ({ input }),
-    (data) => data.initiatePayment,
-    "InitiatePaymentSuccess",
-    (success) => ({ payment: success.payment, checkout: success.checkout }),
-  );
+  const [initiate, state] = useUnionMutation(INITIATE);
   const typed: (input: InitiatePaymentInput) => Promise<InitiateResult> = initiate;
   return { initiate: typed, ...state };
 }
@@ -57,26 +81,14 @@ export function useInitiatePayment() {
 /** `verify(input)` confirms what the gateway's checkout reported: Razorpay's payment id and
  * signature, or just the payment id after a PayPal approval (which captures it). */
 export function useVerifyPayment() {
-  const [verify, state] = useUnionMutation(
-    VerifyPaymentDocument,
-    (input: VerifyPaymentInput) => ({ input }),
-    (data) => data.verifyPayment,
-    "PaymentSuccess",
-    (success) => ({ payment: success.payment }),
-  );
+  const [verify, state] = useUnionMutation(VERIFY);
   const typed: (input: VerifyPaymentInput) => Promise<PaymentResult> = verify;
   return { verify: typed, ...state };
 }
 
 /** `cancel(paymentId)`: the customer gives up; an unpaid payment becomes CANCELLED. */
 export function useCancelPayment() {
-  const [cancel, state] = useUnionMutation(
-    CancelPaymentDocument,
-    (id: string) => ({ id }),
-    (data) => data.cancelPayment,
-    "PaymentSuccess",
-    (success) => ({ payment: success.payment }),
-  );
+  const [cancel, state] = useUnionMutation(CANCEL);
   const typed: (id: string) => Promise<PaymentResult> = cancel;
   return { cancel: typed, ...state };
 }

@@ -78,7 +78,6 @@ export function usePaymentStatus(
       clearTimeout(timer);
       unsubscribe();
     };
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [client, id, graceMs]);
 
   const live = socketState === "connected" && !current.subscriptionFailed;
@@ -100,7 +99,6 @@ export function usePaymentStatus(
       stopped = true;
       clearInterval(timer);
     };
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [client, id, polling, pollIntervalMs]);
 
   const connection: StatusConnection = !id || final ? "idle" : live ? "live" : polling ? "polling" : "connecting";
