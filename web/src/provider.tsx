@@ -1,4 +1,4 @@
-import { createContext, useContext, useRef, useState, type ReactNode } from "react";
+import { createContext, useContext, useMemo, useRef, useState, type ReactNode } from "react";
 import { Provider as UrqlProvider } from "urql";
 import { createClients, type PaygraphClients, type TokenSource } from "./client.js";
 
@@ -40,10 +40,11 @@ export function PaygraphProvider({ url, wsUrl, getToken, merchantName, fetch, ch
   }
   // No dispose on unmount: the socket is lazy (closed once nothing is subscribed), and
   // StrictMode's rehearsed unmount must not leave a disposed client behind.
-  const value: PaygraphContextValue = { ...current.value, merchantName };
+  const clientsValue = current.value;
+  const value = useMemo<PaygraphContextValue>(() => ({ ...clientsValue, merchantName }), [clientsValue, merchantName]);
   return (
     <PaygraphContext.Provider value={value}>
-      <UrqlProvider value={current.value.client}>{children}</UrqlProvider>
+      <UrqlProvider value={clientsValue.client}>{children}</UrqlProvider>
     </PaygraphContext.Provider>
   );
 }

@@ -200,6 +200,7 @@ export function CheckoutFlow({ order, onSuccess, onFailure, onCancel, saveMethod
       }
     }
     setState((s) => ({ ...s, snapshot }));
+    // isStale() reads the ref before React re-renders: it must see this snapshot already.
     stateRef.current = { ...stateRef.current, snapshot };
     void start(input, saveMethod === true || extras.save);
   };
@@ -236,7 +237,9 @@ export function CheckoutFlow({ order, onSuccess, onFailure, onCancel, saveMethod
   useEffect(() => {
     const payment = live.payment;
     if (!payment || payment.id !== state.paymentId) return;
-    if (PAID_STATUSES.has(payment.status) && (state.step === "confirming" || state.step === "gateway")) succeed(payment);
+    // Status follows money: a paid payment is a success whatever the page concluded before
+    // (a verifyPayment that timed out, a checkout callback that never came).
+    if (PAID_STATUSES.has(payment.status) && state.step !== "success" && state.step !== "ended") succeed(payment);
     else if (payment.status === "FAILED" && state.step === "confirming") {
       fail(paygraphError("gateway", payment.errorCode ?? "PAYMENT_FAILED", payment.errorMessage ?? "The payment did not go through.", { retryable: true }));
     } else if ((payment.status === "CANCELLED" || payment.status === "EXPIRED") && state.step !== "ended") {
