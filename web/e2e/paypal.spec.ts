@@ -1,11 +1,14 @@
-import { checkout, expect, graphql, test } from "./fixtures";
+import { checkout, expect, expectAccessible, graphql, test } from "./fixtures";
 
 test("PayPal in USD: redirect to the approval page and back, then the payment is captured", async ({ shop, customer }) => {
   await shop.getByLabel("Currency").selectOption("USD");
   const flow = checkout(shop);
-  await flow.getByRole("button", { name: "Continue to payment" }).click();
-  await flow.getByRole("radio", { name: /^PayPal/ }).check();
-  await flow.getByRole("button", { name: "Continue to PayPal" }).click();
+  // Keyboard only on the shop's page.
+  await flow.getByRole("button", { name: "Continue to payment" }).press("Enter");
+  await expect(flow.getByRole("heading", { name: /Choose how to pay \$38\.90/ })).toBeFocused();
+  await flow.getByRole("radio", { name: /^PayPal/ }).press("Space");
+  await expect(flow.getByRole("radio", { name: /^PayPal/ })).toBeChecked();
+  await flow.getByRole("button", { name: "Continue to PayPal" }).press("Enter");
   // PayPal's approval page (the sandbox's), on the API's origin.
   await shop.waitForURL(/\/sandbox\/paypal\/checkoutnow\?token=/);
   await shop.getByRole("button", { name: "Pay now" }).click();
@@ -14,6 +17,8 @@ test("PayPal in USD: redirect to the approval page and back, then the payment is
   await expect(flow.getByRole("heading", { name: "Payment successful" })).toBeVisible();
   await expect(flow.getByLabel("Receipt")).toContainText("$38.90");
   expect(shop.url()).not.toContain("PayerID"); // a reload must not capture again
+  await expect(flow.getByRole("status")).toHaveText("Payment successful");
+  await expectAccessible(shop);
   const payments = await graphql(customer, "{ payments(first: 1) { edges { node { status gateway amount { amount currency } } } } }");
   expect(payments.data.payments.edges[0].node).toEqual({ status: "COMPLETED", gateway: "PAYPAL", amount: { amount: "38.90", currency: "USD" } });
 });
