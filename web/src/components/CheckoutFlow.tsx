@@ -102,7 +102,7 @@ export function CheckoutFlow({ order, onSuccess, onFailure, onCancel, saveMethod
   const restartStale = useCallback(() => {
     closeGateway();
     forgetApproval();
-    setState({ ...START, moved: true, notice: "Your order changed. Review it before paying: nothing was charged for the previous amount." });
+    setState({ ...START, moved: true, notice: "Your order changed. Review it before paying." });
   }, [closeGateway]);
 
   // Stale configuration: new order props after a payment was started restart the flow.
@@ -120,9 +120,12 @@ export function CheckoutFlow({ order, onSuccess, onFailure, onCancel, saveMethod
     [update],
   );
 
+  // verifyPayment and the live status may both report the success, in the same tick.
+  const succeeded = useRef<string | null>(null);
   const succeed = useCallback(
     (payment: Payment) => {
-      if (stateRef.current.step === "success") return;
+      if (succeeded.current === payment.id) return;
+      succeeded.current = payment.id;
       forgetApproval();
       update({ step: "success", error: null, busy: false, notice: null });
       callbacks.current.onSuccess(payment);
