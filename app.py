@@ -23,7 +23,7 @@ from resolvers.graphql_view import PaygraphGraphQL
 from resolvers.probes import healthz, metrics_endpoint, readyz_endpoint
 from resolvers.webhooks import webhook_route
 from services.health import HealthService
-from settings import Settings
+from settings import Settings, load_settings
 
 log = logging.getLogger("paygraph.app")
 
@@ -111,3 +111,9 @@ def create_app(settings: Settings) -> Starlette:
     )
     app.state.core = core  # what the app serves, for probes of tests and tools
     return app
+
+
+def create_app_from_env() -> Starlette:
+    """uvicorn's factory (`paygraph serve` and `paygraph dev` pass "app:create_app_from_env"):
+    Settings from the environment and .env, which the command prepared (dev.env, sandbox keys)."""
+    return create_app(load_settings())

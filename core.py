@@ -356,6 +356,12 @@ def build_core(settings: Settings, *, serve_sandboxes: bool = True) -> Core:
         stats=stats,
         alerts=alerts,
         reconciliation=ReconciliationService(
-            payments, refunds, gateways.registry, redis, reconciliation_policy(settings)
+            payments,
+            refunds,
+            gateways.registry,
+            redis,
+            reconciliation_policy(settings),
+            alerts=alerts,
+            recorder=metrics,
         ),
     )

@@ -5,7 +5,7 @@ SecantusDB (in memory) with the app's own documents and indexes (`init_models`) 
 payments shaped like the app's (four timeline entries, gateway ids, notes). Each operation runs
 `--ops` times, one at a time and then from 20 concurrent clients, on distinct payments; reported:
 wall ms per operation and the server's CPU ms per operation (its process CPU over the window).
-The operations are the refund path's, written as services/refunds.py writes them:
+The operations are the refund path's, written as services/refunds/ (accept, store) writes them:
 
 - read the payment by _id (the ownership and state check);
 - reserve: in one transaction, the conditional increment on the payment

@@ -1,6 +1,6 @@
 """The sandbox gateways' own throughput: is the sandbox ever the bottleneck of a benchmark?
 
-Both sandboxes are served standalone, mounted as `paygraph sandbox` (cli.py cmd_sandbox) mounts
+Both sandboxes are served standalone, mounted as `paygraph sandbox` (cli/serve.py cmd_sandbox) mounts
 them: a Starlette app with `create_razorpay_sandbox(RazorpaySandboxConfig(...))` at
 /sandbox/razorpay and `create_paypal_sandbox(PayPalSandboxConfig(...))` at /sandbox/paypal, no
 webhook URL (nothing is delivered). A bare Starlette endpoint returning a fixed JSON of similar

@@ -8,7 +8,7 @@ every webhook three times, shuffled, over 16 parallel lanes, to the real app wit
 3. A real arq worker runs (bench._worker: `Worker(**build_worker_settings(settings))`, as
    `paygraph worker` runs it, child process, same settings). Release #1:
    {"action": "release_webhooks", "order": "shuffle", "copies": 3, "concurrency": 16, "seed": 1}.
-4. Refunds need a COMPLETED payment (services/refunds.py: REFUNDABLE), and without verify only
+4. Refunds need a COMPLETED payment (REFUNDABLE_PAYMENT_STATUSES), and without verify only
    the webhooks complete a payment, so refunds cannot come before release #1. While the storm
    runs, every 4th payment is refunded (admin refundPayment; half the full amount, half a
    partial 150.00) as soon as the worker has completed it; the sandbox settles them at once

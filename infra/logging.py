@@ -14,15 +14,12 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
+from domain.cards import mask_card_numbers
+
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "request_id", default=None
 )
 
-# 13-19 digits, optionally separated by single spaces or dashes, not part of a longer number.
-_PAN_CANDIDATE = re.compile(r"(?<![\d])(?:\d[ -]?){12,18}\d(?![\d])")
-# The same, standing alone: not glued to letters either, so digit runs inside hex signatures,
-# gateway ids or tokens are not mistaken for card numbers.
-_STANDALONE_PAN_CANDIDATE = re.compile(r"(?<![0-9A-Za-z])(?:\d[ -]?){12,18}\d(?![0-9A-Za-z])")
 _SENSITIVE_KEYS = (
     r"cvv2?|cvc2?|cid|card_?number|card_?no|pan|pin|password|passwd|secret|"
     r"api_?key|key_secret|client_secret|webhook_secret|token|access_token|refresh_token|"
@@ -38,41 +35,10 @@ _BEARER = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+")
 REDACTED = "[REDACTED]"
 
 
-def luhn_valid(digits: str) -> bool:
-    total = 0
-    for index, char in enumerate(reversed(digits)):
-        value = ord(char) - 48
-        if index % 2 == 1:
-            value *= 2
-            if value > 9:
-                value -= 9
-        total += value
-    return total % 10 == 0
-
-
-def find_card_numbers(text: str, *, standalone: bool = False) -> list[str]:
-    """Card-number-shaped runs (13-19 digits, spaces/dashes allowed) that pass Luhn.
-    `standalone` skips runs glued to letters (hex digests, ids): for refusing input, where a
-    false positive blocks a payment; logs are redacted with the wider net."""
-    found = []
-    pattern = _STANDALONE_PAN_CANDIDATE if standalone else _PAN_CANDIDATE
-    for match in pattern.finditer(text):
-        digits = re.sub(r"[ -]", "", match.group(0))
-        if 13 <= len(digits) <= 19 and luhn_valid(digits):
-            found.append(match.group(0))
-    return found
-
-
 def redact(text: str) -> str:
-    def pan(match: re.Match[str]) -> str:
-        digits = re.sub(r"[ -]", "", match.group(0))
-        if 13 <= len(digits) <= 19 and luhn_valid(digits):
-            return "[REDACTED-PAN]"
-        return match.group(0)
-
     text = _BEARER.sub(lambda m: f"{m.group(1)} {REDACTED}", text)
     text = _SENSITIVE_PAIR.sub(lambda m: f"{m.group('key')}{REDACTED}", text)
-    return _PAN_CANDIDATE.sub(pan, text)
+    return mask_card_numbers(text, "[REDACTED-PAN]")
 
 
 class RedactionFilter(logging.Filter):

@@ -22,8 +22,8 @@ class Refund(Document):
     status: RefundStatus = RefundStatus.PENDING
     gateway: Gateway
     # The payment's id at the gateway (Razorpay payment, PayPal capture), fixed once it was
-    # refundable: what the refund is sent against.
-    gateway_payment_id: str | None = None
+    # refundable: what the refund is sent against. Every refund carries it from acceptance on.
+    gateway_payment_id: str
     gateway_refund_id: str | None = None
     # The client's key; with `request_fingerprint` it turns a repeat into the same refund and a
     # reuse with different parameters into IDEMPOTENCY_CONFLICT.

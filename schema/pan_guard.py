@@ -5,7 +5,7 @@ other string either. Before anything executes (so before anything is stored, sen
 logged by a resolver), it reads every string and number in the operation's variables and in the
 document's inline literals (arguments, nested input objects, lists, variable defaults, directive
 arguments) and refuses the whole operation when one holds a card-number-shaped value: 13-19
-digits, single spaces or dashes allowed, passing Luhn (infra.logging.find_card_numbers). The
+digits, single spaces or dashes allowed, passing Luhn (domain.cards.find_card_numbers). The
 answer is a top-level error with `extensions.code` PAN_NOT_ACCEPTED and data null; the message
 names where the number was, never the digits.
 
@@ -57,7 +57,7 @@ from graphql import (
 from graphql.utilities import type_from_ast
 from strawberry.extensions import SchemaExtension
 
-from infra.logging import find_card_numbers
+from domain.cards import find_card_numbers
 from models.errors import ErrorCode, PanNotAccepted
 
 log = logging.getLogger("paygraph.graphql.pan_guard")

@@ -41,8 +41,9 @@ class NullObserver:
 
 
 class ReconciliationRecorder(Protocol):
-    """Reconciliation's counters (infra/metrics.py implements it). `kind` is a short stable
-    label (e.g. "LATE_CAPTURE", "AMOUNT_DRIFT"); never an id, which would explode cardinality."""
+    """Reconciliation's counters (infra/metrics.py implements it), told once per stored run.
+    `kind` is a short stable label (a finding kind such as "RECOVERED" or "AMOUNT_MISMATCH", or
+    "GATEWAY_ERROR"); never an id, which would explode cardinality."""
 
     def reconciliation_run(self, trigger: str, outcome: str) -> None: ...
 

@@ -17,7 +17,8 @@ from typing import Any
 import pytest
 from bson import json_util
 
-from infra.logging import TextFormatter, install_filters, luhn_valid
+from domain.cards import luhn_valid
+from infra.logging import TextFormatter, install_filters
 from tests.support.checkout import FAILING_CARD, Shopper
 
 CARDS = [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, TypedDict
 
 from arq import Retry
@@ -17,6 +18,8 @@ from workers.queue import QUEUE_NAME, REFUND_QUEUE_NAME
 
 if TYPE_CHECKING:
     from core import Core
+
+log = logging.getLogger("paygraph.worker")
 
 # Backoff for an event whose payment we cannot find yet (the webhook beat our own write).
 WEBHOOK_RETRY_DELAYS = (1, 2, 5, 10, 30, 60, 120, 300)
@@ -63,12 +66,18 @@ async def send_refund(ctx: WorkerContext, refund_id: str) -> str:
 async def sweep_refunds(ctx: WorkerContext) -> int:
     """Queue again the refunds left PENDING (the queue was down at acceptance, or a worker
     died); a refund whose job is still retrying keeps that job."""
-    return await ctx["core"].refunds.sweep()
+    queued = await ctx["core"].refunds.sweep()
+    if queued:
+        log.info("re-queued %d pending refunds", queued)
+    return queued
 
 
 async def sweep_webhooks(ctx: WorkerContext) -> int:
     """Re-enqueue inbox rows left unprocessed (Redis was down, or a worker died)."""
-    return await ctx["core"].inbox.sweep()
+    queued = await ctx["core"].inbox.sweep()
+    if queued:
+        log.info("re-enqueued %d webhook events", queued)
+    return queued
 
 
 async def check_alerts(ctx: WorkerContext) -> int:
@@ -79,7 +88,10 @@ async def check_alerts(ctx: WorkerContext) -> int:
 
 async def expire_payments(ctx: WorkerContext) -> int:
     """Mark EXPIRED the payments unpaid past PAYMENT_TIMEOUT_MINUTES."""
-    return await ctx["core"].payments.expire_stale()
+    expired = await ctx["core"].payments.expire_stale()
+    if expired:
+        log.info("expired %d payments", expired)
+    return expired
 
 
 async def reconcile(ctx: WorkerContext) -> str:

@@ -44,8 +44,24 @@ REFUND_JOBS_PER_WORKER = 4
 # within this time is ignored.
 KEEP_RESULT_SECONDS = 3600
 MAX_TRIES = len(jobs.WEBHOOK_RETRY_DELAYS) + 1
+# The crons that run every minute or more often: arq's lines about each run are dropped from the
+# logs (workers/logs.py); the jobs log on their own when they did something.
+ROUTINE_CRONS = (
+    jobs.heartbeat,
+    jobs.sweep_webhooks,
+    jobs.sweep_refunds,
+    jobs.expire_payments,
+    jobs.check_alerts,
+)
 
-__all__ = ["QUEUE_NAME", "build_worker_settings", "in_progress_timeout_seconds", "redis_settings"]
+__all__ = [
+    "QUEUE_NAME",
+    "ROUTINE_CRONS",
+    "build_worker_settings",
+    "in_progress_timeout_seconds",
+    "redis_settings",
+    "routine_cron_names",
+]
 
 
 def redis_settings(settings: Settings) -> RedisSettings:
@@ -89,6 +105,11 @@ class RefundLane:
         self.task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self.task
+
+
+def routine_cron_names(options: dict[str, Any]) -> frozenset[str]:
+    """arq's names ("cron:<function>") of the ROUTINE_CRONS among the options' cron jobs."""
+    return frozenset(job.name for job in options["cron_jobs"] if job.coroutine in ROUTINE_CRONS)
 
 
 def build_worker_settings(settings: Settings, *, poll_delay: float = 0.5) -> dict[str, Any]:

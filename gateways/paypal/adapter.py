@@ -3,23 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import hashlib
 import json
 import re
 import time
-import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
 
 import httpx
-from cryptography import x509
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from gateways.base import (
     CheckoutProof,
@@ -38,6 +30,7 @@ from gateways.base import (
     WebhookVerificationFailed,
 )
 from gateways.paypal import mapping
+from gateways.paypal.certificates import CertificateVerifier
 from gateways.paypal.config import NEVER_SUPPORTED, PayPalConfig
 from gateways.paypal.money import MoneyFormatError, to_paypal_value
 
@@ -98,7 +91,9 @@ class PayPalGateway:
         self._clock = clock
         self._token: _Token | None = None
         self._token_lock = asyncio.Lock()
-        self._certs: dict[str, rsa.RSAPublicKey] = {}
+        self._certificates = CertificateVerifier(
+            self._client, self._timeout, allowed_hosts=config.cert_host_allowlist
+        )
 
     @property
     def public_key(self) -> str:
@@ -286,7 +281,7 @@ class PayPalGateway:
         if not isinstance(envelope, dict):
             raise ValueError("webhook body is not a JSON object")
         if self._config.self_verify_webhooks:
-            await self._self_verify(lower, body, webhook_id)
+            await self._certificates.verify(lower, body, webhook_id)
         else:
             await self._postback_verify(lower, envelope, webhook_id)
         return mapping.to_event(envelope)
@@ -310,57 +305,6 @@ class PayPalGateway:
         )
         if result.get("verification_status") != "SUCCESS":
             raise WebhookVerificationFailed(PAYPAL, "PayPal did not verify the webhook")
-
-    async def _self_verify(self, headers: Mapping[str, str], body: bytes, webhook_id: str) -> None:
-        if headers["paypal-auth-algo"] != "SHA256withRSA":
-            raise WebhookVerificationFailed(PAYPAL, "unexpected PAYPAL-AUTH-ALGO")
-        key = await self._signing_key(headers["paypal-cert-url"])
-        message = "|".join(
-            (
-                headers["paypal-transmission-id"],
-                headers["paypal-transmission-time"],
-                webhook_id,
-                str(zlib.crc32(body)),
-            )
-        ).encode()
-        try:
-            signature = base64.b64decode(headers["paypal-transmission-sig"], validate=True)
-            key.verify(signature, message, padding.PKCS1v15(), hashes.SHA256())
-        except (InvalidSignature, binascii.Error) as exc:
-            raise WebhookVerificationFailed(PAYPAL, "webhook signature does not match") from exc
-
-    async def _signing_key(self, cert_url: str) -> rsa.RSAPublicKey:
-        cached = self._certs.get(cert_url)
-        if cached is not None:
-            return cached
-        parts = urlsplit(cert_url)
-        host = parts.hostname or ""
-        loopback = host in {"127.0.0.1", "localhost", "::1"}
-        # Never fetch a URL the sender chose unless its host is one we trust; plain http
-        # only for an allow-listed loopback host (the local sandbox).
-        if host not in self._config.cert_host_allowlist or not (
-            parts.scheme == "https" or (parts.scheme == "http" and loopback)
-        ):
-            raise WebhookVerificationFailed(PAYPAL, f"certificate host not allowed: {host!r}")
-        try:
-            response = await self._client.get(cert_url, timeout=self._timeout)
-        except httpx.HTTPError as exc:
-            raise GatewayUnavailable(PAYPAL, f"cannot fetch webhook certificate: {exc}") from exc
-        if response.status_code != 200:
-            raise GatewayUnavailable(PAYPAL, f"certificate fetch answered {response.status_code}")
-        try:
-            cert = x509.load_pem_x509_certificate(response.content)
-        except ValueError as exc:
-            raise WebhookVerificationFailed(PAYPAL, "certificate is not PEM X.509") from exc
-        key = cert.public_key()
-        if not isinstance(key, rsa.RSAPublicKey):
-            raise WebhookVerificationFailed(PAYPAL, "certificate key is not RSA")
-        now = time.time()
-        valid_from = cert.not_valid_before_utc.timestamp()
-        if not valid_from <= now <= cert.not_valid_after_utc.timestamp():
-            raise WebhookVerificationFailed(PAYPAL, "certificate is not currently valid")
-        self._certs[cert_url] = key
-        return key
 
     async def aclose(self) -> None:
         if self._owns_client:

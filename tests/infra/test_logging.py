@@ -8,14 +8,8 @@ import logging
 
 import pytest
 
-from infra.logging import (
-    JsonFormatter,
-    TextFormatter,
-    find_card_numbers,
-    install_filters,
-    luhn_valid,
-    request_id_var,
-)
+from domain.cards import find_card_numbers, luhn_valid
+from infra.logging import JsonFormatter, TextFormatter, install_filters, request_id_var
 
 TEST_CARDS = ["4111111111111111", "4100 2800 0000 1007", "6527-6589-0000-1005", "3402 560004 01007"]
 

@@ -63,6 +63,7 @@ def make_refund(payment_id: PydanticObjectId, **overrides: Any) -> Refund:
         "amount": Money(amount_minor=500, currency="INR"),
         "reason": RefundReason.CUSTOMER_REQUEST,
         "gateway": Gateway.RAZORPAY,
+        "gateway_payment_id": "pay_0000000001",
         "request_fingerprint": "rfp-1",
     }
     fields.update(overrides)

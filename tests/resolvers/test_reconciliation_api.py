@@ -7,8 +7,15 @@ import pytest
 from models.enums import PaymentStatus
 from models.payment import Payment
 from services.reconciliation import LOCK_KEY
-from tests.services.test_reconciliation import age, paid_without_verify, shopper  # noqa: F401
+from tests.resolvers.test_metrics_api import samples, value
 from tests.support.checkout import Shopper
+from tests.support.reconciliation import (  # noqa: F401
+    age,
+    paid_without_verify,
+    razorpay,
+    shopper,
+    verified,
+)
 
 REPORT_FIELDS = """
     id dryRun trigger startedAt finishedAt checkedPayments checkedRefunds recovered expired
@@ -89,6 +96,30 @@ class TestRunReconciliation:
         body = response.json()
         assert body["data"] is None
         assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+class TestRunsAreCounted:
+    async def test_once_per_run_with_its_issues_and_never_for_a_dry_run(
+        self, client, admin, shopper
+    ):
+        _, at_gateway = await verified(shopper)
+        await razorpay(client, action="alter_payment", payment_id=at_gateway, amount=99900)
+        counted = [
+            ("paygraph_reconciliation_runs_total", {"trigger": "ADMIN", "outcome": "issues"}),
+            ("paygraph_reconciliation_issues_total", {"kind": "AMOUNT_MISMATCH"}),
+            ("paygraph_alerts_total", {"kind": "RECONCILIATION_ISSUE"}),
+        ]
+
+        async def counts() -> list[float]:
+            # The suite's app server counts every test's runs: compare before and after.
+            found = samples((await client.get("/metrics")).text)
+            return [value(found, name, **labels) for name, labels in counted]
+
+        before = await counts()
+        assert len((await run(admin, dry_run=True))["report"]["issues"]) == 1
+        assert await counts() == before
+        assert len((await run(admin))["report"]["issues"]) == 1
+        assert await counts() == [count + 1 for count in before]
 
 
 class TestReconciliationReports:

@@ -32,3 +32,15 @@ async def running_worker(settings: Settings) -> AsyncIterator[Any]:
             # close() skips on_shutdown when a job it awaits was cancelled; run it here, or
             # the refund lane would go on polling in this event loop after the test.
             await worker.on_shutdown(worker.ctx)
+
+
+async def run_burst(options: dict[str, Any]) -> Any:
+    """Run a worker with these options until its queue is empty (crons at startup included)."""
+    from arq.worker import Worker
+
+    worker = Worker(**{**options, "burst": True, "handle_signals": False})
+    try:
+        await worker.main()
+    finally:
+        await worker.close()
+    return worker

@@ -8,18 +8,12 @@ from arq import create_pool
 from arq.worker import Worker
 
 from services.health import HEARTBEAT_KEY
+from tests.support.worker import run_burst as burst
 from workers.settings import QUEUE_NAME, build_worker_settings, redis_settings
 
 
 async def run_burst(settings) -> Worker:
-    options = build_worker_settings(settings, poll_delay=0.05)
-    options.update(burst=True, handle_signals=False)
-    worker = Worker(**options)
-    try:
-        await worker.main()
-    finally:
-        await worker.close()
-    return worker
+    return await burst(build_worker_settings(settings, poll_delay=0.05))
 
 
 class TestJobs:

@@ -4,19 +4,32 @@ beside a running `paygraph dev` (which it finds through .paygraph/dev.env)."""
 from __future__ import annotations
 
 import asyncio
+import io
+import logging
+import re
 import subprocess
+import sys
 import time
 
 import httpx
 import pytest
+from rich.console import Console
 
+from cli.reconcile import RunProgress, console_for
 from infra.embedded import free_port
 from models.enums import PaymentStatus
 from models.payment import Payment
 from models.reconciliation import ReconciliationReport
+from services.alerts import DEDUPE_PREFIX, RECONCILIATION_ISSUE
 from tests.conftest import TEST_DB
-from tests.services.test_reconciliation import age, paid_without_verify, shopper  # noqa: F401
-from tests.test_cli import PAYGRAPH, clean_env
+from tests.support.cli import PAYGRAPH, clean_env
+from tests.support.reconciliation import (  # noqa: F401
+    age,
+    paid_without_verify,
+    razorpay,
+    shopper,
+    verified,
+)
 
 
 def suite_env(settings, app_server) -> dict[str, str]:
@@ -61,13 +74,13 @@ class TestReconcileCommand:
 
         assert code == 0, err
         assert "DRY RUN - nothing was changed" in out
-        assert "recovered (-> COMPLETED)  1" in out
+        assert re.search(r"^ *recovered \(-> COMPLETED\) +1 *$", out, re.MULTILINE)
         assert "Fixes (would apply):" in out
         row = next(line for line in out.splitlines() if line.strip().startswith("RECOVERED"))
         assert (
             pid in row and paid["razorpay_payment_id"] in row and "would complete (dry run)" in row
         )
-        assert "reconcile [" in err and "1/1" in err  # the progress bar, on stderr
+        assert "reconcile: 1/1" in err  # the progress, on stderr
         assert (await Payment.get(pid)).status is PaymentStatus.INITIATED
         assert await ReconciliationReport.find_all().count() == 0
 
@@ -87,6 +100,19 @@ class TestReconcileCommand:
         await redis.set(LOCK_KEY, "another-run", px=30_000)
         code, out, err = await reconcile(env=env, cwd=tmp_path)
         assert code == 3 and "already in progress" in err and out == ""
+
+    async def test_an_issue_exits_1_and_raises_its_alert(
+        self, client, settings, app_server, redis, shopper, tmp_path
+    ):
+        pid, gateway_payment_id = await verified(shopper)
+        await razorpay(client, action="alter_payment", payment_id=gateway_payment_id, amount=99900)
+
+        code, out, err = await reconcile(env=suite_env(settings, app_server), cwd=tmp_path)
+
+        assert code == 1, out + err
+        assert "AMOUNT_MISMATCH" in out
+        key = f"AMOUNT_MISMATCH:{pid}:{gateway_payment_id}"
+        assert await redis.exists(f"{DEDUPE_PREFIX}{RECONCILIATION_ISSUE}:{key}")
 
 
 INITIATE = """
@@ -165,4 +191,32 @@ class TestBesideDev:
         )
         assert initiated["payment"]["id"] in row and paid["razorpay_payment_id"] in row
         # Captured already (dev auto-captures) or only authorized: either way, nothing done.
-        assert row.endswith(("would complete (dry run)", "would capture and complete (dry run)"))
+        assert row.rstrip().endswith(
+            ("would complete (dry run)", "would capture and complete (dry run)")
+        )
+
+
+class TestProgress:
+    def test_a_terminal_gets_a_bar_with_log_lines_above_it(self):
+        stream = io.StringIO()
+        handler = logging.StreamHandler(sys.stderr)
+        logger = logging.getLogger()
+        logger.addHandler(handler)
+        try:
+            with RunProgress(Console(file=stream, force_terminal=True, width=80)) as progress:
+                progress.update(1, 3)
+                logging.getLogger("paygraph.test").warning("reconciliation DOUBLE_CHARGE: x")
+                progress.update(3, 3)
+        finally:
+            logger.removeHandler(handler)
+        shown = stream.getvalue()
+        assert "reconcile" in shown and "3/3" in shown
+        assert "reconciliation DOUBLE_CHARGE: x" in shown  # through the bar's console
+        assert handler.stream is sys.stderr  # given back
+
+    def test_elsewhere_a_line_every_tenth(self):
+        stream = io.StringIO()
+        with RunProgress(console_for(stream)) as progress:
+            for done in range(101):
+                progress.update(done, 100)
+        assert stream.getvalue().splitlines() == [f"reconcile: {n}/100" for n in range(0, 101, 10)]

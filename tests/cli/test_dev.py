@@ -1,11 +1,10 @@
-"""The `paygraph` command as a user runs it: schema, token, and dev's start and clean stop."""
+"""`paygraph dev` as a user runs it: everything starts, the worker completes a payment from the
+sandbox's webhooks alone, and SIGINT or SIGTERM leaves no child process behind."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -14,68 +13,7 @@ import psutil
 import pytest
 
 from infra.embedded import free_port
-
-REPO = Path(__file__).resolve().parent.parent
-PAYGRAPH = [sys.executable, "-m", "cli"]
-
-
-def run(args, env=None, cwd=None, timeout=60):
-    return subprocess.run(
-        PAYGRAPH + args, capture_output=True, text=True, env=env, cwd=cwd or REPO, timeout=timeout
-    )
-
-
-def clean_env(**extra: str) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("MONGODB_", "REDIS_", "JWT_", "APP_ENV"))
-    }
-    env["PYTHONPATH"] = str(REPO)
-    env.update(extra)
-    return env
-
-
-class TestSchemaCommand:
-    def test_prints_the_committed_sdl(self):
-        result = run(["schema"])
-        assert result.returncode == 0, result.stderr
-        assert result.stdout == (REPO / "schema.graphql").read_text(), (
-            "schema.graphql is stale: run `make schema` and commit it"
-        )
-
-
-class TestTokenCommand:
-    def test_mints_a_token_the_api_accepts(self, tokens, tmp_path):
-        from tests.conftest import TEST_JWT_SECRET
-
-        result = run(
-            ["token", "--customer", "cust-7", "--admin"],
-            env=clean_env(JWT_SECRET=TEST_JWT_SECRET),
-            cwd=tmp_path,
-        )
-        assert result.returncode == 0, result.stderr
-        principal = tokens.verify(result.stdout.strip())
-        assert principal.customer_id == "cust-7" and principal.is_admin
-
-    def test_refuses_in_production(self, tmp_path):
-        result = run(
-            ["token", "--customer", "c"],
-            env=clean_env(APP_ENV="production", JWT_SECRET="x" * 40),
-            cwd=tmp_path,
-        )
-        assert result.returncode != 0
-        assert "production" in result.stderr
-        assert result.stdout == ""
-
-    def test_invalid_configuration_names_the_variable(self, tmp_path):
-        result = run(
-            ["token", "--customer", "c"],
-            env=clean_env(PAYMENT_MAX_ATTEMPTS="lots", JWT_SECRET="x" * 40),
-            cwd=tmp_path,
-        )
-        assert result.returncode == 2
-        assert "PAYMENT_MAX_ATTEMPTS" in result.stderr
+from tests.support.cli import PAYGRAPH, clean_env, run
 
 
 def _webhook_alone_completes_a_payment(port: int, cwd: Path, env: dict[str, str]) -> None:
@@ -166,44 +104,3 @@ class TestDevCommand:
         _, alive = psutil.wait_procs(children, timeout=10)
         assert alive == [], f"orphans left behind: {[p.pid for p in alive]}"
         assert not (tmp_path / ".paygraph" / "dev.env").exists()
-
-
-@pytest.mark.timeout(90)
-class TestSandboxCommand:
-    def test_serves_both_sandboxes_for_the_razorpay_sdk_and_paypal_oauth(self, tmp_path):
-        import razorpay
-
-        port = free_port()
-        env = clean_env(
-            RAZORPAY_KEY_ID="rzp_test_cli000001",
-            RAZORPAY_KEY_SECRET="cli-secret",
-            PAYPAL_CLIENT_ID="cli-paypal",
-            PAYPAL_CLIENT_SECRET="cli-paypal-secret",
-        )
-        process = subprocess.Popen(
-            [*PAYGRAPH, "sandbox", "--port", str(port)], cwd=tmp_path, env=env,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        try:
-            base = f"http://127.0.0.1:{port}"
-            deadline = time.monotonic() + 30
-            while time.monotonic() < deadline:
-                try:
-                    httpx.get(f"{base}/sandbox/razorpay/_control", timeout=1)
-                    break
-                except httpx.HTTPError:
-                    time.sleep(0.2)
-            client = razorpay.Client(
-                auth=("rzp_test_cli000001", "cli-secret"), base_url=f"{base}/sandbox/razorpay"
-            )
-            order = client.order.create({"amount": 50000, "currency": "INR", "receipt": "cli-1"})
-            assert order["id"].startswith("order_") and order["amount"] == 50000
-            token = httpx.post(
-                f"{base}/sandbox/paypal/v1/oauth2/token",
-                data={"grant_type": "client_credentials"},
-                auth=("cli-paypal", "cli-paypal-secret"),
-            )
-            assert token.status_code == 200 and token.json()["access_token"]
-        finally:
-            process.terminate()
-            process.wait(timeout=20)
