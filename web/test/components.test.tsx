@@ -2,7 +2,7 @@ import { StrictMode, useState } from "react";
 import { describe, expect, test, vi } from "vitest";
 import { commands, page } from "vitest/browser";
 import { render } from "vitest-browser-react";
-import { CheckoutFlow, PaymentMethods, type CheckoutOrder } from "../src/index.js";
+import { CheckoutFlow, PaygraphProvider, PaymentMethods, type CheckoutOrder } from "../src/index.js";
 import { newCustomer, newOrderId, payByCard, withProvider } from "./support.js";
 
 const DISPLAY_NAMES = ["Card", "UPI", "Net banking", "Wallet", "EMI"];
@@ -107,5 +107,43 @@ describe("PaymentMethods", () => {
     await screen.getByRole("button", { name: `Delete ${label}` }).click();
     await expect.element(screen.getByRole("status")).toHaveTextContent(`${label} was deleted.`);
     await expect.poll(() => page.getByRole("button", { name: /^Delete / }).elements().length).toBe(1);
+  });
+
+  test("an expired card is shown as such: not selectable, not offered at checkout", async () => {
+    // The sandbox keeps no expiry on saved cards, so this API answers from a canned response.
+    const method = (id: string, last4: string, expired: boolean, isDefault: boolean) => ({
+      __typename: "SavedMethod", id, gateway: "RAZORPAY", methodType: "CARD", last4, network: "Visa",
+      expiryMonth: 1, expiryYear: expired ? 2020 : 2031, expired, vpaMasked: null, label: `Visa ${last4}`, isDefault,
+    });
+    const answers: Record<string, unknown> = {
+      SavedMethods: { __typename: "Query", savedMethods: [method("m1", "1007", false, true), method("m2", "1111", true, false)] },
+      CheckoutOptions: {
+        __typename: "Query",
+        supportedMethods: [{ __typename: "SupportedMethod", method: "CARD", gateway: "RAZORPAY", emiTenures: [] }],
+        netbankingBanks: [],
+        wallets: [],
+      },
+    };
+    const canned: typeof fetch = async (_url, init) => {
+      const { operationName } = JSON.parse(String(init?.body)) as { operationName: string };
+      return new Response(JSON.stringify({ data: answers[operationName] }), { headers: { "Content-Type": "application/json" } });
+    };
+    const screen = await render(
+      <PaygraphProvider url="/graphql" getToken={() => "t"} fetch={canned}>
+        <PaymentMethods onSelect={() => {}} />
+        <CheckoutFlow order={{ orderId: newOrderId(), amount: "10.00", currency: "INR" }} onSuccess={() => {}} />
+      </PaygraphProvider>,
+    );
+    const saved = screen.getByRole("region", { name: "Saved payment methods" });
+    await expect.element(saved.getByText("Expired", { exact: true })).toBeVisible();
+    await expect.element(saved.getByRole("listitem").filter({ hasText: "1111" })).toHaveTextContent(/Expired\s*01\/20/);
+    await expect.element(saved.getByRole("listitem").filter({ hasText: "1007" })).toHaveTextContent(/Default\s*Expires 01\/31/);
+    await expect.element(saved.getByRole("radio", { name: "Visa •••• 1111" })).toBeDisabled();
+    await expect.element(saved.getByRole("radio", { name: "Visa •••• 1007" })).toBeEnabled();
+    expect(saved.getByRole("button", { name: /^Make / }).elements()).toHaveLength(0);
+    await screen.getByRole("button", { name: "Continue to payment" }).click();
+    const flow = screen.getByRole("region", { name: "Checkout" });
+    await expect.element(flow.getByRole("radio", { name: "Visa •••• 1007" })).toBeChecked(); // the default
+    expect(flow.getByRole("radio", { name: /1111/ }).elements()).toHaveLength(0);
   });
 });

@@ -1,4 +1,4 @@
-import { describe, expect, test } from "vitest";
+import { describe, expect, test, vi } from "vitest";
 import { commands } from "vitest/browser";
 import { renderHook } from "vitest-browser-react";
 import { useCheckoutOptions, useInitiatePayment, usePaymentStatus, useSavedMethods, useVerifyPayment } from "../src/index.js";
@@ -36,6 +36,22 @@ describe("useCheckoutOptions", () => {
     });
     await until(() => expect(result.current.error).not.toBeNull());
     expect(result.current.error).toMatchObject({ kind: "network", code: "NETWORK", retryable: true });
+  });
+});
+
+describe("PaygraphProvider", () => {
+  test("asks getToken for every request and for the WebSocket's connection_init", async () => {
+    const { token } = await newCustomer();
+    const getToken = vi.fn(() => token);
+    const { result } = await renderHook(() => useInitiatePayment(), { wrapper: withProvider(getToken) });
+    const input = { orderId: newOrderId(), amount: "99.00", currency: "INR" };
+    const first = await result.current.initiate(input);
+    await result.current.initiate(input);
+    expect(getToken).toHaveBeenCalledTimes(2);
+    if (!first.ok) throw new Error(first.error.message);
+    const status = await renderHook(() => usePaymentStatus(first.payment.id), { wrapper: withProvider(getToken) });
+    await until(() => expect(status.result.current.connection).toBe("live"));
+    expect(getToken).toHaveBeenCalledTimes(3); // the connection's Authorization
   });
 });
 

@@ -2,7 +2,7 @@ import { useState } from "react";
 import type { PaygraphError } from "../errors.js";
 import { useSavedMethods } from "../hooks/useSavedMethods.js";
 import type { SavedMethod } from "../types.js";
-import { savedMethodDetail, savedMethodName } from "./labels.js";
+import { expiryOf, savedMethodName } from "./labels.js";
 import { ErrorNote } from "./steps.js";
 
 export interface PaymentMethodsProps {
@@ -42,7 +42,7 @@ export function PaymentMethods({ onSelect, onAddNew, heading = "Saved payment me
       <ul className="pg-saved__list">
         {methods.map((method) => {
           const name = savedMethodName(method);
-          const detail = savedMethodDetail(method);
+          const expiry = expiryOf(method);
           const inputId = `pg-saved-${method.id}`;
           return (
             <li key={method.id} className={`pg-saved__item${method.expired ? " pg-saved__item--expired" : ""}`} aria-busy={pending === method.id}>
@@ -65,7 +65,7 @@ export function PaymentMethods({ onSelect, onAddNew, heading = "Saved payment me
                 <span id={`${inputId}-detail`} className="pg-choice__hint">
                   {method.isDefault ? <span className="pg-badge">Default</span> : null}
                   {method.expired ? <span className="pg-badge pg-badge--danger">Expired</span> : null}
-                  {detail.replace(/^Default( · )?/, "")}
+                  {expiry ? (method.expired ? expiry : `Expires ${expiry}`) : null}
                 </span>
               </div>
               <div className="pg-saved__actions">

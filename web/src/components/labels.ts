@@ -16,14 +16,19 @@ export function savedMethodName(method: SavedMethod): string {
   return method.vpaMasked ?? method.label;
 }
 
+/** "12/31", or null when the method has no expiry. */
+export function expiryOf(method: SavedMethod): string | null {
+  if (!method.expiryMonth || !method.expiryYear) return null;
+  return `${String(method.expiryMonth).padStart(2, "0")}/${String(method.expiryYear).slice(-2)}`;
+}
+
+/** "Default · Expires 12/31", "Expired 01/20": the hint under a saved method's name. */
 export function savedMethodDetail(method: SavedMethod): string {
+  const expiry = expiryOf(method);
   const parts: string[] = [];
   if (method.isDefault) parts.push("Default");
-  if (method.expiryMonth && method.expiryYear) {
-    parts.push(`${method.expired ? "Expired" : "Expires"} ${String(method.expiryMonth).padStart(2, "0")}/${String(method.expiryYear).slice(-2)}`);
-  } else if (method.expired) {
-    parts.push("Expired");
-  }
+  if (method.expired) parts.push(expiry ? `Expired ${expiry}` : "Expired");
+  else if (expiry) parts.push(`Expires ${expiry}`);
   return parts.join(" · ");
 }
 
