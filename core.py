@@ -40,7 +40,7 @@ from services.reconciliation import ReconciliationPolicy, ReconciliationService
 from services.refunds import RefundPolicy, RefundService
 from services.saved_methods import SavedMethodService
 from services.stats import StatsService
-from services.webhooks import WebhookInbox, WebhookProcessor
+from services.webhooks import WebhookInbox, WebhookPolicy, WebhookProcessor
 from settings import ConfigurationError, Settings
 from workers.queue import (
     JOB_TIMEOUT_SECONDS,
@@ -350,7 +350,12 @@ def build_core(settings: Settings, *, serve_sandboxes: bool = True) -> Core:
         payments=payments,
         saved_methods=saved_methods,
         refunds=refunds,
-        inbox=WebhookInbox(queue),
+        inbox=WebhookInbox(
+            queue,
+            WebhookPolicy(
+                payload_retention=timedelta(days=settings.webhook_payload_retention_days)
+            ),
+        ),
         processor=WebhookProcessor(payments, refunds=refunds),
         metrics=metrics,
         stats=stats,

@@ -106,6 +106,7 @@ class Settings(BaseSettings):
     rate_limit_initiate: str = "5/minute"
 
     cors_allow_origins: str | None = None
+    webhook_payload_retention_days: int = Field(default=30, ge=1, le=3650)
 
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     graphql_max_depth: int = Field(default=10, ge=1)

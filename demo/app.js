@@ -3,11 +3,12 @@
 //
 // What to copy into your own checkout:
 //   - every API call goes through /graphql (see graphql.js and the documents below);
-//   - card data goes only to the gateway's checkout (here the sandbox stand-in), never to your API;
+//   - card data goes only to the gateway's checkout (Razorpay's checkout.js; here the sandbox's
+//     stand-in of it), never to your page's code or your API;
 //   - the page shows what paymentStatusChanged says, whichever of it and verifyPayment comes first.
 
 import { ApiError, GraphQLClient, SubscriptionClient } from "./graphql.js";
-import { checkAmount, checkCard, checkVpa, digitsOnly, formatMoney, parseExpiry, toDecimal } from "./checks.js";
+import { checkAmount, formatMoney, toDecimal } from "./checks.js";
 
 // ---------------------------------------------------------------------------------------------
 // GraphQL documents
@@ -116,6 +117,10 @@ const METHOD_HINTS = {
   PAYPAL: "Approve with your PayPal account",
 };
 
+// Razorpay's Checkout script: the sandbox's stand-in (the demo runs only where the sandboxes are
+// mounted). Once the schema has CheckoutParams.scriptUrl, INITIATE asks for it and it wins.
+const SANDBOX_CHECKOUT_JS = "/sandbox/razorpay/v1/checkout.js";
+
 const SUCCESS = new Set(["COMPLETED", "PARTIALLY_REFUNDED", "REFUNDED"]);
 const ENDED = new Set(["CANCELLED", "EXPIRED"]);
 const SESSION_KEY = "paygraph-demo-session";
@@ -135,8 +140,6 @@ const state = {
   payment: null,
   checkout: null,
   awaiting: false, // the gateway has the payment: its outcome decides the next screen
-  saveCard: false,
-  savedLast4: null,
   savedNote: null,
   step: null,
   refunds: new Map(),
@@ -171,27 +174,6 @@ function h(tag, props = {}, ...children) {
     node.append(child instanceof Node ? child : document.createTextNode(String(child)));
   }
   return node;
-}
-
-function field({ id, label, hint, ...input }) {
-  const hintId = hint ? `${id}-hint` : undefined;
-  return h(
-    "div",
-    { class: "field" },
-    h("label", { for: id, text: label }),
-    h("input", { id, name: id, "aria-describedby": [hintId, `${id}-error`].filter(Boolean).join(" "), ...input }),
-    hint ? h("small", { id: hintId, class: "muted", text: hint }) : null,
-    h("p", { id: `${id}-error`, class: "field-error" }),
-  );
-}
-
-function setFieldError(id, message) {
-  const input = $(id);
-  const error = $(`${id}-error`);
-  if (!input || !error) return;
-  error.textContent = message ?? "";
-  if (message) input.setAttribute("aria-invalid", "true");
-  else input.removeAttribute("aria-invalid");
 }
 
 function banner(message, kind = "error") {
@@ -310,7 +292,7 @@ function newOrderId() {
 function newOrder() {
   stopLive();
   state.order = { id: newOrderId(), currency: state.order?.currency ?? "INR", qty: { saree: 1, diya: 1 } };
-  Object.assign(state, { locked: false, input: null, payment: null, checkout: null, awaiting: false, options: null, saveCard: false, savedLast4: null, savedNote: null });
+  Object.assign(state, { locked: false, input: null, payment: null, checkout: null, awaiting: false, options: null, savedNote: null });
   state.refunds.clear();
   renderLive();
   banner(null);
@@ -570,11 +552,12 @@ async function initiate(input, button) {
   }
   renderCheckout();
   showStep("checkout");
+  if (state.checkout.gateway === "RAZORPAY") openRazorpay($("checkout-form").querySelector("button"));
 }
 
 // ---------------------------------------------------------------------------------------------
-// 3. The gateway's checkout. On a real site this is Razorpay Checkout (its own window) or
-// PayPal's approval page; the sandbox stands in for both. Card data is sent to the sandbox only.
+// 3. The gateway's checkout: Razorpay's checkout.js (its own dialog) or PayPal's approval page;
+// the sandbox stands in for both. The card goes to the gateway only.
 
 function renderCheckout() {
   const { checkout, input } = state;
@@ -583,7 +566,6 @@ function renderCheckout() {
   $("checkout-amount").textContent = money(amount);
   $("checkout-order").textContent = checkout.gatewayOrderId;
   $("checkout-cancel").hidden = false;
-  const payLabel = `Pay ${money(amount)}`;
 
   if (checkout.gateway === "PAYPAL") {
     $("gateway-name").textContent = "PayPal";
@@ -602,146 +584,93 @@ function renderCheckout() {
 
   $("gateway-name").textContent = "Razorpay Checkout";
   $("gateway-note").textContent =
-    "Card numbers, expiry and CVV go only to the gateway (here POST /sandbox/razorpay/checkout/…/pay), never to your server or to /graphql.";
-  const method = input.paymentMethod;
-  const children = [];
-  if (input.savedMethodId) {
-    const saved = state.options?.savedMethods.find((s) => s.id === input.savedMethodId);
-    children.push(h("p", { class: "saved-card" }, "Paying with saved ", h("strong", { text: saved ? `${saved.network ?? "card"} •••• ${saved.last4}` : "card" })));
-  } else if (method === "CARD" || method === "EMI") {
-    children.push(
-      field({ id: "card-number", label: "Card number", autocomplete: "cc-number", inputmode: "numeric", required: true, maxlength: "23",
-        hint: "Sandbox: 4100 2800 0000 1007 succeeds, 4100 2800 0006 0003 is declined." }),
-      h("div", { class: "row" },
-        field({ id: "card-expiry", label: "Expiry (MM/YY)", autocomplete: "cc-exp", inputmode: "numeric", required: true, maxlength: "7", placeholder: "MM/YY" }),
-        field({ id: "card-cvv", label: "CVV", autocomplete: "cc-csc", inputmode: "numeric", required: true, maxlength: "4", type: "password" })),
-    );
-    if (method === "CARD") {
-      children.push(h("label", { class: "check" }, h("input", { type: "checkbox", id: "save-card", checked: state.saveCard }), " Save this card for next time"));
-    } else {
-      children.push(h("p", { class: "muted", text: `EMI: ${input.installments} monthly instalments.` }));
-    }
-  } else if (method === "UPI") {
-    children.push(field({ id: "vpa", label: "UPI ID", autocomplete: "off", required: true, placeholder: "name@bank",
-      hint: "Sandbox: success@razorpay pays, failure@razorpay fails." }));
-  } else {
-    const name = method === "NETBANKING"
-      ? state.options?.netbankingBanks.find((b) => b.code === input.bank)?.name ?? input.bank
-      : state.options?.wallets.find((w) => w.code === input.wallet)?.name ?? input.wallet;
-    children.push(h("p", { text: `This stands for ${name}'s own page, where you would sign in and approve.` }));
-    form.replaceChildren(
-      ...children,
-      h("p", { id: "checkout-error", class: "field-error", role: "alert" }),
-      h("div", { class: "actions" },
-        h("button", { type: "button", class: "secondary", text: "Fail this payment", onclick: (e) => payRazorpay(e.target, "failure") }),
-        h("button", { type: "submit", class: "primary", text: `Approve ${money(amount)}` })),
-    );
-    form.onsubmit = (event) => {
-      event.preventDefault();
-      payRazorpay(event.submitter, "success");
-    };
-    return;
-  }
+    "Razorpay's checkout.js (here the sandbox's stand-in) opens its own dialog for the card, UPI ID, bank or wallet. This page gets back only the payment id and signature, which verifyPayment checks.";
+  const saved = savedMethod();
   form.replaceChildren(
-    ...children,
-    h("p", { id: "checkout-error", class: "field-error", role: "alert" }),
-    h("div", { class: "actions" }, h("button", { type: "submit", class: "primary", text: payLabel })),
+    saved ? h("p", { class: "saved-card" }, "Paying with saved ", h("strong", { text: `${saved.network ?? "card"} •••• ${saved.last4}` })) : "",
+    h("div", { class: "actions" }, h("button", { type: "submit", class: "primary", text: `Pay ${money(amount)}` })),
   );
   form.onsubmit = (event) => {
     event.preventDefault();
-    payRazorpay(event.submitter, "success");
+    openRazorpay(event.submitter);
   };
 }
 
-// What the checkout sends to the gateway; null when a browser-side check failed.
-function gatewayBody(outcome) {
-  const { input, checkout } = state;
-  const method = input.paymentMethod;
-  state.saveCard = false;
-  if (input.savedMethodId) return { method: "card", token: checkout.savedToken };
-  if (method === "CARD" || method === "EMI") {
-    const values = { number: $("card-number").value, expiry: $("card-expiry").value, cvv: $("card-cvv").value.trim() };
-    const errors = checkCard(values);
-    setFieldError("card-number", errors.number);
-    setFieldError("card-expiry", errors.expiry);
-    setFieldError("card-cvv", errors.cvv);
-    const first = ["number", "expiry", "cvv"].find((key) => errors[key]);
-    if (first) {
-      $(`card-${first}`).focus();
-      return null;
-    }
-    const expiry = parseExpiry(values.expiry);
-    state.saveCard = method === "CARD" && $("save-card").checked;
-    state.savedLast4 = digitsOnly(values.number).slice(-4); // shown on the receipt; not sensitive
-    const body = {
-      method: method.toLowerCase(),
-      card_number: digitsOnly(values.number),
-      card_expiry_month: expiry.month,
-      card_expiry_year: expiry.year,
-      card_cvv: values.cvv,
-    };
-    if (method === "EMI") body.emi_duration = input.installments;
-    if (state.saveCard) body.save = true;
-    return body;
-  }
-  if (method === "UPI") {
-    const vpa = $("vpa").value.trim();
-    const error = checkVpa(vpa);
-    setFieldError("vpa", error);
-    if (error) {
-      $("vpa").focus();
-      return null;
-    }
-    return { method: "upi", vpa };
-  }
-  if (method === "NETBANKING") return { method: "netbanking", bank: input.bank, outcome };
-  return { method: "wallet", wallet: input.wallet, outcome };
+function savedMethod() {
+  const id = state.input?.savedMethodId;
+  return id ? state.options?.savedMethods.find((s) => s.id === id) : null;
 }
 
-async function payRazorpay(button, outcome) {
-  const body = gatewayBody(outcome);
-  if (!body) return;
-  $("checkout-error").textContent = "";
-  busy(button, "Processing…");
-  $("checkout-cancel").hidden = true;
-  state.awaiting = true;
-  let answer;
-  try {
-    const response = await fetch(`/sandbox/razorpay/checkout/${encodeURIComponent(state.checkout.gatewayOrderId)}/pay`, {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify(body),
+let checkoutScript = null;
+
+function loadCheckoutScript(src) {
+  checkoutScript ??= new Promise((resolve, reject) => {
+    const script = h("script", { src });
+    script.addEventListener("load", resolve);
+    script.addEventListener("error", () => {
+      checkoutScript = null;
+      reject(new Error("Razorpay's checkout could not be loaded."));
     });
-    answer = await response.json();
-  } catch {
-    answer = { error: { description: "The gateway could not be reached. Try again." } };
-  }
-  if (answer.razorpay_payment_id) {
-    // Checkout's success handler: the server checks the signature and captures.
-    await verify(
-      { paymentId: state.payment.id, gatewayPaymentId: answer.razorpay_payment_id, signature: answer.razorpay_signature, saveMethod: state.saveCard },
-      button,
-    );
+    document.head.append(script);
+  });
+  return checkoutScript;
+}
+
+// The shop's side of Razorpay Checkout: the options, then the outcome in handler or
+// payment.failed (or ondismiss when the shopper closes the dialog).
+async function openRazorpay(button) {
+  const { checkout, input } = state;
+  try {
+    await loadCheckoutScript(checkout.scriptUrl ?? SANDBOX_CHECKOUT_JS);
+  } catch (error) {
+    banner(error.message);
     return;
   }
-  const failedId = answer.error?.metadata?.payment_id;
-  if (failedId) {
-    // Checkout's failure handler: record the failed attempt; the reason comes back on the payment.
-    await verify({ paymentId: state.payment.id, gatewayPaymentId: failedId }, button);
-    return;
-  }
-  // Refused before any attempt (e.g. an unknown UPI ID): fix and pay again.
-  state.awaiting = false;
-  busy(button, null);
-  $("checkout-cancel").hidden = false;
-  const message = answer.error?.description ?? "The gateway refused the payment.";
-  const fieldId = { vpa: "vpa", card_number: "card-number" }[answer.error?.field];
-  if (fieldId && $(fieldId)) {
-    setFieldError(fieldId, message);
-    $(fieldId).focus();
-  } else {
-    $("checkout-error").textContent = message;
-  }
+  const method = input.paymentMethod.toLowerCase();
+  const saved = savedMethod();
+  const newCard = method === "card" && !saved;
+  const rzp = new window.Razorpay({
+    key: checkout.keyId,
+    amount: checkout.amountMinor,
+    currency: checkout.currency,
+    order_id: checkout.gatewayOrderId,
+    name: "paygraph demo shop",
+    description: `Order ${state.order.id}`,
+    method: { [method]: true }, // chosen on the previous step
+    prefill: {
+      method,
+      bank: input.bank,
+      wallet: input.wallet,
+      emi_duration: input.installments,
+      card_last4: saved?.last4,
+      card_network: saved?.network,
+    },
+    save: newCard ? 1 : 0, // offers "Save this card"
+    token: saved ? checkout.savedToken : undefined,
+    theme: { color: "#2452d6" },
+    // Checkout's success handler: the server checks the signature and captures. Saving is
+    // asked for every new card: the server saves it only if the shopper ticked "Save this
+    // card" (then Razorpay issued a token).
+    handler: (response) =>
+      verify(
+        {
+          paymentId: state.payment.id,
+          gatewayPaymentId: response.razorpay_payment_id,
+          signature: response.razorpay_signature,
+          saveMethod: newCard,
+        },
+        button,
+      ),
+    modal: { ondismiss: () => { state.awaiting = false; } },
+  });
+  rzp.on("payment.failed", ({ error }) => {
+    // Record the failed attempt; its reason comes back on the payment. A retry goes through
+    // initiatePayment again, which keeps the same order, so this dialog is closed here.
+    rzp.close();
+    verify({ paymentId: state.payment.id, gatewayPaymentId: error.metadata.payment_id }, button);
+  });
+  state.awaiting = true;
+  rzp.open();
 }
 
 async function verify(input, button) {
@@ -755,7 +684,7 @@ async function verify(input, button) {
   if (result.__typename === "PaymentSuccess") {
     applyPayment(result.payment);
     // The card is saved before verifyPayment answers (the live status may arrive earlier).
-    if (input.saveMethod && SUCCESS.has(result.payment.status)) noteSavedCard();
+    if (input.saveMethod && SUCCESS.has(result.payment.status)) noteSavedCard(state.options?.savedMethods ?? []);
     return;
   }
   // The payment is unchanged or failed: show why, with the payment's own state.
@@ -954,11 +883,13 @@ function renderReceipt() {
   $("refund-submit").disabled = p.amount.minor - p.refundedAmount.minor <= 0;
 }
 
-async function noteSavedCard() {
+// Tells the shopper when this payment's card was saved: a method that was not there before.
+async function noteSavedCard(before) {
   const paymentId = state.payment?.id;
+  const known = new Set(before.map((s) => s.id));
   try {
     const { savedMethods } = await api.request(SAVED_METHODS);
-    const saved = savedMethods.find((s) => s.last4 === state.savedLast4);
+    const saved = savedMethods.find((s) => !known.has(s.id));
     if (saved && state.payment?.id === paymentId) {
       state.savedNote = `${saved.network ?? "Card"} •••• ${saved.last4} is saved: choose it under “Saved methods” next time.`;
       if (state.step === "result") renderReceipt();
@@ -1023,8 +954,12 @@ async function refundSubmitted(event) {
   const button = $("refund-submit");
   busy(button, "Refunding…");
   try {
-    const input = { paymentId: p.id, amount, reason: $("refund-reason").value, idempotencyKey: crypto.randomUUID() };
+    // One key per refund the admin means: a retry after a lost answer (network error) sends the
+    // same key and gets the first refund back; any answer from the API ends that refund's key.
+    state.refundKey ??= crypto.randomUUID();
+    const input = { paymentId: p.id, amount, reason: $("refund-reason").value, idempotencyKey: state.refundKey };
     const result = (await api.request(REFUND_PAYMENT, { input })).refundPayment;
+    state.refundKey = null;
     if (result.__typename === "RefundSuccess") upsertRefund(result.refund);
     else $("refund-error").textContent = result.message;
   } catch (err) {
@@ -1038,15 +973,15 @@ async function refundSubmitted(event) {
 
 function persist() {
   if (!state.order) return;
-  const { order, locked, input, payment, checkout, step, saveCard } = state;
-  sessionStorage.setItem(SESSION_KEY, JSON.stringify({ order, locked, input, paymentId: payment?.id, payment, checkout: checkout && { ...checkout, savedToken: null }, step, saveCard }));
+  const { order, locked, input, payment, checkout, step } = state;
+  sessionStorage.setItem(SESSION_KEY, JSON.stringify({ order, locked, input, paymentId: payment?.id, payment, checkout: checkout && { ...checkout, savedToken: null }, step }));
 }
 
 function restore() {
   try {
     const saved = JSON.parse(sessionStorage.getItem(SESSION_KEY));
     if (!saved?.order) return null;
-    Object.assign(state, { order: saved.order, locked: saved.locked, input: saved.input, payment: saved.payment, checkout: saved.checkout, saveCard: saved.saveCard });
+    Object.assign(state, { order: saved.order, locked: saved.locked, input: saved.input, payment: saved.payment, checkout: saved.checkout });
     return saved;
   } catch {
     return null;
@@ -1069,8 +1004,6 @@ async function boot() {
   $("method-reload").addEventListener("click", loadOptions);
   $("checkout-cancel").addEventListener("click", (e) => cancelPayment(e.target));
   $("refund-form").addEventListener("submit", refundSubmitted);
-  // A field's error goes away as soon as the shopper edits it.
-  $("checkout-form").addEventListener("input", (e) => e.target.id && setFieldError(e.target.id, null));
   renderIdentity();
   try {
     await token();

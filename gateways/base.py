@@ -52,6 +52,11 @@ class GatewayPaymentStatus(StrEnum):
     PENDING = "PENDING"  # PayPal capture pending review
     FAILED = "FAILED"
     REFUNDED = "REFUNDED"  # fully refunded after capture
+    # An authorization released without capture (Razorpay's `refunded` with `captured: false`:
+    # it refunds authorizations nobody captured in time): no money was taken.
+    VOIDED = "VOIDED"
+    # A capture taken back by the payer's bank (a chargeback; PayPal's REVERSED).
+    REVERSED = "REVERSED"
 
 
 class GatewayRefundStatus(StrEnum):

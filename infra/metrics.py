@@ -122,6 +122,13 @@ class PaygraphMetrics:
             ["queue"],
             registry=r,
         )
+        self.job_faults = Counter(
+            "paygraph_job_faults_total",
+            "Background jobs that raised unexpectedly or ran out of time: retried, or failed "
+            "after their last try (recorded in failed_jobs)",
+            ["job", "outcome"],
+            registry=r,
+        )
         self.alerts = Counter(
             "paygraph_alerts_total",
             "Alerts raised (after per-window deduplication), by kind",
@@ -151,6 +158,9 @@ class PaygraphMetrics:
         self.gateway_seconds.labels(gateway.value, operation).observe(seconds)
 
     # -- webhooks -------------------------------------------------------------------------------
+
+    def job_fault(self, job: str, outcome: str) -> None:
+        self.job_faults.labels(job, outcome).inc()
 
     def webhook_received(self, gateway: Gateway, outcome: str) -> None:
         self.webhooks_received.labels(gateway.value, outcome).inc()

@@ -39,6 +39,7 @@ from models.errors import (
     UnsupportedPaymentMethod,
     ValidationFailed,
 )
+from models.failed_job import FailedJob
 from models.money import MAX_MAJOR, SUPPORTED_CURRENCIES, Money, exponent, max_minor
 from models.payment import CheckoutParams, ClientMetadata, Payment
 from models.reconciliation import ReconciliationFinding, ReconciliationReport
@@ -68,6 +69,7 @@ DOCUMENT_MODELS: list[type[Document]] = [
     SavedPaymentMethod,
     WebhookEvent,
     ReconciliationReport,
+    FailedJob,
 ]
 
 __all__ = [
@@ -85,6 +87,7 @@ __all__ = [
     "DomainError",
     "DuplicateOrder",
     "ErrorCode",
+    "FailedJob",
     "Forbidden",
     "Gateway",
     "IdempotencyConflict",

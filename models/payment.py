@@ -1,8 +1,6 @@
-"""The payment record: one per (customer, order), the aggregate services/payments.py writes."""
+"""The payment record: one per (customer, order), the aggregate services/payments/ writes."""
 
 from __future__ import annotations
-
-from typing import Any
 
 from beanie import Document, PydanticObjectId
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -117,16 +115,6 @@ class Payment(Document):
             # seed guide) would delete money records.
             IndexModel([("expires_at", ASCENDING)], name="expires_at"),
         ]
-
-    @model_validator(mode="before")
-    @classmethod
-    def _commitments_of_an_older_record(cls, data: Any) -> Any:
-        """A record stored before `refund_committed_minor` existed reads as having nothing in
-        flight (it stays readable). It cannot be refunded until the field is written: the
-        reservation's filter needs it, so such a refund is refused, never doubled."""
-        if isinstance(data, dict) and "refund_committed_minor" not in data:
-            data = {**data, "refund_committed_minor": data.get("refunded_minor", 0)}
-        return data
 
     @model_validator(mode="after")
     def _refunds_within_commitments(self) -> Payment:

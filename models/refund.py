@@ -27,7 +27,7 @@ class Refund(Document):
     gateway_refund_id: str | None = None
     # The client's key; with `request_fingerprint` it turns a repeat into the same refund and a
     # reuse with different parameters into IDEMPOTENCY_CONFLICT.
-    idempotency_key: str | None = Field(default=None, min_length=1, max_length=128)
+    idempotency_key: str = Field(min_length=1, max_length=128)
     request_fingerprint: str
     error_code: str | None = None
     error_message: str | None = None

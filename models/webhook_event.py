@@ -33,8 +33,10 @@ class WebhookEvent(Document):
     gateway: Gateway
     gateway_event_id: str = Field(min_length=1)
     event_type: str  # the gateway's own name, e.g. "payment.captured"
-    # The verified body as the gateway sent it: the one dict[str, Any] allowed across layers.
-    payload: dict[str, Any]
+    # The verified body as the gateway sent it, redacted before the insert (services/redaction.py):
+    # the one dict[str, Any] allowed across layers. None once pruned after the retention period.
+    payload: dict[str, Any] | None
+    payload_pruned_at: UtcDateTime | None = None
     event: NormalizedEvent
     received_at: UtcDateTime = Field(default_factory=utcnow)
     status: WebhookEventStatus = WebhookEventStatus.RECEIVED

@@ -40,7 +40,7 @@ class RefundMutation:
             amount=input.amount,
             reason=input.reason,
             notes=input.notes,
-            idempotency_key=str(input.idempotency_key) if input.idempotency_key else None,
+            idempotency_key=str(input.idempotency_key),
         )
 
         async def run() -> RefundSuccess:

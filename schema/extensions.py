@@ -36,9 +36,13 @@ class Limits:
 
 
 def is_unexpected(error: GraphQLError) -> bool:
-    """A resolver raised something that is not a domain error: a bug or an outage."""
+    """A resolver raised something that is not a domain error: a bug or an outage. Errors
+    without a path come before execution (variables that do not fit their types, a missing
+    required input field): they are the client's to read, never masked."""
     original = error.original_error
-    return original is not None and not isinstance(original, DomainError)
+    if original is None or isinstance(original, DomainError | GraphQLError):
+        return False
+    return error.path is not None
 
 
 class ErrorPolicy(MaskErrors):

@@ -28,8 +28,11 @@ class RefundPaymentInput:
     )
     reason: RefundReason = RefundReason.CUSTOMER_REQUEST
     notes: str | None = None
-    idempotency_key: strawberry.ID | None = strawberry.field(
-        default=None, description="Repeat with the same key to get the same refund back."
+    idempotency_key: strawberry.ID = strawberry.field(
+        description=(
+            "Required, 1-128 characters, chosen by the client per refund (a UUID): repeating "
+            "the request with the same key returns the first refund instead of a second one."
+        )
     )
 
 

@@ -29,7 +29,12 @@ class WebhookEventType:
     processed_at: datetime | None
     payment_id: strawberry.ID | None
     refund_id: strawberry.ID | None
-    payload: JSON
+    payload: JSON | None = strawberry.field(
+        description=(
+            "The gateway's body as stored: personal data and tokens redacted; null once pruned "
+            "(WEBHOOK_PAYLOAD_RETENTION_DAYS after it was processed)."
+        )
+    )
 
     @classmethod
     def from_document(cls, row: WebhookEvent) -> WebhookEventType:
@@ -45,7 +50,7 @@ class WebhookEventType:
             processed_at=row.processed_at,
             payment_id=strawberry.ID(str(row.payment_id)) if row.payment_id else None,
             refund_id=strawberry.ID(str(row.refund_id)) if row.refund_id else None,
-            payload=cast(JSON, row.payload),
+            payload=cast(JSON, row.payload) if row.payload is not None else None,
         )
 
 

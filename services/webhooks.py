@@ -33,6 +33,7 @@ from models.errors import (
 from models.webhook_event import NormalizedEvent, WebhookEvent
 from services.handoff import hand_off
 from services.kit import object_id
+from services.redaction import redact_payload
 
 log = logging.getLogger("paygraph.webhooks")
 
@@ -59,7 +60,7 @@ class JobQueue(Protocol):
     """Where intake hands events to the workers (arq in workers/)."""
 
     async def enqueue_webhook(
-        self, gateway: Gateway, event_id: str, *, replay: int = 0
+        self, gateway: Gateway, event_id: str, *, replay: int = 0, again: bool = False
     ) -> None: ...
 
 
@@ -91,6 +92,8 @@ class WebhookPolicy:
     enqueue_timeout: float = 1.0
     sweep_after: timedelta = field(default_factory=lambda: timedelta(seconds=30))
     sweep_batch: int = 500
+    # How long a processed event keeps its (redacted) payload; the row itself stays.
+    payload_retention: timedelta = field(default_factory=lambda: timedelta(days=30))
 
 
 class WebhookInbox:
@@ -105,7 +108,7 @@ class WebhookInbox:
             gateway=event.gateway,
             gateway_event_id=event.event_id,
             event_type=event.raw_type,
-            payload=dict(payload),
+            payload=redact_payload(payload),
             event=normalize(event),
         )
         try:
@@ -117,9 +120,11 @@ class WebhookInbox:
         await self._enqueue(event.gateway, event.event_id)
         return Intake.NEW
 
-    async def _enqueue(self, gateway: Gateway, event_id: str, *, replay: int = 0) -> bool:
+    async def _enqueue(
+        self, gateway: Gateway, event_id: str, *, replay: int = 0, again: bool = False
+    ) -> bool:
         return await hand_off(
-            self._queue.enqueue_webhook(gateway, event_id, replay=replay),
+            self._queue.enqueue_webhook(gateway, event_id, replay=replay, again=again),
             within=self._policy.enqueue_timeout,
             what=f"event {gateway}:{event_id}",
             log=log,
@@ -139,8 +144,22 @@ class WebhookInbox:
         )
         enqueued = 0
         for row in stale:
-            enqueued += await self._enqueue(row.gateway, row.gateway_event_id)
+            enqueued += await self._enqueue(row.gateway, row.gateway_event_id, again=True)
         return enqueued
+
+    async def prune_payloads(self, *, now: datetime | None = None) -> int:
+        """Drop the payloads of events processed or ignored more than WEBHOOK_PAYLOAD_RETENTION_DAYS
+        ago; the row (ids, type, status, outcome) stays. Returns how many were pruned."""
+        now = now or utcnow()
+        result = await WebhookEvent.get_pymongo_collection().update_many(
+            {
+                "status": {"$in": [s.value for s in _DONE]},
+                "received_at": {"$lt": now - self._policy.payload_retention},
+                "payload": {"$ne": None},
+            },
+            {"$set": {"payload": None, "payload_pruned_at": now}},
+        )
+        return result.modified_count
 
     async def replay(self, event_row_id: str) -> WebhookEvent:
         """Admin: process an event again (its effects stay idempotent)."""
@@ -242,6 +261,21 @@ class WebhookProcessor:
             return Outcome.FAILED
         await _finish(row, WebhookEventStatus.PROCESSED, attempts, None, payment_id, refund_id)
         return Outcome.PROCESSED
+
+    async def give_up(self, gateway: Gateway, event_id: str, reason: str) -> None:
+        """The event's job failed unexpectedly on its last try: the row becomes FAILED with the
+        reason (the sweep leaves FAILED rows alone; an admin may replay it)."""
+        await WebhookEvent.get_pymongo_collection().update_one(
+            {
+                "gateway": gateway.value,
+                "gateway_event_id": event_id,
+                "status": {"$nin": [s.value for s in _DONE]},
+            },
+            {"$set": {"status": WebhookEventStatus.FAILED.value, "last_error": reason[:500]}},
+        )
+
+
+_DONE = (WebhookEventStatus.PROCESSED, WebhookEventStatus.IGNORED)
 
 
 async def _finish(

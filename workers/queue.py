@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from arq.connections import ArqRedis
-from arq.constants import in_progress_key_prefix
+from arq.constants import in_progress_key_prefix, job_key_prefix, result_key_prefix
 from redis.asyncio import ConnectionPool
 
 from gateways.base import Gateway
@@ -54,9 +54,15 @@ class ArqJobQueue:
             default_queue_name=QUEUE_NAME,
         )
 
-    async def enqueue_webhook(self, gateway: Gateway, event_id: str, *, replay: int = 0) -> None:
+    async def enqueue_webhook(
+        self, gateway: Gateway, event_id: str, *, replay: int = 0, again: bool = False
+    ) -> None:
+        """`again`: the database says the event is still to be processed (a sweep): a finished
+        earlier job's kept result must not block this one."""
         job_id = webhook_job_id(gateway, event_id, replay)
         await self._release_if_orphaned(job_id)
+        if again:
+            await self._forget_finished(job_id)
         await self.redis.enqueue_job(
             "process_webhook",
             gateway.value,
@@ -64,11 +70,15 @@ class ArqJobQueue:
             _job_id=job_id,
         )
 
-    async def enqueue_refund(self, refund_id: str) -> None:
+    async def enqueue_refund(self, refund_id: str, *, again: bool = False) -> None:
         """Send an accepted refund to its gateway: one job per refund (arq ignores a second
-        enqueue while it is queued, retrying, or finished within its keep_result)."""
+        enqueue while it is queued, retrying, or finished within its keep_result). `again`:
+        the database says the refund is still PENDING (a sweep), so a finished earlier job -
+        one that gave up - must not block this one."""
         job_id = refund_job_id(refund_id)
         await self._release_if_orphaned(job_id)
+        if again:
+            await self._forget_finished(job_id)
         await self.redis.enqueue_job(
             "send_refund", refund_id, _job_id=job_id, _queue_name=REFUND_QUEUE_NAME
         )
@@ -82,6 +92,12 @@ class ArqJobQueue:
         remaining_ms = await self.redis.pttl(key)
         if remaining_ms > 0 and self._in_progress_ms - remaining_ms > self._orphan_after_ms:
             await self.redis.delete(key)
+
+    async def _forget_finished(self, job_id: str) -> None:
+        """Drop the kept result of a finished job (not of one queued or retrying: its job key
+        still exists), so the same job id can be queued again. The database decided it must."""
+        if not await self.redis.exists(job_key_prefix + job_id):
+            await self.redis.delete(result_key_prefix + job_id)
 
     async def aclose(self) -> None:
         await self.redis.aclose()

@@ -43,7 +43,7 @@ REFUND_JOBS_PER_WORKER = 4
 # How long arq keeps a finished job's result, and with it the job id: an enqueue of the same id
 # within this time is ignored.
 KEEP_RESULT_SECONDS = 3600
-MAX_TRIES = len(jobs.WEBHOOK_RETRY_DELAYS) + 1
+MAX_TRIES = jobs.MAX_TRIES
 # The crons that run every minute or more often: arq's lines about each run are dropped from the
 # logs (workers/logs.py); the jobs log on their own when they did something.
 ROUTINE_CRONS = (
@@ -158,6 +158,7 @@ def build_worker_settings(settings: Settings, *, poll_delay: float = 0.5) -> dic
         jobs.expire_payments,
         jobs.reconcile,
         jobs.check_alerts,
+        jobs.prune_webhook_payloads,
     ]
     return {
         "functions": functions,
@@ -168,6 +169,13 @@ def build_worker_settings(settings: Settings, *, poll_delay: float = 0.5) -> dic
             cron(jobs.expire_payments, second={45}, unique=True, timeout=JOB_TIMEOUT_SECONDS),  # type: ignore[arg-type]
             # One aggregation a minute, whatever the traffic; dedupe in Redis across workers.
             cron(jobs.check_alerts, second={50}, unique=True, timeout=JOB_TIMEOUT_SECONDS),  # type: ignore[arg-type]
+            cron(
+                jobs.prune_webhook_payloads,  # type: ignore[arg-type]
+                minute={37},
+                second={30},
+                unique=True,
+                timeout=JOB_TIMEOUT_SECONDS,
+            ),
             cron(
                 jobs.reconcile,  # type: ignore[arg-type]
                 hour=set(range(0, 24, settings.reconciliation_interval_hours)),

@@ -164,8 +164,8 @@ class Reconciler:
 
 
 async def _guard(run: Run, check: Check, item: Payment | Refund) -> None:
-    """Run one record's check; count it. Gateway failures and state-machine refusals are this
-    record's outcome, not the run's end."""
+    """Run one record's check; count it. Gateway failures, state-machine refusals and even an
+    unexpected error are this record's outcome (reported with it), not the run's end."""
     report = run.report
     if isinstance(item, Payment):
         report.checked_payments += 1
@@ -191,6 +191,10 @@ async def _guard(run: Run, check: Check, item: Payment | Refund) -> None:
                 action=REVIEW,
             )
         )
+    except Exception as exc:
+        log.exception("reconciliation of %s %s failed unexpectedly", type(item).__name__, item.id)
+        run.error(item, f"unexpected error: {type(exc).__name__}: {exc}")
+        changed = True
     if not changed and len(report.mismatches) == issues:
         report.unchanged += 1
     run.step()

@@ -60,10 +60,9 @@ async def accept_refund(
         # A repeat of an accepted request gets its refund back even when that refund
         # took what was left. The key is looked up only here and on a unique-key clash in
         # the reservation: a new refund pays for no extra read.
-        if command.idempotency_key is not None:
-            existing = await _by_key(payment, command.idempotency_key, fingerprint)
-            if existing is not None:
-                return existing
+        existing = await _by_key(payment, command.idempotency_key, fingerprint)
+        if existing is not None:
+            return existing
         raise
     if created:
         await _enqueue(queue, policy, refund)
@@ -85,14 +84,16 @@ async def sweep_pending(queue: RefundQueue, policy: RefundPolicy, now: datetime)
         .limit(policy.sweep_batch)
         .to_list()
     )
-    return sum([await _enqueue(queue, policy, refund) for refund in stale])
+    return sum([await _enqueue(queue, policy, refund, again=True) for refund in stale])
 
 
-async def _enqueue(queue: RefundQueue, policy: RefundPolicy, refund: Refund) -> bool:
+async def _enqueue(
+    queue: RefundQueue, policy: RefundPolicy, refund: Refund, *, again: bool = False
+) -> bool:
     """Hand the refund to a worker. Redis being down loses nothing: the refund stays
-    PENDING and the sweep queues it."""
+    PENDING and the sweep queues it (`again`: even when an earlier job gave up)."""
     return await hand_off(
-        queue.enqueue_refund(str(refund.id)),
+        queue.enqueue_refund(str(refund.id), again=again),
         within=policy.enqueue_timeout,
         what=f"refund {refund.id}",
         log=log,
@@ -112,7 +113,7 @@ async def _by_key(payment: Payment, key: str, fingerprint: str) -> Refund | None
 
 
 def _validate(payment: Payment, command: RefundCommand) -> Money:
-    if command.idempotency_key is not None and not 1 <= len(command.idempotency_key) <= 128:
+    if not command.idempotency_key.strip() or len(command.idempotency_key) > 128:
         raise ValidationFailed("idempotencyKey must be 1-128 characters", field="idempotencyKey")
     if command.notes is not None and len(command.notes) > NOTES_MAX_LENGTH:
         raise ValidationFailed(
@@ -228,7 +229,6 @@ async def _reserve(
     except DuplicateKeyError:
         # This idempotency key already has a refund (a repeat, or a concurrent request
         # that won): the transaction, reservation included, was rolled back.
-        assert command.idempotency_key is not None
         existing = await _by_key(payment, command.idempotency_key, fingerprint)
         if existing is None:
             raise InvalidState("the refund is being created; try again") from None

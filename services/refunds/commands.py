@@ -12,10 +12,12 @@ from models.enums import RefundReason
 @dataclass(frozen=True, slots=True)
 class RefundCommand:
     payment_id: str
+    # Required: a client that retries a refund whose answer it never got must get the first
+    # refund back, never a second one.
+    idempotency_key: str
     amount: str | None = None  # major units; None: the whole refundable remainder
     reason: RefundReason = RefundReason.CUSTOMER_REQUEST
     notes: str | None = None
-    idempotency_key: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,4 +35,4 @@ class RefundQueue(Protocol):
     """Where an accepted refund is handed to the workers (arq in workers/). One job per
     refund: queueing it again while it is queued or running does nothing."""
 
-    async def enqueue_refund(self, refund_id: str) -> None: ...
+    async def enqueue_refund(self, refund_id: str, *, again: bool = False) -> None: ...

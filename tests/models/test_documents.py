@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -65,6 +66,7 @@ def make_refund(payment_id: PydanticObjectId, **overrides: Any) -> Refund:
         "gateway": Gateway.RAZORPAY,
         "gateway_payment_id": "pay_0000000001",
         "request_fingerprint": "rfp-1",
+        "idempotency_key": f"key-{uuid.uuid4()}",
     }
     fields.update(overrides)
     return Refund(**fields)
@@ -282,25 +284,6 @@ class TestPaymentStorage:
         with pytest.raises(ValidationError):
             make_payment(refunded_minor=-1)
 
-    async def test_a_record_from_before_the_commitment_field_stays_readable(
-        self, mongo_db: AsyncDatabase[Any]
-    ) -> None:
-        # Stored by an earlier version: 300 refunded, no refund_committed_minor.
-        payment = await make_payment(
-            status=PaymentStatus.PARTIALLY_REFUNDED, refunded_minor=300, refund_committed_minor=300
-        ).insert()
-        await mongo_db["payment_orders"].update_one(
-            {"_id": payment.id}, {"$unset": {"refund_committed_minor": ""}}
-        )
-        loaded = await Payment.get(payment.id)
-        assert loaded is not None
-        assert (loaded.refunded_minor, loaded.refund_committed_minor) == (300, 300)
-        # the reservation's filter does not match it: refused, never refunded twice
-        matched = await mongo_db["payment_orders"].count_documents(
-            {"_id": payment.id, "refund_committed_minor": {"$lte": 100_050 - 100}}
-        )
-        assert matched == 0
-
     def test_refunded_beyond_the_commitments_refused(self) -> None:
         # committed counts what is refunded: less committed than refunded is a broken record
         with pytest.raises(ValidationError, match="refund_committed_minor"):
@@ -326,11 +309,18 @@ class TestRefundStorage:
         await make_refund(PydanticObjectId(), idempotency_key="key-1").insert()
         await make_refund(PydanticObjectId(), idempotency_key="key-1").insert()
 
-    async def test_refunds_without_key_do_not_collide(self, mongo_db: AsyncDatabase[Any]) -> None:
+    async def test_distinct_keys_on_one_payment_are_distinct_refunds(
+        self, mongo_db: AsyncDatabase[Any]
+    ) -> None:
         payment_id = PydanticObjectId()
         await make_refund(payment_id).insert()
         await make_refund(payment_id).insert()
         assert await Refund.find(Refund.payment_id == payment_id).count() == 2
+
+    @pytest.mark.parametrize("key", [None, "", "k" * 129])
+    def test_a_refund_needs_a_key_of_1_to_128_characters(self, key: str | None) -> None:
+        with pytest.raises(ValidationError):
+            make_refund(PydanticObjectId(), idempotency_key=key)
 
     async def test_round_trip(self, mongo_db: AsyncDatabase[Any]) -> None:
         refund = await make_refund(PydanticObjectId(), status=RefundStatus.PROCESSING).insert()

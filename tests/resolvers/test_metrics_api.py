@@ -111,7 +111,11 @@ async def scenario(http: httpx.AsyncClient, tokens: Any) -> None:
         )
         assert result["payment"]["status"] == "FAILED"
     for pid in completed[:K_REFUNDED]:
-        answer = (await admin.graphql(REFUND, {"input": {"paymentId": pid}}))["refundPayment"]
+        answer = (
+            await admin.graphql(
+                REFUND, {"input": {"idempotencyKey": str(uuid.uuid4()), "paymentId": pid}}
+            )
+        )["refundPayment"]
         assert answer["refund"]["status"] == "PENDING", answer
 
         async def sent(rid: str = answer["refund"]["id"]) -> bool:

@@ -7,8 +7,10 @@ leave PENDING before they look at the gateway's answer."""
 from __future__ import annotations
 
 import asyncio
+import uuid
 
 import pytest
+from beanie import PydanticObjectId
 
 from models.enums import PaymentStatus, RefundStatus
 from models.payment import Payment
@@ -56,7 +58,9 @@ query($id: ID!) {
 
 
 async def refund(who: Shopper, **fields) -> dict:
-    """The mutation's answer: a new refund PENDING, or a UserError."""
+    """The mutation's answer: a new refund PENDING, or a UserError. Each call is a new refund
+    request (its own idempotency key) unless the test passes one."""
+    fields.setdefault("idempotencyKey", f"rf-{uuid.uuid4()}")
     return (await who.graphql(REFUND, {"input": fields}))["refundPayment"]
 
 
@@ -157,6 +161,32 @@ class TestFullAndPartial:
 
 
 class TestIdempotency:
+    async def test_a_refund_without_a_key_is_refused_before_anything_is_reserved(
+        self, client, shopper, admin
+    ):
+        pid = await completed_payment(shopper)
+        response = await admin.http.post(
+            "/graphql",
+            json={"query": REFUND, "variables": {"input": {"paymentId": pid, "amount": "10.00"}}},
+            headers={"Authorization": f"Bearer {admin.token}"},
+        )
+        answer = response.json()
+        assert answer.get("data") is None
+        assert "idempotencyKey" in answer["errors"][0]["message"]
+        assert await Refund.find({"payment_id": PydanticObjectId(pid)}).count() == 0
+        assert await sandbox_refunds(client) == 0
+
+    @pytest.mark.parametrize("key", ["", "   ", "k" * 129])
+    async def test_a_blank_or_long_key_is_a_validation_error(self, shopper, admin, key):
+        pid = await completed_payment(shopper)
+        answer = await refund(admin, paymentId=pid, amount="10.00", idempotencyKey=key)
+        assert (answer["__typename"], answer["code"], answer["field"]) == (
+            "ValidationError",
+            "VALIDATION_ERROR",
+            "idempotencyKey",
+        )
+        assert await Refund.find({"payment_id": PydanticObjectId(pid)}).count() == 0
+
     async def test_double_submit_with_one_key_makes_one_gateway_refund(
         self, client, shopper, admin
     ):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+import pytest
 import strawberry
 
 from models.errors import NotFound
@@ -24,6 +25,15 @@ class _Query:
     def fine(self) -> str:
         return "ok"
 
+    @strawberry.field
+    def echo(self, item: _Item, count: int = 1) -> str:
+        return item.key * count
+
+
+@strawberry.input
+class _Item:
+    key: strawberry.ID
+
 
 class TestErrorPolicy:
     async def test_domain_error_keeps_message_and_code(self):
@@ -41,6 +51,20 @@ class TestErrorPolicy:
         assert "leaked" not in str(result.errors)
         assert result.data == {"broken": None, "fine": "ok"} or result.data is None
         assert "unexpected error in broken" in caplog.text
+
+    @pytest.mark.parametrize(
+        ("variables", "named"),
+        [
+            ({"item": {}}, "key"),  # a required input field left out
+            ({"item": {"key": "a"}, "count": "three"}, "count"),  # a value of the wrong type
+        ],
+    )
+    async def test_variables_that_do_not_fit_are_the_clients_to_read(self, variables, named):
+        query = "query($item: Item!, $count: Int) { echo(item: $item, count: $count) }"
+        result = await build_schema(_Query).execute(query, variable_values=variables)
+        assert result.data is None
+        assert named in result.errors[0].message
+        assert result.errors[0].message != "Unexpected error."
 
     async def test_domain_errors_are_not_logged_as_failures(self, caplog):
         with caplog.at_level(logging.ERROR, logger="paygraph.graphql"):

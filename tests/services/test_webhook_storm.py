@@ -5,6 +5,7 @@ appears twice in a timeline. (bench/webhook_storm.py runs the same with 500 paym
 from __future__ import annotations
 
 import itertools
+import uuid
 
 import pytest
 
@@ -65,9 +66,18 @@ async def test_storm_of_shuffled_triplicate_webhooks(client, tokens, settings, w
     refunded = payments[::3]
     refund_ids = []
     for pid, _ in refunded:
-        result = (await admin.graphql(REFUND, {"input": {"paymentId": pid, "amount": "100.00"}}))[
-            "refundPayment"
-        ]
+        result = (
+            await admin.graphql(
+                REFUND,
+                {
+                    "input": {
+                        "idempotencyKey": str(uuid.uuid4()),
+                        "paymentId": pid,
+                        "amount": "100.00",
+                    }
+                },
+            )
+        )["refundPayment"]
         assert result["__typename"] == "RefundSuccess", result
         refund_ids.append(result["refund"]["id"])
 

@@ -64,6 +64,19 @@ TEST_CARD = "4100280000001007"  # Razorpay test Visa: succeeds
 FAILING_CARD = "4100280000060003"  # Razorpay test Visa: card_declined
 
 
+async def pay_razorpay(
+    http: httpx.AsyncClient, gateway_order_id: str, **body: Any
+) -> dict[str, Any]:
+    """What Razorpay Checkout does in the browser, against the sandbox stand-in: pays with the
+    test card unless told otherwise."""
+    body.setdefault("method", "card")
+    if body["method"] == "card":
+        body.setdefault("card_number", TEST_CARD)
+    response = await http.post(f"/sandbox/razorpay/checkout/{gateway_order_id}/pay", json=body)
+    result: dict[str, Any] = response.json()
+    return result
+
+
 @dataclass
 class Shopper:
     http: httpx.AsyncClient
@@ -100,15 +113,7 @@ class Shopper:
         return result
 
     async def pay_razorpay(self, gateway_order_id: str, **body: Any) -> dict[str, Any]:
-        """What Razorpay Checkout does in the browser, against the sandbox stand-in."""
-        body.setdefault("method", "card")
-        if body["method"] == "card":
-            body.setdefault("card_number", TEST_CARD)
-        response = await self.http.post(
-            f"/sandbox/razorpay/checkout/{gateway_order_id}/pay", json=body
-        )
-        result: dict[str, Any] = response.json()
-        return result
+        return await pay_razorpay(self.http, gateway_order_id, **body)
 
     async def approve_paypal(self, approve_url: str, action: str = "approve") -> None:
         response = await self.http.post(approve_url, json={"action": action})

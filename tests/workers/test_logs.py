@@ -93,11 +93,12 @@ class TestRoutineCronFilter:
             cron_jobs=[cron(jobs.sweep_webhooks, run_at_startup=True, max_tries=1)],  # type: ignore[arg-type]
         )
         with caplog.at_level(logging.INFO, logger=ARQ_WORKER_LOGGER):
-            worker = await run_burst(quiet_options)
+            await run_burst(quiet_options)
 
-        assert worker.jobs_failed == 1
-        failures = [r for r in caplog.records if r.levelno >= logging.WARNING]
-        assert any("cron:sweep_webhooks failed" in r.getMessage() for r in failures)
+        # The job's own boundary reports it (workers/jobs.py: nothing gives up silently); arq's
+        # routine start line stays in the written log only.
+        failures = [r for r in caplog.records if r.levelno >= logging.ERROR]
+        assert any("job sweep_webhooks failed: KeyError" in r.getMessage() for r in failures)
         assert any("s → cron:sweep_webhooks()" in line for line in written.lines)
         assert not any("s → cron:sweep_webhooks" in line for line in arq_lines(caplog))
 

@@ -153,16 +153,17 @@ class TestGatewayErrors:
 
 class TestFailedRun:
     async def test_counts_once_as_failed_and_keeps_its_report(self, core, shopper):
-        class Failing:
-            """A payment service whose write fails unexpectedly (the run cannot go on)."""
-
-            async def apply_gateway_payment(self, *args: Any, **kwargs: Any) -> Any:
-                raise RuntimeError("the database went away")
+        # One record's unexpected error is that record's outcome (see test_run); what ends a
+        # run is a failure around the records: here its progress reporter (a CLI whose
+        # terminal went away) raises after the first record.
+        def progress(done: int, total: int) -> None:
+            if done:
+                raise RuntimeError("the terminal went away")
 
         pid, _ = await paid_without_verify(shopper)
         await age(pid, 10)
         service = ReconciliationService(
-            Failing(),
+            core.payments,
             core.refunds,
             core.gateways.registry,
             core.redis,
@@ -170,7 +171,7 @@ class TestFailedRun:
             recorder=core.metrics,
         )
         with pytest.raises(RuntimeError):
-            await service.reconcile(CRON)
+            await service.reconcile(CRON, progress=progress)
         runs = "paygraph_reconciliation_runs_total"
         assert metric(core, runs, trigger="CRON", outcome="failed") == 1
         [stored] = await ReconciliationReport.find_all().to_list()

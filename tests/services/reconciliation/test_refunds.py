@@ -3,6 +3,8 @@ refund whose call never answered replayed (never refunded twice)."""
 
 from __future__ import annotations
 
+import uuid
+
 from models.enums import PaymentStatus, ReconciliationTrigger, RefundStatus, TransitionSource
 from models.payment import Payment
 from models.refund import Refund
@@ -22,9 +24,18 @@ class TestRefunds:
         await razorpay(
             client, action="fault", path="/v1/payments/*/refund", phase="after", status=504, count=3
         )
-        result = (await admin.graphql(REFUND, {"input": {"paymentId": pid, "amount": "200.00"}}))[
-            "refundPayment"
-        ]
+        result = (
+            await admin.graphql(
+                REFUND,
+                {
+                    "input": {
+                        "idempotencyKey": str(uuid.uuid4()),
+                        "paymentId": pid,
+                        "amount": "200.00",
+                    }
+                },
+            )
+        )["refundPayment"]
         assert result["refund"]["status"] == "PENDING"
         refund_id = result["refund"]["id"]
         # What the worker's job does (no worker runs here): the call and its retries time out.
@@ -48,9 +59,18 @@ class TestRefunds:
 
         pid, _ = await verified(shopper)
         await razorpay(client, action="configure", refund_mode="pending")
-        result = (await admin.graphql(REFUND, {"input": {"paymentId": pid, "amount": "100.00"}}))[
-            "refundPayment"
-        ]
+        result = (
+            await admin.graphql(
+                REFUND,
+                {
+                    "input": {
+                        "idempotencyKey": str(uuid.uuid4()),
+                        "paymentId": pid,
+                        "amount": "100.00",
+                    }
+                },
+            )
+        )["refundPayment"]
         sent = await core.refunds.send(result["refund"]["id"])  # the worker's job
         assert sent.status is RefundStatus.PROCESSING
         await razorpay(

@@ -107,3 +107,37 @@ class TestGatewayErrors:
         report = await quick.reconcile(CRON)
         assert (report.gateway_errors, report.recovered, report.checked_payments) == (1, 1, 2)
         assert report.errors[0].startswith("RAZORPAY payment ")
+
+
+class TestOneRecordsFailure:
+    async def test_an_unexpected_error_is_reported_and_the_run_goes_on(self, client, core, shopper):
+        # PayPal's keys were removed while a PayPal payment was still open: asking about it
+        # fails in a way no check expects. That payment is reported; the Razorpay one beside
+        # it is still recovered, and the report is stored.
+        from gateways.registry import GatewayRegistry
+        from models.enums import Gateway
+        from services.reconciliation import ReconciliationPolicy, ReconciliationService
+
+        paid, _ = await paid_without_verify(shopper)
+        usd = await shopper.initiate(
+            orderId=order_id(), amount="20.00", currency="USD", paymentMethod="PAYPAL"
+        )
+        stranded = usd["payment"]["id"]
+        await age(paid, 10)
+        await age(stranded, 10)
+        only_razorpay = GatewayRegistry([core.gateways.registry.get(Gateway.RAZORPAY)])
+        service = ReconciliationService(
+            core.payments,
+            core.refunds,
+            only_razorpay,
+            core.redis,
+            ReconciliationPolicy(concurrency=1),
+        )
+
+        report = await service.reconcile(CRON)
+
+        assert await status(paid) is PaymentStatus.COMPLETED
+        assert report.checked_payments == 2
+        assert len(report.errors) == 1
+        assert stranded in report.errors[0] and "unexpected error" in report.errors[0]
+        assert await ReconciliationReport.get(report.id) is not None

@@ -37,7 +37,9 @@ class TestQueueDown:
         self, client, core, redis, shopper, queue_down, worker
     ):
         pid = await completed_payment(shopper)
-        accepted = await queue_down.refund(ADMIN, RefundCommand(payment_id=pid, amount="100.00"))
+        accepted = await queue_down.refund(
+            ADMIN, RefundCommand(payment_id=pid, idempotency_key="sweep-1", amount="100.00")
+        )
         # Accepted all the same: reserved, PENDING, but no job exists for it.
         assert accepted.status is RefundStatus.PENDING
         assert (await Payment.get(pid)).refund_reserved_minor == 10000

@@ -1,0 +1,124 @@
+"""Reads: one payment, pages of payments, a live status stream, and the payment a gateway
+event is about. Nothing here writes."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from beanie import PydanticObjectId, SortDirection
+from bson import ObjectId
+from bson.errors import InvalidId
+
+from gateways.base import GatewayEvent
+from models.enums import PaymentStatus
+from models.errors import PaymentNotFound, ValidationFailed
+from models.payment import Payment
+from services.auth import Principal
+from services.events import EventBus, payment_channel
+from services.kit import may_see, object_id
+from services.payments.types import PaymentPage, decode_cursor
+
+MAX_PAGE = 100
+
+# Statuses after which a live status subscription has nothing more to say.
+SUBSCRIPTION_END = frozenset(
+    {
+        PaymentStatus.COMPLETED,
+        PaymentStatus.CANCELLED,
+        PaymentStatus.EXPIRED,
+        PaymentStatus.REFUNDED,
+    }
+)
+
+
+async def get(principal: Principal, payment_id: str) -> Payment:
+    payment = await Payment.get(
+        object_id(payment_id, otherwise=PaymentNotFound("payment not found", field="id"))
+    )
+    if payment is None or not may_see(principal, payment.customer_id):
+        raise PaymentNotFound("payment not found", field="id")
+    return payment
+
+
+async def list_payments(
+    principal: Principal,
+    *,
+    first: int,
+    after: str | None,
+    status: PaymentStatus | None,
+    customer_id: str | None,
+) -> PaymentPage:
+    if not 1 <= first <= MAX_PAGE:
+        raise ValidationFailed(f"first must be between 1 and {MAX_PAGE}", field="first")
+    query: dict[str, Any] = {}
+    if principal.is_admin:
+        if customer_id:
+            query["customer_id"] = customer_id
+    else:
+        query["customer_id"] = principal.customer_id
+    if status is not None:
+        query["status"] = status.value
+    if after:
+        created, oid = decode_cursor(after)
+        query["$or"] = [
+            {"created_at": {"$lt": created}},
+            {"created_at": created, "_id": {"$lt": oid}},
+        ]
+    found = (
+        await Payment.find(query)
+        .sort([("created_at", SortDirection.DESCENDING), ("_id", SortDirection.DESCENDING)])
+        .limit(first + 1)
+        .to_list()
+    )
+    return PaymentPage(items=found[:first], has_next_page=len(found) > first)
+
+
+async def watch(
+    events: EventBus, max_attempts: int, principal: Principal, payment_id: str
+) -> AsyncIterator[Payment]:
+    payment = await get(principal, payment_id)
+    last_version = -1
+    async for _notice in events.listen(payment_channel(str(payment.id))):
+        current = await Payment.get(payment.id)
+        if current is None:
+            return
+        if current.version > last_version:
+            last_version = current.version
+            yield current
+            if subscription_ends(current, max_attempts):
+                return
+
+
+def subscription_ends(payment: Payment, max_attempts: int) -> bool:
+    """A final status, or a failure with no attempt left."""
+    if payment.status in SUBSCRIPTION_END:
+        return True
+    return payment.status is PaymentStatus.FAILED and payment.attempt_count >= max_attempts
+
+
+async def find_for_event(event: GatewayEvent) -> Payment | None:
+    if event.reference:
+        try:
+            found = await Payment.get(PydanticObjectId(ObjectId(event.reference)))
+        except (InvalidId, TypeError):
+            found = None
+        # The reference can come from notes a customer may set: trust it only when the
+        # event's gateway order is that payment's order.
+        if (
+            found is not None
+            and found.gateway is event.gateway
+            and (not event.order_id or found.gateway_order_id in (None, event.order_id))
+        ):
+            return found
+    if event.order_id:
+        found = await Payment.find_one(
+            {"gateway": event.gateway.value, "gateway_order_id": event.order_id}
+        )
+        if found is not None:
+            return found
+    if event.payment_id:
+        return await Payment.find_one(
+            {"gateway": event.gateway.value, "gateway_payment_id": event.payment_id}
+        )
+    return None
