@@ -88,7 +88,7 @@ export function OrderPage({ customerId }: { customerId: string }) {
         </section>
         <div className="shop-pay">
           {total > 0 ? (
-            <CheckoutFlow key={round} order={order} saveMethod="ask" paypalMode={PAYPAL_MODE} onSuccess={setPaid}
+            <CheckoutFlow key={round} order={order} saveMethod paypalMode={PAYPAL_MODE} onSuccess={setPaid}
               onCancel={() => { setRound(round + 1); setCart(freshCart(cart.currency)); }} />
           ) : (
             <p>Add an item to pay.</p>

@@ -20,8 +20,9 @@ export interface CheckoutFlowProps {
   onFailure?: (error: PaygraphError) => void;
   /** Shows a "Cancel" action; called after the customer cancels (any open payment is cancelled). */
   onCancel?: () => void;
-  /** Save the card with the gateway: true always, "ask" shows a checkbox (default: false). */
-  saveMethod?: boolean | "ask";
+  /** Offer saving the card: Razorpay Checkout then shows "Save this card" (the customer's
+   * consent is given there) and a ticked card is kept as a saved method. Default: false. */
+  saveMethod?: boolean;
   /** PayPal approval by leaving the page (default) or in a popup. */
   paypalMode?: "redirect" | "popup";
   /** Razorpay prefill (name, email, contact). */
@@ -150,7 +151,10 @@ export function CheckoutFlow({ order, onSuccess, onFailure, onCancel, saveMethod
   const openGateway = useCallback(
     async (initiated: InitiatedPayment, input: InitiatePaymentInput, save: boolean) => {
       update({ step: "gateway", initiated, paymentId: initiated.payment.id, busy: false, error: null, notice: null });
-      const outcome = await openCheckout(initiated, { saveMethod: save, prefill, paypalMode, input });
+      const saved = options.savedMethods.find((m) => m.id === input.savedMethodId);
+      // The real script ignores these; the sandbox's stand-in labels the saved card with them.
+      const cardLabel: Record<string, string> = saved?.last4 ? { card_last4: saved.last4, card_network: saved.network ?? "" } : {};
+      const outcome = await openCheckout(initiated, { saveMethod: save, prefill: { ...cardLabel, ...prefill }, paypalMode, input });
       if (stateRef.current.paymentId !== initiated.payment.id || isStale()) return;
       switch (outcome.status) {
         case "authorized":
@@ -167,7 +171,7 @@ export function CheckoutFlow({ order, onSuccess, onFailure, onCancel, saveMethod
           return undefined;
       }
     },
-    [confirm, fail, openCheckout, paypalMode, prefill, update, verify],
+    [confirm, fail, openCheckout, options.savedMethods, paypalMode, prefill, update, verify],
   );
 
   const start = useCallback(
@@ -189,7 +193,7 @@ export function CheckoutFlow({ order, onSuccess, onFailure, onCancel, saveMethod
     [initiate, openGateway, restartStale, succeed, update],
   );
 
-  const pay = (choice: MethodChoice, extras: { installments: number; save: boolean }) => {
+  const pay = (choice: MethodChoice, extras: { installments: number }) => {
     const snapshot = { ...orderRef.current };
     const input: InitiatePaymentInput = state.input ?? { orderId: snapshot.orderId, amount: snapshot.amount, currency: snapshot.currency };
     if (!state.input) {
@@ -205,13 +209,13 @@ export function CheckoutFlow({ order, onSuccess, onFailure, onCancel, saveMethod
     setState((s) => ({ ...s, snapshot }));
     // isStale() reads the ref before React re-renders: it must see this snapshot already.
     stateRef.current = { ...stateRef.current, snapshot };
-    void start(input, saveMethod === true || extras.save);
+    void start(input, saveMethod);
   };
 
   const retry = () => {
     if (!state.input) return update({ step: "method", error: null });
     if (isStale()) return restartStale();
-    void start(state.input, saveMethod === true);
+    void start(state.input, saveMethod);
   };
 
   const cancelFlow = async () => {
@@ -312,7 +316,6 @@ export function CheckoutFlow({ order, onSuccess, onFailure, onCancel, saveMethod
             loadError={options.error}
             lockedTo={choiceOf(state.input)}
             initial={{ choice: choiceOf(state.input), installments: state.input?.installments ?? 3 }}
-            askToSave={saveMethod === "ask"}
             busy={state.busy}
             payLabel={payLabel}
             onPay={pay}

@@ -68,10 +68,9 @@ export interface MethodStepProps {
   loadError: PaygraphError | null;
   lockedTo: MethodChoice | null;
   initial: { choice: MethodChoice | null; installments: number };
-  askToSave: boolean;
   busy: boolean;
   payLabel: (choice: MethodChoice | null) => string;
-  onPay: (choice: MethodChoice, extras: { installments: number; save: boolean }) => void;
+  onPay: (choice: MethodChoice, extras: { installments: number }) => void;
   onBack: () => void;
   onReload: () => void;
 }
@@ -83,7 +82,6 @@ export function MethodStep(props: MethodStepProps) {
   const [picked, setPicked] = useState<MethodChoice | null>(null);
   const choice = picked ?? fallback;
   const [installments, setInstallments] = useState(initial.installments);
-  const [save, setSave] = useState(false);
   const emi = methods.find((m) => m.method === "EMI");
   if (props.loading && methods.length === 0) return <p className="pg-muted" aria-busy="true">Loading payment methods…</p>;
   if (props.loadError && methods.length === 0) {
@@ -104,7 +102,7 @@ export function MethodStep(props: MethodStepProps) {
       className="pg-form"
       onSubmit={(event) => {
         event.preventDefault();
-        if (choice) props.onPay(choice, { installments: choice === "EMI" ? installments : 1, save: save && choice === "CARD" });
+        if (choice) props.onPay(choice, { installments: choice === "EMI" ? installments : 1 });
       }}
     >
       <MethodPicker methods={methods} savedMethods={savedMethods} value={choice} onChange={setPicked} lockedTo={lockedTo} />
@@ -122,11 +120,6 @@ export function MethodStep(props: MethodStepProps) {
             ))}
           </select>
         </div>
-      ) : null}
-      {props.askToSave && choice === "CARD" ? (
-        <label className="pg-check">
-          <input type="checkbox" checked={save} onChange={(e) => setSave(e.target.checked)} /> Save this card for next time
-        </label>
       ) : null}
       <p className="pg-muted pg-small">Card details are entered in the payment gateway's own window, never on this page.</p>
       <div className="pg-actions">

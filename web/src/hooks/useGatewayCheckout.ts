@@ -15,9 +15,9 @@ export type GatewayOutcome =
   | { status: "redirected" };
 
 export interface GatewayCheckoutOptions {
-  /** Ask the gateway to save the card (Razorpay tokenisation, with the customer's consent). */
+  /** Razorpay Checkout offers "Save this card" (its own consent, RBI tokenisation). */
   saveMethod?: boolean;
-  /** Razorpay's prefill: name, email, contact. */
+  /** Razorpay's prefill: name, email, contact (and sandbox labels such as card_last4). */
   prefill?: Record<string, string>;
   description?: string;
   /** Razorpay's theme colour; default: the page's --paygraph-accent. */
@@ -96,7 +96,9 @@ export function useGatewayCheckout() {
           if (open.current === instance) open.current = null;
           resolve(outcome);
         };
-        const prefill: Record<string, string> = { ...options.prefill, method: payment.methodType === "NETBANKING" ? "netbanking" : payment.methodType.toLowerCase() };
+        const prefill: Record<string, string> = { ...options.prefill, method: payment.methodType.toLowerCase() };
+        // Razorpay's script ignores emi_duration; its sandbox stand-in preselects the tenure.
+        if (payment.methodType === "EMI" && payment.installments > 1) prefill.emi_duration = String(payment.installments);
         const instance = new Razorpay({
           key: checkout.keyId,
           amount: checkout.amountMinor,
@@ -109,7 +111,6 @@ export function useGatewayCheckout() {
           theme: { color: options.themeColor ?? accentColor() },
           ...(checkout.savedToken ? { token: checkout.savedToken } : {}),
           ...(options.saveMethod ? { save: 1 } : {}),
-          ...(payment.methodType === "EMI" && payment.installments > 1 ? { emi_duration: payment.installments } : {}),
           // One attempt per open: a failure comes back to the page, whose retry keeps the order.
           retry: { enabled: false },
           handler: (response) =>
