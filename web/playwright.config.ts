@@ -41,7 +41,9 @@ export default defineConfig({
       },
     },
     {
-      command: "node node_modules/vite/bin/vite.js --config example/vite.config.ts",
+      // The production build: what a shop ships (and no dev-server dependency re-optimisation
+      // reloading the page under a test).
+      command: "node node_modules/vite/bin/vite.js build --logLevel warn --config example/vite.config.ts && node node_modules/vite/bin/vite.js preview --config example/vite.config.ts",
       url: shop,
       timeout: 60_000,
       reuseExistingServer: false,

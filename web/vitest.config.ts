@@ -13,6 +13,10 @@ const port = Number(process.env.PAYGRAPH_VITEST_PORT);
 
 export default defineConfig({
   plugins: [react()],
+  // Optimised up front: a dependency discovered mid-run would make Vite reload the test page.
+  optimizeDeps: {
+    include: ["react", "react/jsx-dev-runtime", "react-dom/client", "urql", "@urql/core", "graphql-ws", "wonka", "vitest-browser-react"],
+  },
   server: { host: "127.0.0.1", port, strictPort: true },
   test: {
     include: ["test/**/*.test.{ts,tsx}"],

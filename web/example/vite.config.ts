@@ -1,5 +1,6 @@
 // The example shop: `npm run example` serves it on http://127.0.0.1:5173 against the API at
-// VITE_PAYGRAPH_URL (default http://127.0.0.1:8000, i.e. `make run`). The browser calls the API
+// VITE_PAYGRAPH_URL (default http://127.0.0.1:8000, i.e. `make run`); the e2e tests serve its
+// production build with `vite preview` (same port setting and token forward). The browser calls the API
 // cross-origin; /shop/token stands in for the shop's own backend minting the customer's token.
 import react from "@vitejs/plugin-react";
 import { fileURLToPath } from "node:url";
@@ -21,6 +22,8 @@ export default defineConfig(({ mode }) => {
         { find: "@paygraph/react", replacement: here("../src/index.ts") },
       ],
     },
+    build: { outDir: here("dist"), emptyOutDir: true },
+    preview: { host: "127.0.0.1", port, strictPort: true },
     server: {
       host: "127.0.0.1",
       port,

@@ -63,6 +63,8 @@ export async function startPaygraph(options = {}) {
     LOG_LEVEL: process.env.PAYGRAPH_LOG_LEVEL ?? "WARNING",
     // One IP drives every test: the per-IP initiate limit would throttle the suite.
     RATE_LIMIT_INITIATE: "100000/minute",
+    // Declines are tested on purpose: no error-rate alert for them.
+    ALERT_MIN_ATTEMPTS: "1000000",
     PAYPAL_RETURN_URL: options.paypalReturnUrl ?? `${url}/checkout/success`,
     PAYPAL_CANCEL_URL: options.paypalCancelUrl ?? `${url}/checkout/cancel`,
   });

@@ -28,7 +28,7 @@ export interface GatewayCheckoutOptions {
   input?: InitiatePaymentInput;
 }
 
-// Until every API serves CheckoutParams.scriptUrl: the sandbox's stand-in outside production.
+// Where an API without CheckoutParams.scriptUrl serves checkout.js outside production.
 const SANDBOX_SCRIPT = "/sandbox/razorpay/v1/checkout.js";
 
 function accentColor(): string | undefined {
@@ -40,7 +40,7 @@ function accentColor(): string | undefined {
 /** Opens the gateway's checkout for an initiated payment: Razorpay Checkout (loaded once per page
  * from `checkout.scriptUrl`) or PayPal's approval. The promise settles with what happened. */
 export function useGatewayCheckout() {
-  const { merchantName, apiUrl } = usePaygraph();
+  const { merchantName, apiUrl, checkoutScriptUrl } = usePaygraph();
   const open = useRef<RazorpayInstance | null>(null);
   const [opening, setOpening] = useState(false);
 
@@ -78,7 +78,7 @@ export function useGatewayCheckout() {
       setOpening(true);
       let Razorpay;
       try {
-        Razorpay = await loadRazorpay(checkout.scriptUrl ?? new URL(SANDBOX_SCRIPT, apiUrl()).href);
+        Razorpay = await loadRazorpay(checkout.scriptUrl ?? checkoutScriptUrl ?? new URL(SANDBOX_SCRIPT, apiUrl()).href);
       } catch (cause) {
         return {
           status: "failed",
@@ -130,7 +130,7 @@ export function useGatewayCheckout() {
         instance.open();
       });
     },
-    [apiUrl, close, merchantName],
+    [apiUrl, checkoutScriptUrl, close, merchantName],
   );
 
   return { open: openCheckout, close, opening };
