@@ -42,8 +42,9 @@ test("PayPal in a popup: the shop's page stays, the popup closes once approved",
   await flow.getByRole("button", { name: "Continue to payment" }).click();
   await flow.getByRole("radio", { name: /^PayPal/ }).check();
   const [popup] = await Promise.all([shop.waitForEvent("popup"), flow.getByRole("button", { name: "Continue to PayPal" }).click()]);
-  await popup.getByRole("button", { name: "Pay now" }).click();
-  await popup.waitForEvent("close");
+  const closed = popup.waitForEvent("close"); // the shop closes it as soon as it is back
+  await popup.getByRole("button", { name: "Pay now" }).click({ noWaitAfter: true });
+  await closed;
   await expect(flow.getByRole("heading", { name: "Payment successful" })).toBeVisible();
   const payments = await graphql(customer, "{ payments(first: 1) { edges { node { status timeline { toStatus } } } } }");
   expect(payments.data.payments.edges[0].node.status).toBe("COMPLETED");

@@ -175,6 +175,33 @@ describe("CheckoutFlow through Razorpay Checkout", () => {
     expect(successes).toEqual(["COMPLETED"]);
   });
 
+  test("a payment settled elsewhere first (a webhook) stays a success when the checkout reports late", async () => {
+    installStandIn();
+    const { token } = await newCustomer();
+    const Wrapper = withProvider(() => token);
+    const successes: string[] = [];
+    const screen = await render(
+      <Wrapper>
+        <CheckoutFlow order={{ orderId: newOrderId(), amount: "750.00", currency: "INR" }} onSuccess={(p) => successes.push(p.id)} />
+      </Wrapper>,
+    );
+    await screen.getByRole("button", { name: "Continue to payment" }).click();
+    await screen.getByRole("button", { name: "Pay ₹750.00" }).click();
+    await expect.poll(() => RecordingCheckout.last?.opened).toBe(true);
+    const checkout = RecordingCheckout.last!;
+    const paid = (await commands.razorpayPay(checkout.options.order_id, { method: "card", ...TEST_CARD })) as unknown as RazorpaySuccess;
+    const paymentId = checkout.options.notes!.paygraph_payment_id;
+    // Someone else confirms it first; the page learns it from the live status.
+    await commands.graphql(token, "mutation($input: VerifyPaymentInput!) { verifyPayment(input: $input) { __typename } }", {
+      input: { paymentId, gatewayPaymentId: paid.razorpay_payment_id, signature: paid.razorpay_signature },
+    });
+    await expect.element(screen.getByRole("heading", { name: "Payment successful" })).toBeVisible();
+    checkout.pay(paid); // the checkout's handler comes late
+    await new Promise((r) => setTimeout(r, 500));
+    await expect.element(screen.getByRole("heading", { name: "Payment successful" })).toBeVisible();
+    expect(successes).toEqual([paymentId]);
+  });
+
   test("closing the checkout keeps the order: paying again opens the same gateway order", async () => {
     installStandIn();
     const { token } = await newCustomer();

@@ -136,6 +136,7 @@ export function CheckoutFlow({ order, onSuccess, onFailure, onCancel, saveMethod
 
   const confirm = useCallback(
     async (paymentId: string, outcome: Extract<GatewayOutcome, { status: "authorized" }>, save: boolean) => {
+      if (succeeded.current === paymentId) return;
       update({ step: "confirming", busy: true, error: null, notice: null });
       const result = await verify({ paymentId, gatewayPaymentId: outcome.gatewayPaymentId ?? null, signature: outcome.signature ?? null, saveMethod: save });
       if (stateRef.current.paymentId !== paymentId || stateRef.current.step !== "confirming") return;
@@ -155,7 +156,9 @@ export function CheckoutFlow({ order, onSuccess, onFailure, onCancel, saveMethod
       // The real script ignores these; the sandbox's stand-in labels the saved card with them.
       const cardLabel: Record<string, string> = saved?.last4 ? { card_last4: saved.last4, card_network: saved.network ?? "" } : {};
       const outcome = await openCheckout(initiated, { saveMethod: save, prefill: { ...cardLabel, ...prefill }, paypalMode, input });
-      if (stateRef.current.paymentId !== initiated.payment.id || isStale()) return;
+      // The live status may have settled it meanwhile (a PayPal webhook captured first), or
+      // the order changed: the gateway's report then changes nothing.
+      if (stateRef.current.paymentId !== initiated.payment.id || stateRef.current.step !== "gateway" || isStale()) return;
       switch (outcome.status) {
         case "authorized":
           return confirm(initiated.payment.id, outcome, save);
