@@ -241,6 +241,8 @@ def payment_policy(settings: Settings) -> PaymentPolicy:
     return PaymentPolicy(
         max_attempts=settings.payment_max_attempts,
         timeout_minutes=settings.payment_timeout_minutes,
+        late_payment_policy=settings.late_payment_policy,
+        return_origins=frozenset(settings.cors_origins),
     )
 
 
@@ -248,6 +250,7 @@ def reconciliation_policy(settings: Settings) -> ReconciliationPolicy:
     return ReconciliationPolicy(
         pending_after=timedelta(seconds=settings.reconcile_pending_after_seconds),
         refund_timeout=timedelta(hours=settings.refund_timeout_hours),
+        closed_lookback=timedelta(hours=settings.reconcile_closed_lookback_hours),
     )
 
 
@@ -338,6 +341,8 @@ def build_core(settings: Settings, *, serve_sandboxes: bool = True) -> Core:
         payment_policy(settings),
         limiter=RateLimiter(redis, settings.initiate_rate_limit, name="initiate"),
         saved_methods=saved_methods,
+        late_refunds=refunds,
+        alerts=alerts,
         observer=metrics,
     )
     return Core(

@@ -15,6 +15,8 @@ from cryptography.fernet import Fernet
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from models.enums import LatePaymentPolicy
+
 log = logging.getLogger("paygraph.settings")
 
 _RATE_RE = re.compile(r"^\s*(\d+)\s*/\s*(second|minute|hour|day)\s*$")
@@ -89,6 +91,9 @@ class Settings(BaseSettings):
     refund_timeout_hours: int = Field(default=24, ge=1)
     reconciliation_interval_hours: int = Field(default=1, ge=1, le=24)
     reconcile_pending_after_seconds: int = Field(default=300, ge=0)
+    # Razorpay takes late authorizations for up to 5 days: closed payments are re-checked as long.
+    reconcile_closed_lookback_hours: int = Field(default=120, ge=1, le=24 * 90)
+    late_payment_policy: LatePaymentPolicy = LatePaymentPolicy.REFUND
 
     jwt_secret: str | None = None
     jwt_public_key: str | None = None

@@ -39,7 +39,7 @@ mutation Initiate($input: InitiatePaymentInput!) {
     __typename
     ... on InitiatePaymentSuccess {
       payment { ${PAYMENT} }
-      checkout { gateway keyId gatewayOrderId amountMinor currency approveUrl savedToken }
+      checkout { gateway keyId gatewayOrderId amountMinor currency approveUrl savedToken scriptUrl }
     }
     ${ERRORS}
     ... on RateLimitedError { retryAfterSeconds }
@@ -117,8 +117,8 @@ const METHOD_HINTS = {
   PAYPAL: "Approve with your PayPal account",
 };
 
-// Razorpay's Checkout script: the sandbox's stand-in (the demo runs only where the sandboxes are
-// mounted). Once the schema has CheckoutParams.scriptUrl, INITIATE asks for it and it wins.
+// Razorpay's Checkout script: the API names it (CheckoutParams.scriptUrl: the sandbox's stand-in
+// outside production); the fixed path is the fallback for a checkout stored without one.
 const SANDBOX_CHECKOUT_JS = "/sandbox/razorpay/v1/checkout.js";
 
 const SUCCESS = new Set(["COMPLETED", "PARTIALLY_REFUNDED", "REFUNDED"]);

@@ -91,6 +91,10 @@ class CreateOrderRequest:
     method: MethodKind
     notes: Mapping[str, str] = field(default_factory=dict)
     customer_id: str | None = None
+    # Where the buyer lands after approving or cancelling at the gateway (PayPal); None: the
+    # adapter's configured pages.
+    return_url: str | None = None
+    cancel_url: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,6 +259,12 @@ class PaymentGateway(Protocol):
     @property
     def public_key(self) -> str:
         """The id the browser checkout needs (Razorpay key id, PayPal client id)."""
+        ...
+
+    @property
+    def checkout_script_url(self) -> str | None:
+        """The script the browser loads to open this gateway's checkout (Razorpay's
+        checkout.js, or the sandbox's stand-in); None when the checkout is a redirect."""
         ...
 
     def supports(self, method: MethodKind, currency: str, amount_minor: int) -> bool:

@@ -42,6 +42,10 @@ class GatewayWrapper:
     def public_key(self) -> str:
         return self.inner.public_key
 
+    @property
+    def checkout_script_url(self) -> str | None:
+        return self.inner.checkout_script_url
+
     def supports(self, method: MethodKind, currency: str, amount_minor: int) -> bool:
         return self.inner.supports(method, currency, amount_minor)
 

@@ -26,7 +26,7 @@ from gateways.base import Gateway
 from gateways.circuit import CircuitBreaker
 from infra.http import HttpMetrics
 from models.enums import PaymentStatus, RefundStatus
-from models.payment import Payment
+from models.payment import LatePayment, Payment
 from models.refund import Refund
 
 log = logging.getLogger("paygraph.metrics")
@@ -122,6 +122,12 @@ class PaygraphMetrics:
             ["queue"],
             registry=r,
         )
+        self.late_payments = Counter(
+            "paygraph_late_payments_total",
+            "Money found for payments already closed, by what it was and what was done",
+            ["gateway", "kind", "action"],
+            registry=r,
+        )
         self.job_faults = Counter(
             "paygraph_job_faults_total",
             "Background jobs that raised unexpectedly or ran out of time: retried, or failed "
@@ -158,6 +164,11 @@ class PaygraphMetrics:
         self.gateway_seconds.labels(gateway.value, operation).observe(seconds)
 
     # -- webhooks -------------------------------------------------------------------------------
+
+    def late_payment(self, payment: Payment, late: LatePayment) -> None:
+        self.late_payments.labels(
+            _gateway(payment.gateway), late.kind.value, late.action.value
+        ).inc()
 
     def job_fault(self, job: str, outcome: str) -> None:
         self.job_faults.labels(job, outcome).inc()

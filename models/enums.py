@@ -9,10 +9,14 @@ from domain.gateways import Gateway
 
 __all__ = [
     "Gateway",
+    "LatePaymentAction",
+    "LatePaymentKind",
+    "LatePaymentPolicy",
     "PaymentMethodType",
     "PaymentStatus",
     "ReconciliationTrigger",
     "RefundReason",
+    "RefundSource",
     "RefundStatus",
     "Role",
     "TransitionSource",
@@ -55,6 +59,38 @@ class RefundReason(StrEnum):
     DAMAGED = "DAMAGED"
     NOT_DELIVERED = "NOT_DELIVERED"
     OTHER = "OTHER"
+    LATE_PAYMENT = "LATE_PAYMENT"  # money captured for a payment already closed: returned
+
+
+class RefundSource(StrEnum):
+    """Who made a refund: an admin (API), paygraph returning late money (LATE_PAYMENT), or the
+    gateway itself (GATEWAY: its dashboard, a chargeback), learned from a webhook or
+    reconciliation."""
+
+    API = "API"
+    LATE_PAYMENT = "LATE_PAYMENT"
+    GATEWAY = "GATEWAY"
+
+
+class LatePaymentPolicy(StrEnum):
+    """What happens to money captured at the gateway for a payment that was already closed
+    (cancelled, expired, failed for good): LATE_PAYMENT_POLICY."""
+
+    REFUND = "refund"  # return it in full through the refund path (the default)
+    ACCEPT = "accept"  # keep it: the payment becomes COMPLETED
+
+
+class LatePaymentKind(StrEnum):
+    CAPTURE = "CAPTURE"  # the gateway captured it (auto-capture, PayPal)
+    AUTHORIZATION = "AUTHORIZATION"  # held, never captured by us
+
+
+class LatePaymentAction(StrEnum):
+    """What paygraph did with late money."""
+
+    REFUNDED = "REFUNDED"  # refunded in full (the refund's own status shows its progress)
+    ACCEPTED = "ACCEPTED"  # kept under LATE_PAYMENT_POLICY=accept: the payment is COMPLETED
+    LEFT_TO_LAPSE = "LEFT_TO_LAPSE"  # an authorization we never capture (the gateway releases it)
 
 
 class WebhookEventStatus(StrEnum):

@@ -8,7 +8,14 @@ from pymongo import ASCENDING, DESCENDING, IndexModel
 
 from models.clock import UtcDateTime, utcnow
 from models.common import TimelineEntry
-from models.enums import Gateway, PaymentMethodType, PaymentStatus
+from models.enums import (
+    Gateway,
+    LatePaymentAction,
+    LatePaymentKind,
+    PaymentMethodType,
+    PaymentStatus,
+    TransitionSource,
+)
 from models.money import Money
 
 
@@ -31,6 +38,7 @@ class CheckoutParams(BaseModel):
     amount_minor: int = Field(ge=0, strict=True)
     currency: str
     approve_url: str | None = None  # PayPal only
+    script_url: str | None = None  # the checkout script to load (Razorpay's checkout.js)
     saved_token: str | None = None  # the gateway's token of a saved method (never card data)
 
 
@@ -55,10 +63,30 @@ class MethodDetails(BaseModel):
     vpa: str | None = None
 
 
+class LatePayment(BaseModel):
+    """Money the gateway took or held for this payment after we had closed it (cancelled,
+    expired, failed for good), and what paygraph did about it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    gateway_payment_id: str
+    amount: Money
+    kind: LatePaymentKind
+    action: LatePaymentAction
+    refund_id: PydanticObjectId | None = None  # the refund returning it (action REFUNDED)
+    detected_at: UtcDateTime = Field(default_factory=utcnow)
+    source: TransitionSource
+    # Set once a reconciliation run has listed it in its report.
+    reported: bool = False
+
+
 class Payment(Document):
     order_id: str = Field(min_length=1, max_length=50)
     customer_id: str = Field(min_length=1)
     amount: Money
+    # What the gateway captured for this payment (the order's amount once completed; late
+    # captures of a closed payment add theirs). Refunds are bounded by it.
+    captured_minor: int = Field(default=0, ge=0, strict=True)
     refunded_minor: int = Field(default=0, ge=0, strict=True)
     # Refunded plus refunds accepted but not yet final at the gateway: what is no longer
     # refundable. A refund reserves its amount with one conditional increment of this field
@@ -66,6 +94,7 @@ class Payment(Document):
     # refunds can never together exceed the capture; a failed refund gives it back, a
     # completed one moves it into refunded_minor.
     refund_committed_minor: int = Field(default=0, ge=0, strict=True)
+    late_payments: list[LatePayment] = Field(default_factory=list)
     gateway: Gateway | None = None
     method_type: PaymentMethodType
     status: PaymentStatus = PaymentStatus.PENDING
@@ -80,6 +109,10 @@ class Payment(Document):
     metadata: ClientMetadata = Field(default_factory=ClientMetadata)
     notes: dict[str, str] = Field(default_factory=dict)
     checkout: CheckoutParams | None = None
+    # Where PayPal sends the buyer back for this payment (the shop's own page); None: the
+    # configured PAYPAL_RETURN_URL / PAYPAL_CANCEL_URL.
+    return_url: str | None = None
+    cancel_url: str | None = None
     method_details: MethodDetails = Field(default_factory=MethodDetails)
     gateway_attempts: list[GatewayAttempt] = Field(default_factory=list)
     # Whoever holds this lease is creating the gateway order; a crashed holder's lease lapses
@@ -138,7 +171,16 @@ class Payment(Document):
     @property
     def refundable_minor(self) -> int:
         """Captured minus refunded minus refunds in flight; never below zero."""
-        return max(self.amount.amount_minor - self.refund_committed_minor, 0)
+        return max(self.captured_minor - self.refund_committed_minor, 0)
+
+    @property
+    def captured_amount(self) -> Money:
+        return Money(amount_minor=self.captured_minor, currency=self.amount.currency)
+
+    @property
+    def net_minor(self) -> int:
+        """What the gateway holds for this payment as we know it: captured minus refunded."""
+        return self.captured_minor - self.refunded_minor
 
     @property
     def refundable_amount(self) -> Money:

@@ -30,6 +30,8 @@ class FindingKind(StrEnum):
     REFUND_MISMATCH = "REFUND_MISMATCH"  # a refund's amount or currency differs
     REFUND_OVERDUE = "REFUND_OVERDUE"  # still pending there past REFUND_TIMEOUT_HOURS
     STATE_CONFLICT = "STATE_CONFLICT"  # the state machine refused what the gateway says
+    LATE_PAYMENT = "LATE_PAYMENT"  # captured at the gateway after we closed the payment
+    LATE_AUTHORIZATION = "LATE_AUTHORIZATION"  # authorized after we closed it (left to lapse)
 
 
 class ReconciliationFinding(BaseModel):

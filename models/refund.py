@@ -8,7 +8,7 @@ from pymongo import ASCENDING, IndexModel
 
 from models.clock import UtcDateTime, utcnow
 from models.common import RefundTimelineEntry
-from models.enums import Gateway, RefundReason, RefundStatus
+from models.enums import Gateway, RefundReason, RefundSource, RefundStatus
 from models.money import Money
 
 
@@ -18,6 +18,7 @@ class Refund(Document):
     customer_id: str
     amount: Money
     reason: RefundReason
+    source: RefundSource = RefundSource.API
     notes: dict[str, str] = Field(default_factory=dict)
     status: RefundStatus = RefundStatus.PENDING
     gateway: Gateway

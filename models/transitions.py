@@ -33,6 +33,15 @@ class PaymentEvent(StrEnum):
     RETRIED = "RETRIED"  # the customer starts a new attempt after a failure
     PARTIALLY_REFUNDED = "PARTIALLY_REFUNDED"
     REFUNDED = "REFUNDED"  # refunds now cover the whole captured amount
+    # The authorization we waited to capture was released by the gateway (Razorpay refunds an
+    # authorization nobody captured within its window): the money is gone.
+    AUTHORIZATION_VOIDED = "AUTHORIZATION_VOIDED"
+    # Money for a payment we had closed (cancelled, expired, failed for good). Never captured
+    # by us: an authorization is recorded and left to lapse; a capture the gateway made is
+    # recorded and refunded (LATE_PAYMENT_POLICY=refund) or accepted (=accept: COMPLETED).
+    LATE_AUTHORIZATION = "LATE_AUTHORIZATION"
+    LATE_PAYMENT = "LATE_PAYMENT"
+    LATE_PAYMENT_ACCEPTED = "LATE_PAYMENT_ACCEPTED"
 
 
 class RefundEvent(StrEnum):
@@ -78,6 +87,10 @@ _AUTHORIZED_NO_CANCEL = Reject("money is authorized: capture or void it at the g
 _NOT_RETRYABLE = Reject("only a failed payment can be retried")
 _CLOSED_NO_RETRY = Reject("the payment is closed: start a new payment")
 _FULLY_REFUNDED = Noop("stale: the payment is already fully refunded")
+_NOT_VOIDABLE = Noop("no authorization of ours is waiting: nothing to release")
+_OPEN_NOT_LATE = Reject("the payment is open: money for it is applied, not late")
+_LATE_ONLY = Reject("the payment is closed: money for it is late money (LATE_* events)")
+_LATE_RECORDED = Noop("stale: late money is already recorded on this refunded payment")
 
 _PAYMENT_TABLE: dict[tuple[PaymentStatus, PaymentEvent], PaymentDecision] = {
     # PENDING: our record exists; the gateway order may or may not.
@@ -90,6 +103,10 @@ _PAYMENT_TABLE: dict[tuple[PaymentStatus, PaymentEvent], PaymentDecision] = {
     (P.PENDING, E.RETRIED): _NOT_NEEDED,
     (P.PENDING, E.PARTIALLY_REFUNDED): _NOT_CAPTURED,
     (P.PENDING, E.REFUNDED): _NOT_CAPTURED,
+    (P.PENDING, E.AUTHORIZATION_VOIDED): _NOT_VOIDABLE,
+    (P.PENDING, E.LATE_AUTHORIZATION): _OPEN_NOT_LATE,
+    (P.PENDING, E.LATE_PAYMENT): _OPEN_NOT_LATE,
+    (P.PENDING, E.LATE_PAYMENT_ACCEPTED): _OPEN_NOT_LATE,
     # INITIATED: the gateway order exists; the customer is in checkout.
     (P.INITIATED, E.ORDER_CREATED): _DUPLICATE,
     (P.INITIATED, E.AUTHORIZED): Apply(P.AUTHORIZED),
@@ -100,6 +117,10 @@ _PAYMENT_TABLE: dict[tuple[PaymentStatus, PaymentEvent], PaymentDecision] = {
     (P.INITIATED, E.RETRIED): _NOT_NEEDED,
     (P.INITIATED, E.PARTIALLY_REFUNDED): _NOT_CAPTURED,
     (P.INITIATED, E.REFUNDED): _NOT_CAPTURED,
+    (P.INITIATED, E.AUTHORIZATION_VOIDED): _NOT_VOIDABLE,
+    (P.INITIATED, E.LATE_AUTHORIZATION): _OPEN_NOT_LATE,
+    (P.INITIATED, E.LATE_PAYMENT): _OPEN_NOT_LATE,
+    (P.INITIATED, E.LATE_PAYMENT_ACCEPTED): _OPEN_NOT_LATE,
     # AUTHORIZED: money is held; only a capture moves it on.
     (P.AUTHORIZED, E.ORDER_CREATED): _STALE,
     (P.AUTHORIZED, E.AUTHORIZED): _DUPLICATE,
@@ -110,6 +131,10 @@ _PAYMENT_TABLE: dict[tuple[PaymentStatus, PaymentEvent], PaymentDecision] = {
     (P.AUTHORIZED, E.RETRIED): _NOT_RETRYABLE,
     (P.AUTHORIZED, E.PARTIALLY_REFUNDED): _NOT_CAPTURED,
     (P.AUTHORIZED, E.REFUNDED): _NOT_CAPTURED,
+    (P.AUTHORIZED, E.AUTHORIZATION_VOIDED): Apply(P.FAILED),
+    (P.AUTHORIZED, E.LATE_AUTHORIZATION): _OPEN_NOT_LATE,
+    (P.AUTHORIZED, E.LATE_PAYMENT): _OPEN_NOT_LATE,
+    (P.AUTHORIZED, E.LATE_PAYMENT_ACCEPTED): _OPEN_NOT_LATE,
     # COMPLETED: captured; only refunds move it on.
     (P.COMPLETED, E.ORDER_CREATED): _STALE,
     (P.COMPLETED, E.AUTHORIZED): _STALE,
@@ -120,6 +145,11 @@ _PAYMENT_TABLE: dict[tuple[PaymentStatus, PaymentEvent], PaymentDecision] = {
     (P.COMPLETED, E.RETRIED): _NOT_RETRYABLE,
     (P.COMPLETED, E.PARTIALLY_REFUNDED): Apply(P.PARTIALLY_REFUNDED),
     (P.COMPLETED, E.REFUNDED): Apply(P.REFUNDED),
+    (P.COMPLETED, E.AUTHORIZATION_VOIDED): _NOT_VOIDABLE,
+    # Accepted late money, or a second order attempt captured after ours: recorded, kept.
+    (P.COMPLETED, E.LATE_AUTHORIZATION): Apply(P.COMPLETED),
+    (P.COMPLETED, E.LATE_PAYMENT): Apply(P.COMPLETED),
+    (P.COMPLETED, E.LATE_PAYMENT_ACCEPTED): _DUPLICATE,
     # PARTIALLY_REFUNDED: captured, some of it returned; each further partial refund re-applies.
     (P.PARTIALLY_REFUNDED, E.ORDER_CREATED): _STALE,
     (P.PARTIALLY_REFUNDED, E.AUTHORIZED): _STALE,
@@ -130,6 +160,10 @@ _PAYMENT_TABLE: dict[tuple[PaymentStatus, PaymentEvent], PaymentDecision] = {
     (P.PARTIALLY_REFUNDED, E.RETRIED): _NOT_RETRYABLE,
     (P.PARTIALLY_REFUNDED, E.PARTIALLY_REFUNDED): Apply(P.PARTIALLY_REFUNDED),
     (P.PARTIALLY_REFUNDED, E.REFUNDED): Apply(P.REFUNDED),
+    (P.PARTIALLY_REFUNDED, E.AUTHORIZATION_VOIDED): _NOT_VOIDABLE,
+    (P.PARTIALLY_REFUNDED, E.LATE_AUTHORIZATION): Apply(P.PARTIALLY_REFUNDED),
+    (P.PARTIALLY_REFUNDED, E.LATE_PAYMENT): Apply(P.PARTIALLY_REFUNDED),
+    (P.PARTIALLY_REFUNDED, E.LATE_PAYMENT_ACCEPTED): _STALE,
     # REFUNDED: everything returned; nothing moves it.
     (P.REFUNDED, E.ORDER_CREATED): _STALE,
     (P.REFUNDED, E.AUTHORIZED): _STALE,
@@ -140,6 +174,13 @@ _PAYMENT_TABLE: dict[tuple[PaymentStatus, PaymentEvent], PaymentDecision] = {
     (P.REFUNDED, E.RETRIED): _NOT_RETRYABLE,
     (P.REFUNDED, E.PARTIALLY_REFUNDED): _FULLY_REFUNDED,
     (P.REFUNDED, E.REFUNDED): _DUPLICATE,
+    (P.REFUNDED, E.AUTHORIZATION_VOIDED): _NOT_VOIDABLE,
+    # A closed payment whose late money was returned reads REFUNDED; more late money for it
+    # is recorded and returned the same way (its captured figure grows, so it is partly
+    # refunded until the new refund completes).
+    (P.REFUNDED, E.LATE_AUTHORIZATION): Apply(P.REFUNDED),
+    (P.REFUNDED, E.LATE_PAYMENT): Apply(P.PARTIALLY_REFUNDED),
+    (P.REFUNDED, E.LATE_PAYMENT_ACCEPTED): _LATE_RECORDED,
     # FAILED: the last attempt failed; another attempt on the same gateway order may succeed.
     (P.FAILED, E.ORDER_CREATED): _STALE,
     (P.FAILED, E.AUTHORIZED): Apply(P.AUTHORIZED),
@@ -148,28 +189,44 @@ _PAYMENT_TABLE: dict[tuple[PaymentStatus, PaymentEvent], PaymentDecision] = {
     (P.FAILED, E.CANCELLED): Apply(P.CANCELLED),
     (P.FAILED, E.EXPIRED): Apply(P.EXPIRED),
     (P.FAILED, E.RETRIED): Apply(P.INITIATED),
-    (P.FAILED, E.PARTIALLY_REFUNDED): _NOT_CAPTURED,
-    (P.FAILED, E.REFUNDED): _NOT_CAPTURED,
-    # CANCELLED / EXPIRED: closed by us. Money that moves at the gateway afterwards is still
-    # real - the gateway is the truth - so it applies; services flag the late capture.
+    # A late capture refunded in full ends it REFUNDED, as the money says (refunds are only
+    # ever made for captured money, which the late events record).
+    (P.FAILED, E.PARTIALLY_REFUNDED): Apply(P.PARTIALLY_REFUNDED),
+    (P.FAILED, E.REFUNDED): Apply(P.REFUNDED),
+    (P.FAILED, E.AUTHORIZATION_VOIDED): _NOT_VOIDABLE,
+    # Failed for good (no attempts left): late money is recorded, never captured by us.
+    (P.FAILED, E.LATE_AUTHORIZATION): Apply(P.FAILED),
+    (P.FAILED, E.LATE_PAYMENT): Apply(P.FAILED),
+    (P.FAILED, E.LATE_PAYMENT_ACCEPTED): Apply(P.COMPLETED),
+    # CANCELLED / EXPIRED: closed by us. Money that moves at the gateway afterwards is real -
+    # the gateway is the truth - but it is never captured by us: services record it as late
+    # money (LATE_*), and its refund moves the status as the money says.
     (P.CANCELLED, E.ORDER_CREATED): _STALE,
-    (P.CANCELLED, E.AUTHORIZED): Apply(P.AUTHORIZED),
-    (P.CANCELLED, E.CAPTURED): Apply(P.COMPLETED),
+    (P.CANCELLED, E.AUTHORIZED): _LATE_ONLY,
+    (P.CANCELLED, E.CAPTURED): _LATE_ONLY,
     (P.CANCELLED, E.FAILED): _STALE,
     (P.CANCELLED, E.CANCELLED): _DUPLICATE,
     (P.CANCELLED, E.EXPIRED): _STALE,
     (P.CANCELLED, E.RETRIED): _CLOSED_NO_RETRY,
-    (P.CANCELLED, E.PARTIALLY_REFUNDED): _NOT_CAPTURED,
-    (P.CANCELLED, E.REFUNDED): _NOT_CAPTURED,
+    (P.CANCELLED, E.PARTIALLY_REFUNDED): Apply(P.PARTIALLY_REFUNDED),
+    (P.CANCELLED, E.REFUNDED): Apply(P.REFUNDED),
+    (P.CANCELLED, E.AUTHORIZATION_VOIDED): _NOT_VOIDABLE,
+    (P.CANCELLED, E.LATE_AUTHORIZATION): Apply(P.CANCELLED),
+    (P.CANCELLED, E.LATE_PAYMENT): Apply(P.CANCELLED),
+    (P.CANCELLED, E.LATE_PAYMENT_ACCEPTED): Apply(P.COMPLETED),
     (P.EXPIRED, E.ORDER_CREATED): _STALE,
-    (P.EXPIRED, E.AUTHORIZED): Apply(P.AUTHORIZED),
-    (P.EXPIRED, E.CAPTURED): Apply(P.COMPLETED),
+    (P.EXPIRED, E.AUTHORIZED): _LATE_ONLY,
+    (P.EXPIRED, E.CAPTURED): _LATE_ONLY,
     (P.EXPIRED, E.FAILED): _STALE,
     (P.EXPIRED, E.CANCELLED): _STALE,
     (P.EXPIRED, E.EXPIRED): _DUPLICATE,
     (P.EXPIRED, E.RETRIED): _CLOSED_NO_RETRY,
-    (P.EXPIRED, E.PARTIALLY_REFUNDED): _NOT_CAPTURED,
-    (P.EXPIRED, E.REFUNDED): _NOT_CAPTURED,
+    (P.EXPIRED, E.PARTIALLY_REFUNDED): Apply(P.PARTIALLY_REFUNDED),
+    (P.EXPIRED, E.REFUNDED): Apply(P.REFUNDED),
+    (P.EXPIRED, E.AUTHORIZATION_VOIDED): _NOT_VOIDABLE,
+    (P.EXPIRED, E.LATE_AUTHORIZATION): Apply(P.EXPIRED),
+    (P.EXPIRED, E.LATE_PAYMENT): Apply(P.EXPIRED),
+    (P.EXPIRED, E.LATE_PAYMENT_ACCEPTED): Apply(P.COMPLETED),
 }
 
 R = RefundStatus

@@ -53,6 +53,8 @@ class PaymentMutation:
             wallet=input.wallet,
             vpa=input.vpa,
             notes=input.notes,
+            return_url=input.return_url,
+            cancel_url=input.cancel_url,
         )
 
         async def run() -> InitiatePaymentSuccess:

@@ -7,7 +7,17 @@ from typing import Annotated, Any, Protocol
 
 import strawberry
 
-from models.enums import Gateway, PaymentMethodType, PaymentStatus, RefundReason, RefundStatus
+from models.enums import (
+    Gateway,
+    LatePaymentAction,
+    LatePaymentKind,
+    PaymentMethodType,
+    PaymentStatus,
+    RefundReason,
+    RefundSource,
+    RefundStatus,
+    TransitionSource,
+)
 from models.money import Money
 from models.payment import CheckoutParams
 from models.payment import Payment as PaymentDocument
@@ -45,6 +55,10 @@ class RefundType:
     order_id: str
     amount: MoneyType
     reason: RefundReason
+    source: RefundSource = strawberry.field(
+        description="API: an admin asked for it; LATE_PAYMENT: paygraph returning money captured "
+        "for a closed payment; GATEWAY: made at the gateway (its dashboard, a chargeback)."
+    )
     status: RefundStatus
     gateway: Gateway
     gateway_refund_id: str | None
@@ -62,6 +76,7 @@ class RefundType:
             order_id=refund.order_id,
             amount=money(refund.amount),
             reason=refund.reason,
+            source=refund.source,
             status=refund.status,
             gateway=refund.gateway,
             gateway_refund_id=refund.gateway_refund_id,
@@ -80,9 +95,28 @@ def checkout_view(checkout: CheckoutParams) -> CheckoutParamsType:
         gateway_order_id=checkout.gateway_order_id,
         amount_minor=checkout.amount_minor,
         currency=checkout.currency,
+        script_url=checkout.script_url,
         approve_url=checkout.approve_url,
         saved_token=checkout.saved_token,
     )
+
+
+@strawberry.type(
+    name="LatePayment",
+    description="Money the gateway took or held for this payment after it was closed "
+    "(cancelled, expired, failed for good), and what paygraph did: never captured by us; a "
+    "capture is refunded in full (LATE_PAYMENT_POLICY=refund) or accepted (=accept).",
+)
+class LatePaymentType:
+    gateway_payment_id: str
+    amount: MoneyType
+    kind: LatePaymentKind
+    action: LatePaymentAction
+    refund_id: strawberry.ID | None = strawberry.field(
+        description="The refund returning it (action REFUNDED): follow its status there."
+    )
+    detected_at: datetime
+    detected_by: TransitionSource
 
 
 @strawberry.type(name="Payment")
@@ -93,6 +127,10 @@ class PaymentType:
     status: PaymentStatus
     amount: MoneyType
     refunded_amount: MoneyType
+    captured_amount: MoneyType = strawberry.field(
+        description="What the gateway captured for this payment (late captures included)."
+    )
+    late_payments: list[LatePaymentType]
     gateway: Gateway | None
     method_type: PaymentMethodType
     gateway_order_id: str | None
@@ -122,6 +160,19 @@ class PaymentType:
             status=payment.status,
             amount=money(payment.amount),
             refunded_amount=money(payment.refunded_amount),
+            captured_amount=money(payment.captured_amount),
+            late_payments=[
+                LatePaymentType(
+                    gateway_payment_id=late.gateway_payment_id,
+                    amount=money(late.amount),
+                    kind=late.kind,
+                    action=late.action,
+                    refund_id=strawberry.ID(str(late.refund_id)) if late.refund_id else None,
+                    detected_at=late.detected_at,
+                    detected_by=late.source,
+                )
+                for late in payment.late_payments
+            ],
             gateway=payment.gateway,
             method_type=payment.method_type,
             gateway_order_id=payment.gateway_order_id,
@@ -175,6 +226,16 @@ class InitiatePaymentInput:
     wallet: str | None = strawberry.field(default=None, description="A code from wallets.")
     vpa: str | None = strawberry.field(default=None, description="UPI id, e.g. name@bank.")
     notes: str | None = None
+    return_url: str | None = strawberry.field(
+        default=None,
+        description="PayPal: where the buyer lands after approving (your own page; PayPal adds "
+        "?token=<order id>). An absolute URL on an origin of CORS_ALLOW_ORIGINS; omitted: "
+        "PAYPAL_RETURN_URL.",
+    )
+    cancel_url: str | None = strawberry.field(
+        default=None,
+        description="PayPal: where the buyer lands after cancelling (same rules as returnUrl).",
+    )
 
 
 @strawberry.type

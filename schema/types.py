@@ -10,9 +10,12 @@ import strawberry
 
 from models.enums import (
     Gateway,
+    LatePaymentAction,
+    LatePaymentKind,
     PaymentMethodType,
     PaymentStatus,
     RefundReason,
+    RefundSource,
     RefundStatus,
     Role,
     TransitionSource,
@@ -27,6 +30,9 @@ strawberry.enum(Gateway, name="Gateway")
 strawberry.enum(RefundReason, name="RefundReason")
 strawberry.enum(TransitionSource, name="TransitionSource")
 strawberry.enum(PaymentEvent, name="PaymentEvent")
+strawberry.enum(RefundSource, name="RefundSource")
+strawberry.enum(LatePaymentKind, name="LatePaymentKind")
+strawberry.enum(LatePaymentAction, name="LatePaymentAction")
 
 
 @strawberry.type(description="Who the bearer token says is calling.")
@@ -62,6 +68,10 @@ class CheckoutParamsType:
     gateway_order_id: str
     amount_minor: int
     currency: str
+    script_url: str | None = strawberry.field(
+        description="The checkout script to load once per page (Razorpay's checkout.js; the "
+        "sandbox's stand-in outside production); null for PayPal's redirect."
+    )
     approve_url: str | None = strawberry.field(description="PayPal: where the buyer approves.")
     saved_token: str | None = strawberry.field(
         description="A saved method's gateway token for the checkout (Razorpay `token`)."

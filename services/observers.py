@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Protocol
 
 from models.enums import PaymentStatus, RefundStatus
-from models.payment import Payment
+from models.payment import LatePayment, Payment
 from models.refund import Refund
 
 
@@ -28,6 +28,10 @@ class ChangeObserver(Protocol):
         """`refund` was created (PENDING) or entered `status`."""
         ...
 
+    def late_payment(self, payment: Payment, late: LatePayment) -> None:
+        """Money for the closed `payment` was recorded as `late` (and acted on)."""
+        ...
+
 
 class NullObserver:
     def payment_transitioned(self, payment: Payment, status: PaymentStatus, at: datetime) -> None:
@@ -37,6 +41,9 @@ class NullObserver:
         return None
 
     def refund_transitioned(self, refund: Refund, status: RefundStatus) -> None:
+        return None
+
+    def late_payment(self, payment: Payment, late: LatePayment) -> None:
         return None
 
 

@@ -99,6 +99,10 @@ class PayPalGateway:
     def public_key(self) -> str:
         return self._config.client_id
 
+    @property
+    def checkout_script_url(self) -> None:
+        return None  # the buyer approves on PayPal's page: a redirect or a popup
+
     # --- capability -----------------------------------------------------------------------
 
     def supports(self, method: MethodKind, currency: str, amount_minor: int) -> bool:
@@ -147,8 +151,8 @@ class PayPalGateway:
             "payment_source": {
                 "paypal": {
                     "experience_context": {
-                        "return_url": self._config.return_url,
-                        "cancel_url": self._config.cancel_url,
+                        "return_url": request.return_url or self._config.return_url,
+                        "cancel_url": request.cancel_url or self._config.cancel_url,
                         "user_action": "PAY_NOW",
                         "shipping_preference": "NO_SHIPPING",
                     }

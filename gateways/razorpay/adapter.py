@@ -38,6 +38,8 @@ log = logging.getLogger("paygraph.gateways.razorpay")
 
 GATEWAY = Gateway.RAZORPAY
 MIN_AMOUNT_MINOR = MIN_AMOUNTS[Gateway.RAZORPAY]
+RAZORPAY_API = "https://api.razorpay.com"
+RAZORPAY_CHECKOUT_JS = "https://checkout.razorpay.com/v1/checkout.js"
 # Cards settle in INR and, for international cards, USD: the one non-INR currency every version
 # of Razorpay's order validator accepted (reference §10). Other methods are INR only.
 CARD_CURRENCIES = frozenset({"INR", "USD"})
@@ -86,6 +88,14 @@ class RazorpayGateway:
     @property
     def public_key(self) -> str:
         return self._config.key_id
+
+    @property
+    def checkout_script_url(self) -> str:
+        """Razorpay's own checkout.js against the real API; the sandbox's stand-in (same API,
+        served beside it) against any other base URL."""
+        if self._config.base_url.rstrip("/") == RAZORPAY_API:
+            return RAZORPAY_CHECKOUT_JS
+        return f"{self._config.base_url.rstrip('/')}/v1/checkout.js"
 
     def supports(self, method: MethodKind, currency: str, amount_minor: int) -> bool:
         if method not in mapping.METHODS or amount_minor < MIN_AMOUNT_MINOR:

@@ -83,7 +83,7 @@ class Checkout:
             await self._limiter.hit(
                 f"ip:{client.ip or 'unknown'}", f"customer:{principal.customer_id}"
             )
-        valid = rules.validate(command)
+        valid = rules.validate(command, self._policy.return_origins)
         if valid.saved_method_id is not None:
             await _check_saved_method(principal, valid.saved_method_id, valid.method)
         candidates = rules.route(self._gateways, valid.method, valid.money)
@@ -98,6 +98,8 @@ class Checkout:
             installments=valid.installments,
             saved_method_id=valid.saved_method_id,
             notes=valid.notes,
+            return_url=valid.return_url,
+            cancel_url=valid.cancel_url,
             metadata=client,
             request_fingerprint=fingerprint,
             created_at=now,
@@ -193,6 +195,8 @@ class Checkout:
             method=catalog.method_kind(payment.method_type),
             notes={"payment_id": str(payment.id), "order_id": payment.order_id},
             customer_id=payment.customer_id,
+            return_url=payment.return_url,
+            cancel_url=payment.cancel_url,
         )
         attempts: list[GatewayAttempt] = []
         for adapter in candidates:
@@ -227,6 +231,7 @@ class Checkout:
                 amount_minor=order.amount_minor,
                 currency=order.currency,
                 approve_url=order.approve_url,
+                script_url=adapter.checkout_script_url,
             )
             created = GatewayAttempt(gateway=adapter.name, outcome="created", detail=order.id)
             return await self._store.transition(

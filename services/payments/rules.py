@@ -10,6 +10,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TypeAlias
+from urllib.parse import urlsplit
 
 from beanie import PydanticObjectId
 
@@ -23,10 +24,11 @@ from gateways.base import (
 )
 from gateways.policy import CircuitOpen
 from gateways.registry import GatewayRegistry
-from models.enums import PaymentMethodType
+from models.enums import PaymentMethodType, PaymentStatus
 from models.errors import UnsupportedPaymentMethod, ValidationFailed
 from models.money import SUPPORTED_CURRENCIES, Money
-from models.payment import GatewayAttempt, MethodDetails
+from models.payment import GatewayAttempt, MethodDetails, Payment
+from models.transitions import UNPAID_CLOSED_STATUSES
 from services import catalog
 from services.kit import object_id
 from services.payments.types import InitiateCommand
@@ -46,9 +48,13 @@ class ValidInitiate:
     installments: int
     saved_method_id: PydanticObjectId | None  # well formed; whose it is is checked by a read
     notes: dict[str, str]
+    return_url: str | None = None
+    cancel_url: str | None = None
 
 
-def validate(command: InitiateCommand) -> ValidInitiate:
+def validate(
+    command: InitiateCommand, return_origins: frozenset[str] = frozenset()
+) -> ValidInitiate:
     """The command's fields in a fixed order; the first problem is raised as ValidationFailed
     (or its InvalidAmount and UnsupportedCurrency) naming the field."""
     if not catalog.ORDER_ID_RE.match(command.order_id or ""):
@@ -73,7 +79,33 @@ def validate(command: InitiateCommand) -> ValidInitiate:
             command.saved_method_id,
             otherwise=ValidationFailed("savedMethodId is not a valid id", field="savedMethodId"),
         )
-    return ValidInitiate(money, method, details, command.installments, saved_method_id, notes)
+    return ValidInitiate(
+        money,
+        method,
+        details,
+        command.installments,
+        saved_method_id,
+        notes,
+        _return_url(command.return_url, "returnUrl", return_origins),
+        _return_url(command.cancel_url, "cancelUrl", return_origins),
+    )
+
+
+def _return_url(url: str | None, field: str, origins: frozenset[str]) -> str | None:
+    """An absolute http(s) URL on an allowed origin (else the gateway would redirect the buyer
+    anywhere a request names), at most 2,000 characters."""
+    if url is None:
+        return None
+    parts = urlsplit(url)
+    origin = f"{parts.scheme}://{parts.netloc}"
+    if len(url) > 2000 or parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValidationFailed(f"{field} must be an absolute http(s) URL", field=field)
+    if origin not in origins:
+        raise ValidationFailed(
+            f"{field} must be on an allowed origin (CORS_ALLOW_ORIGINS); {origin} is not",
+            field=field,
+        )
+    return url
 
 
 def _method_details(command: InitiateCommand) -> MethodDetails:
@@ -228,3 +260,11 @@ def supported_methods(
         tenures = catalog.EMI_TENURES if method is PaymentMethodType.EMI else ()
         options.append(catalog.MethodOption(method, found[0].name, tenures))
     return options
+
+
+def is_closed(payment: Payment, max_attempts: int) -> bool:
+    """Closed for us: cancelled, expired, or failed with no attempt left. Money that reaches
+    the gateway for it afterwards is late money (services/payments/late.py), never captured."""
+    return payment.status in UNPAID_CLOSED_STATUSES or (
+        payment.status is PaymentStatus.FAILED and payment.attempt_count >= max_attempts
+    )

@@ -11,13 +11,15 @@ from beanie import PydanticObjectId
 from gateways.base import GatewayEvent, GatewayPayment
 from gateways.registry import GatewayRegistry
 from models.enums import PaymentStatus, TransitionSource
-from models.payment import ClientMetadata, Payment
+from models.payment import ClientMetadata, LatePayment, Payment
 from services import catalog
 from services.auth import Principal
 from services.events import EventBus
 from services.observers import ChangeObserver, NullObserver
-from services.payments import closing, queries, rules
+from services.payments import queries, rules
 from services.payments.checkout import Checkout
+from services.payments.closing import Closing
+from services.payments.late import LATE_MONEY, AlertSink, LateMoney, LateRefunds
 from services.payments.store import PaymentStore
 from services.payments.sync import PaymentSync
 from services.payments.types import (
@@ -46,12 +48,25 @@ class PaymentService:
         limiter: RateLimiter | None = None,
         saved_methods: SavedMethodService | None = None,  # verify(save_method=True) saves
         observer: ChangeObserver | None = None,  # metrics; told after each applied write
+        late_refunds: LateRefunds | None = None,  # returns late captured money
+        alerts: AlertSink | None = None,  # told of each late payment
     ) -> None:
         self._gateways = gateways
         self._events = events
         self._policy = policy
-        self._store = PaymentStore(events, observer or NullObserver())
-        self._sync = PaymentSync(gateways, self._store, policy, saved_methods=saved_methods)
+        observer = observer or NullObserver()
+        self._store = PaymentStore(events, observer)
+        self._late = LateMoney(
+            self._store,
+            observer,
+            policy.late_payment_policy,
+            refunds=late_refunds,
+            alerts=alerts,
+        )
+        self._sync = PaymentSync(
+            gateways, self._store, policy, self._late, saved_methods=saved_methods
+        )
+        self._closing = Closing(self._store, self._sync, policy.timeout_minutes)
         self._checkout = Checkout(
             gateways, self._store, policy, limiter=limiter, saved_methods=saved_methods
         )
@@ -151,17 +166,43 @@ class PaymentService:
     # -- closing an unpaid payment ---------------------------------------------------------
 
     async def cancel(self, principal: Principal, payment_id: str) -> Payment:
-        """Cancel a pending or initiated payment (cancelling a cancelled one returns it)."""
-        return await closing.cancel(self._store, principal, payment_id)
+        """Cancel a pending or initiated payment (cancelling a cancelled one returns it), after
+        asking the gateway: a payment paid meanwhile is applied, not cancelled (InvalidState)."""
+        return await self._closing.cancel(principal, payment_id)
 
     async def expire_stale(self, *, now: datetime | None = None, limit: int = 500) -> int:
-        """Mark EXPIRED every unpaid payment past its expiry time; returns how many."""
-        return await closing.expire_stale(
-            self._store, self._policy.timeout_minutes, now=now, limit=limit
-        )
+        """Expire every unpaid payment past its expiry time whose gateway order holds nothing
+        (what it holds is applied instead); returns how many were expired."""
+        return await self._closing.expire_stale(now=now, limit=limit)
 
     async def expire(
         self, payment: Payment, source: TransitionSource, *, actor: str | None = None, note: str
     ) -> Payment:
-        """Close an unpaid payment as EXPIRED (InvalidState if it has moved past that)."""
-        return await closing.expire(self._store, payment, source, actor=actor, note=note)
+        """Close an unpaid payment as EXPIRED after asking the gateway (what its order holds is
+        applied instead); InvalidState if it has moved past that, GatewayError if the gateway
+        cannot be asked."""
+        return await self._closing.expire(payment, source, actor=actor, note=note)
+
+    # -- late money ------------------------------------------------------------------------
+
+    def is_closed(self, payment: Payment) -> bool:
+        """Cancelled, expired or failed for good: money for it now is late money."""
+        return self._sync.closed(payment)
+
+    async def collect_late(
+        self, payment: Payment, source: TransitionSource, *, actor: str | None = None
+    ) -> Payment:
+        """Ask the gateway about a closed payment; record what it holds as late money."""
+        return await self._sync.collect_late(payment, source, actor=actor)
+
+    def is_late_money(self, payment: Payment, found: GatewayPayment) -> bool:
+        """Whether `found` is money the closed `payment` must treat as late."""
+        return self._sync.closed(payment) and found.status in LATE_MONEY
+
+    async def late_reported(self, payment: Payment) -> list[LatePayment]:
+        """Mark the payment's late payments reported; returns those this call marked."""
+        return await self._late.mark_reported(payment)
+
+    async def return_late_money(self, payment: Payment) -> None:
+        """Make sure each late capture to refund has its refund (idempotent)."""
+        await self._late.return_money(payment)

@@ -33,9 +33,10 @@ from models.errors import (
     ValidationFailed,
 )
 from models.payment import Payment
-from models.transitions import CAPTURED_PAYMENT_STATUSES, UNPAID_CLOSED_STATUSES, PaymentEvent
+from models.transitions import CAPTURED_PAYMENT_STATUSES, PaymentEvent
 from services.auth import Principal
-from services.payments import queries
+from services.payments import queries, rules
+from services.payments.late import LATE_MONEY, LateMoney
 from services.payments.store import PaymentStore
 from services.payments.types import PaymentPolicy, VerifyCommand
 from services.saved_methods import SavedMethodService
@@ -57,13 +58,21 @@ class PaymentSync:
         gateways: GatewayRegistry,
         store: PaymentStore,
         policy: PaymentPolicy,
+        late: LateMoney,
         *,
         saved_methods: SavedMethodService | None = None,
     ) -> None:
         self._gateways = gateways
         self._store = store
         self._policy = policy
+        self._late = late
         self._saved_methods = saved_methods
+
+    def closed(self, payment: Payment) -> bool:
+        return rules.is_closed(payment, self._policy.max_attempts)
+
+    def adapter(self, gateway: Gateway) -> PaymentGateway:
+        return self._gateways.get(gateway)
 
     # -- verify ----------------------------------------------------------------------------
 
@@ -71,20 +80,40 @@ class PaymentSync:
         payment = await queries.get(principal, command.payment_id)
         if payment.status in CAPTURED_PAYMENT_STATUSES:
             return payment
-        if payment.status in UNPAID_CLOSED_STATUSES:
-            raise InvalidState(f"the payment is {payment.status.value.lower()}")
-        if (
-            payment.status is PaymentStatus.FAILED
-            and payment.attempt_count >= self._policy.max_attempts
-        ):
-            raise InvalidState("the payment failed for good; start a new order")
         if payment.gateway is None or payment.gateway_order_id is None:
+            if self.closed(payment):
+                raise InvalidState(_closed_reason(payment))
             raise InvalidState("the payment has no gateway order yet")
+        was_closed = self.closed(payment)
         actor = principal.customer_id
         if payment.gateway is Gateway.PAYPAL:
-            return await self._verify_paypal(payment, actor)
+            if was_closed:
+                verified = await self.collect_late(payment, TransitionSource.API, actor=actor)
+            else:
+                verified = await self._verify_paypal(payment, actor)
+        else:
+            adapter = self._gateways.get(payment.gateway)
+            verified = await self._verify_razorpay(payment, adapter, command, actor)
+        if was_closed and verified.status not in CAPTURED_PAYMENT_STATUSES:
+            # Asked the gateway first: whatever it held is recorded as late money; the closed
+            # payment itself is not revived.
+            raise InvalidState(_closed_reason(verified))
+        return verified
+
+    async def collect_late(
+        self, payment: Payment, source: TransitionSource, *, actor: str | None = None
+    ) -> Payment:
+        """A closed payment: record whatever its gateway order holds as late money."""
+        assert payment.gateway is not None and payment.gateway_order_id is not None
         adapter = self._gateways.get(payment.gateway)
-        return await self._verify_razorpay(payment, adapter, command, actor)
+        order_id = payment.gateway_order_id
+        try:
+            attempts = await adapter.list_order_payments(order_id)
+        except (GatewayUnavailable, GatewayOutcomeUnknown):
+            raise GatewayUnavailableError("could not ask the gateway about this payment") from None
+        for attempt in attempts:
+            payment = await self._late.record(payment, attempt, source, actor=actor)
+        return payment
 
     async def _verify_razorpay(
         self, payment: Payment, adapter: PaymentGateway, command: VerifyCommand, actor: str
@@ -160,32 +189,90 @@ class PaymentSync:
         gateway_event_id: str | None = None,
         capture: bool = False,
     ) -> Payment:
+        if self.closed(payment) and found.status in LATE_MONEY:
+            return await self._late.record(
+                payment, found, source, actor=actor, gateway_event_id=gateway_event_id
+            )
         ids = {"gateway_payment_id": found.id}
+        try:
+            match found.status:
+                case (
+                    GatewayPaymentStatus.CAPTURED
+                    | GatewayPaymentStatus.REFUNDED
+                    | GatewayPaymentStatus.REVERSED
+                ):
+                    # Captured money (a refund or a chargeback of it is a refund of its own).
+                    return await self._store.transition(
+                        payment,
+                        PaymentEvent.CAPTURED,
+                        source,
+                        actor=actor,
+                        gateway_event_id=gateway_event_id,
+                        gateway_payment_id=found.id,
+                        set_fields={
+                            **ids,
+                            "captured_minor": found.amount_minor,
+                            "error_code": None,
+                            "error_message": None,
+                        },
+                    )
+                case GatewayPaymentStatus.AUTHORIZED | GatewayPaymentStatus.PENDING:
+                    pending = found.status is GatewayPaymentStatus.PENDING
+                    authorized = await self._store.transition(
+                        payment,
+                        PaymentEvent.AUTHORIZED,
+                        source,
+                        actor=actor,
+                        gateway_event_id=gateway_event_id,
+                        gateway_payment_id=found.id,
+                        set_fields=ids,
+                        # A capture under review at PayPal: money is held, not yet ours.
+                        note="capture pending review at the gateway" if pending else None,
+                    )
+                    if pending or not capture or authorized.status is not PaymentStatus.AUTHORIZED:
+                        return authorized
+                    return await self._capture(authorized, found, source, actor)
+        except InvalidState:
+            fresh = await self._store.reload(payment)
+            if self.closed(fresh):  # closed meanwhile (cancel, expiry): this money is late
+                return await self._late.record(
+                    fresh, found, source, actor=actor, gateway_event_id=gateway_event_id
+                )
+            raise
         match found.status:
-            case GatewayPaymentStatus.CAPTURED | GatewayPaymentStatus.REFUNDED:
+            case GatewayPaymentStatus.VOIDED:
+                # The gateway released an authorization nobody captured: if it was the one we
+                # hold, the payment ends FAILED with that reason, never COMPLETED.
+                if found.id != payment.gateway_payment_id:
+                    return payment  # another attempt's, or a late one's: nothing of ours moved
                 return await self._store.transition(
                     payment,
-                    PaymentEvent.CAPTURED,
+                    PaymentEvent.AUTHORIZATION_VOIDED,
                     source,
                     actor=actor,
                     gateway_event_id=gateway_event_id,
                     gateway_payment_id=found.id,
-                    set_fields={**ids, "error_code": None, "error_message": None},
+                    note="the gateway released the authorization before it was captured",
+                    set_fields={
+                        "error_code": "AUTHORIZATION_LAPSED",
+                        "error_message": "the authorization lapsed before capture",
+                    },
                 )
-            case GatewayPaymentStatus.AUTHORIZED:
-                authorized = await self._store.transition(
-                    payment,
-                    PaymentEvent.AUTHORIZED,
-                    source,
-                    actor=actor,
-                    gateway_event_id=gateway_event_id,
-                    gateway_payment_id=found.id,
-                    set_fields=ids,
-                )
-                if not capture or authorized.status is not PaymentStatus.AUTHORIZED:
-                    return authorized
-                return await self._capture(authorized, found, source, actor)
             case GatewayPaymentStatus.FAILED:
+                if (
+                    payment.status is PaymentStatus.AUTHORIZED
+                    and found.id == payment.gateway_payment_id
+                ):
+                    # The money we held failed (a capture under review was denied).
+                    payment = await self._store.transition(
+                        payment,
+                        PaymentEvent.AUTHORIZATION_VOIDED,
+                        source,
+                        actor=actor,
+                        gateway_event_id=gateway_event_id,
+                        gateway_payment_id=found.id,
+                        note="the gateway declined the capture it was reviewing",
+                    )
                 return await self._store.failed_attempt(
                     payment,
                     source,
@@ -224,6 +311,8 @@ class PaymentSync:
     ) -> Payment:
         if payment.gateway is None or payment.gateway_order_id is None:
             raise InvalidState("the payment has no gateway order")
+        if self.closed(payment):
+            raise InvalidState(_closed_reason(payment))  # never captured by us
         adapter = self._gateways.get(payment.gateway)
         try:
             captured = await adapter.capture(
@@ -266,7 +355,7 @@ class PaymentSync:
                 PaymentStatus.PENDING,
                 PaymentStatus.INITIATED,
                 PaymentStatus.FAILED,
-            ):
+            ) and not self.closed(payment):
                 # A buyer not (yet) approved, or a declined capture (already counted as a
                 # failed attempt), leaves nothing more for this event to do.
                 with contextlib.suppress(InvalidState, GatewayRejected):
@@ -310,3 +399,15 @@ class PaymentSync:
             capture=status is GatewayPaymentStatus.AUTHORIZED,
         )
         return payment.id
+
+
+def _closed_reason(payment: Payment) -> str:
+    closed = payment.status.value.lower()
+    if payment.status is PaymentStatus.FAILED:
+        closed = "failed for good (no attempts left)"
+    if payment.late_payments:
+        return (
+            f"the payment was {closed} before the money arrived: it is never captured, and "
+            "what the gateway took is returned (see latePayments)"
+        )
+    return f"the payment is {closed}; start a new order"

@@ -9,7 +9,7 @@ from datetime import datetime
 from bson import ObjectId
 from bson.errors import InvalidId
 
-from models.enums import PaymentMethodType
+from models.enums import LatePaymentPolicy, PaymentMethodType
 from models.errors import ValidationFailed
 from models.payment import CheckoutParams, Payment
 
@@ -26,6 +26,8 @@ class InitiateCommand:
     wallet: str | None = None
     vpa: str | None = None
     notes: str | None = None
+    return_url: str | None = None  # PayPal: where the buyer lands after approving
+    cancel_url: str | None = None  # PayPal: where the buyer lands after cancelling
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +63,10 @@ class PaymentPolicy:
     max_attempts: int = 3
     timeout_minutes: int = 60
     wait_for_peer_seconds: float = 15.0
+    late_payment_policy: LatePaymentPolicy = LatePaymentPolicy.REFUND
+    # Origins a per-payment return URL may point at (CORS_ALLOW_ORIGINS and this server): a
+    # return URL elsewhere would make the gateway an open redirect.
+    return_origins: frozenset[str] = frozenset()
 
 
 def encode_cursor(payment: Payment) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from gateways.base import Gateway, GatewayOrderStatus, GatewayPayment, GatewayPaymentStatus
 from gateways.registry import GatewayRegistry
-from models.enums import PaymentStatus, TransitionSource
+from models.enums import LatePaymentAction, LatePaymentKind, PaymentStatus, TransitionSource
 from models.errors import InvalidState
 from models.payment import Payment
 from models.reconciliation import FindingKind, ReconciliationFinding
@@ -20,6 +20,7 @@ from services.reconciliation.findings import (
     double_charge,
     money,
 )
+from services.reconciliation.late import LateMoneyChecks
 
 ACTOR = "reconciliation"
 _PAID = (GatewayPaymentStatus.CAPTURED, GatewayPaymentStatus.REFUNDED)
@@ -27,14 +28,19 @@ _HELD = (*_PAID, GatewayPaymentStatus.AUTHORIZED)
 
 
 class PaymentChecks:
-    def __init__(self, payments: PaymentService, gateways: GatewayRegistry) -> None:
+    def __init__(
+        self, payments: PaymentService, gateways: GatewayRegistry, late: LateMoneyChecks
+    ) -> None:
         self._payments = payments
         self._gateways = gateways
+        self._late = late
 
     # -- open payments ---------------------------------------------------------------------
 
     async def check_open(self, run: Run, payment: Payment) -> bool:
         """True when something was changed (or, dry, would be)."""
+        if self._payments.is_closed(payment) and payment.gateway_order_id is not None:
+            return await self._late.check_closed(run, payment)  # failed for good
         if payment.gateway is None or payment.gateway_order_id is None:
             return await self._expire(run, payment, "no gateway order was ever created")
         adapter = self._gateways.get(payment.gateway)
@@ -203,10 +209,22 @@ class PaymentChecks:
         adapter = self._gateways.get(payment.gateway)
         order_id = payment.gateway_order_id
         attempts = await run.fetch(lambda: adapter.list_order_payments(order_id))
+        late = {entry.gateway_payment_id for entry in payment.late_payments}
         ours = next((a for a in attempts if a.id == payment.gateway_payment_id), None)
         for extra in attempts:
-            if extra is not ours and extra.status in _PAID:
+            # Late money is recorded and acted on (refunded or accepted): not a double charge.
+            if extra is not ours and extra.id not in late and extra.status in _PAID:
                 run.issue(double_charge(payment, payment.gateway_payment_id, extra))
+        late_captured = sum(
+            entry.amount.amount_minor
+            for entry in payment.late_payments
+            if entry.kind is LatePaymentKind.CAPTURE
+            and entry.action is not LatePaymentAction.ACCEPTED
+        )
+        if payment.captured_minor <= late_captured:
+            # Only late money was ever captured for it (a closed payment whose late capture was
+            # refunded): what the gateway refunded must match what we refunded.
+            return self._refunds_agree(run, payment, [a for a in attempts if a.id in late])
         if ours is None:
             run.issue(
                 ReconciliationFinding(
@@ -233,8 +251,14 @@ class PaymentChecks:
             return False
         if (ours.amount_minor, ours.currency) != (payment.amount.amount_minor, payment.currency):
             run.issue(amount_mismatch(payment, ours))
+        return self._refunds_agree(run, payment, [a for a in attempts if a is ours or a.id in late])
+
+    def _refunds_agree(self, run: Run, payment: Payment, captures: list[GatewayPayment]) -> bool:
+        """The gateway must not have refunded more of these captures than we know of."""
+        refunded = sum(a.amount_refunded_minor for a in captures)
         known = payment.refund_committed_minor  # refunded and in flight
-        if ours.amount_refunded_minor > known:
+        if refunded > known and captures:
+            ours = captures[0]
             run.issue(
                 ReconciliationFinding(
                     kind=FindingKind.UNKNOWN_REFUND,
@@ -242,10 +266,10 @@ class PaymentChecks:
                     detail="the gateway refunded more than the refunds we know of"
                     + (
                         " (fully refunded there)"
-                        if ours.status is GatewayPaymentStatus.REFUNDED
+                        if all(a.status is GatewayPaymentStatus.REFUNDED for a in captures)
                         else ""
                     ),
-                    expected=f"{money(ours.amount_refunded_minor, ours.currency)} refunded",
+                    expected=f"{money(refunded, ours.currency)} refunded",
                     actual=f"{money(known, payment.currency)} refunded or in flight",
                     action=REVIEW,
                 )

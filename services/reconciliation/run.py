@@ -23,9 +23,11 @@ from models.transitions import (
     CAPTURED_PAYMENT_STATUSES,
     OPEN_PAYMENT_STATUSES,
     OPEN_REFUND_STATUSES,
+    UNPAID_CLOSED_STATUSES,
 )
 from services.reconciliation.announce import Announcer, RunOutcome
 from services.reconciliation.findings import REVIEW, Progress, Run, about
+from services.reconciliation.late import LateMoneyChecks
 from services.reconciliation.lock import RunLock
 from services.reconciliation.payments import PaymentChecks
 from services.reconciliation.refunds import RefundChecks
@@ -42,6 +44,9 @@ class ReconciliationPolicy:
     pending_after: timedelta = timedelta(minutes=5)  # RECONCILE_PENDING_AFTER_SECONDS
     refund_timeout: timedelta = timedelta(hours=24)  # REFUND_TIMEOUT_HOURS
     drift_window: timedelta = timedelta(hours=24)
+    # RECONCILE_CLOSED_LOOKBACK_HOURS: cancelled and expired payments are asked about this long
+    # (Razorpay takes late authorizations for 5 days).
+    closed_lookback: timedelta = timedelta(hours=120)
     concurrency: int = 8  # gateway calls in flight
     workers: int = 32  # records being worked on (database writes included)
     lock_ttl: timedelta = timedelta(minutes=5)  # renewed every third of it while running
@@ -54,12 +59,14 @@ class Reconciler:
         lock: RunLock,
         payments: PaymentChecks,
         refunds: RefundChecks,
+        late: LateMoneyChecks,
         announcer: Announcer,
     ) -> None:
         self._policy = policy
         self._lock = lock
         self._payments = payments
         self._refunds = refunds
+        self._late = late
         self._announcer = announcer
 
     async def reconcile(
@@ -116,9 +123,16 @@ class Reconciler:
         settled_payments = {
             "status": {"$in": [s.value for s in CAPTURED_PAYMENT_STATUSES]},
             "updated_at": {"$gte": drift_from},
-            "gateway_payment_id": {"$ne": None},
+            "$or": [{"gateway_payment_id": {"$ne": None}}, {"late_payments.0": {"$exists": True}}],
             **created,
         }
+        closed_payments = {
+            "status": {"$in": [s.value for s in UNPAID_CLOSED_STATUSES]},
+            "updated_at": {"$gte": run.now - policy.closed_lookback},
+            "gateway_order_id": {"$ne": None},
+            **created,
+        }
+        late_unreported = {"late_payments": {"$elemMatch": {"reported": False}}, **created}
         open_refunds = {
             "status": {"$in": [s.value for s in OPEN_REFUND_STATUSES]},
             "updated_at": {"$lte": stale},
@@ -130,6 +144,8 @@ class Reconciler:
         selections: list[tuple[type[Payment] | type[Refund], dict[str, Any], Check]] = [
             (Payment, open_payments, self._payments.check_open),
             (Payment, settled_payments, self._payments.check_settled),
+            (Payment, closed_payments, self._late.check_closed),
+            (Payment, late_unreported, self._late.report_late),
             (Refund, open_refunds, self._refunds.check),
         ]
         chosen = [

@@ -19,6 +19,7 @@ from services.observers import ReconciliationRecorder
 from services.payments import PaymentService
 from services.reconciliation.announce import Announcer
 from services.reconciliation.findings import Progress
+from services.reconciliation.late import LateMoneyChecks
 from services.reconciliation.lock import RunLock
 from services.reconciliation.payments import PaymentChecks
 from services.reconciliation.refunds import RefundChecks
@@ -51,11 +52,13 @@ class ReconciliationService:
         recorder: ReconciliationRecorder | None = None,
     ) -> None:
         policy = policy or ReconciliationPolicy()
+        late = LateMoneyChecks(payments, gateways)
         self._reconciler = Reconciler(
             policy,
             RunLock(redis, policy.lock_ttl),
-            PaymentChecks(payments, gateways),
+            PaymentChecks(payments, gateways, late),
             RefundChecks(refunds, gateways, policy.refund_timeout),
+            late,
             Announcer(alerts, recorder),
         )
 

@@ -8,6 +8,7 @@ import hashlib
 import json
 import logging
 from datetime import datetime, timedelta
+from typing import Any
 
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
@@ -15,7 +16,7 @@ from pymongo.errors import DuplicateKeyError
 from domain.gateways import MIN_AMOUNT_MINOR
 from models.clock import utcnow
 from models.common import RefundTimelineEntry
-from models.enums import PaymentStatus, RefundStatus, TransitionSource
+from models.enums import PaymentStatus, RefundReason, RefundSource, RefundStatus, TransitionSource
 from models.errors import (
     Forbidden,
     IdempotencyConflict,
@@ -25,7 +26,7 @@ from models.errors import (
     ValidationFailed,
 )
 from models.money import Money
-from models.payment import Payment
+from models.payment import LatePayment, Payment
 from models.refund import Refund
 from models.transitions import REFUNDABLE_PAYMENT_STATUSES
 from services.auth import Principal
@@ -55,7 +56,12 @@ async def accept_refund(
     fingerprint = _fingerprint(command)
     try:
         amount = _validate(payment, command)
-        refund, created = await _reserve(store, payment, amount, command, fingerprint, principal)
+        refund, created = await _reserve(
+            store,
+            payment,
+            _new_refund(payment, amount, command, fingerprint, principal),
+            statuses=REFUNDABLE_PAYMENT_STATUSES,
+        )
     except (InvalidState, RefundExceedsCaptured, RefundWindowExpired):
         # A repeat of an accepted request gets its refund back even when that refund
         # took what was left. The key is looked up only here and on a unique-key clash in
@@ -157,20 +163,75 @@ def _validate(payment: Payment, command: RefundCommand) -> Money:
     return amount
 
 
-async def _reserve(
+async def accept_late_refund(
     store: RefundStore,
+    queue: RefundQueue,
+    policy: RefundPolicy,
+    payment: Payment,
+    late: LatePayment,
+) -> Refund:
+    """Return late captured money in full: the refund of `late` (its id chosen when the late
+    payment was recorded, its key derived from the gateway payment), reserved against what the
+    gateway captured and sent like any refund. Safe to call again: the first refund is
+    returned."""
+    assert payment.id is not None and payment.gateway is not None
+    assert late.refund_id is not None
+    existing = await Refund.get(late.refund_id)
+    if existing is not None:
+        return existing
+    now = utcnow()
+    refund = Refund(
+        id=late.refund_id,
+        payment_id=payment.id,
+        order_id=payment.order_id,
+        customer_id=payment.customer_id,
+        amount=late.amount,
+        reason=RefundReason.LATE_PAYMENT,
+        source=RefundSource.LATE_PAYMENT,
+        gateway=payment.gateway,
+        gateway_payment_id=late.gateway_payment_id,
+        idempotency_key=f"late:{late.gateway_payment_id}",
+        request_fingerprint=late.gateway_payment_id,
+        created_at=now,
+        updated_at=now,
+        timeline=[
+            RefundTimelineEntry(
+                at=now,
+                from_status=None,
+                to_status=RefundStatus.PENDING,
+                source=TransitionSource.API,
+                actor="late-payment",
+                note=(
+                    f"returning {late.amount.to_decimal_string()} {late.amount.currency} "
+                    f"captured late ({late.gateway_payment_id}) on a closed payment"
+                ),
+            )
+        ],
+    )
+    try:
+        refund, created = await _reserve(store, payment, refund, statuses=None)
+    except RefundExceedsCaptured:
+        # Read before its late capture was written: read again, once.
+        fresh = await Payment.get(payment.id)
+        if fresh is None:
+            raise
+        refund, created = await _reserve(store, fresh, refund, statuses=None)
+    if created:
+        await _enqueue(queue, policy, refund)
+    return refund
+
+
+def _new_refund(
     payment: Payment,
     amount: Money,
     command: RefundCommand,
     fingerprint: str,
     principal: Principal,
-) -> tuple[Refund, bool]:
-    """Reserve the amount and insert the PENDING refund atomically. The flag says whether
-    this call created it (False: a concurrent request with the same key did)."""
+) -> Refund:
     assert payment.id is not None and payment.gateway is not None
     assert payment.gateway_payment_id is not None  # checked by _validate
     now = utcnow()
-    refund = Refund(
+    return Refund(
         payment_id=payment.id,
         order_id=payment.order_id,
         customer_id=payment.customer_id,
@@ -195,19 +256,34 @@ async def _reserve(
         ],
     )
 
+
+async def _reserve(
+    store: RefundStore,
+    payment: Payment,
+    refund: Refund,
+    *,
+    statuses: frozenset[PaymentStatus] | None,
+) -> tuple[Refund, bool]:
+    """Reserve the refund's amount and insert it PENDING atomically. The flag says whether
+    this call created it (False: a concurrent request with the same key did). `statuses`: the
+    payment statuses a refund may start from (None: any, for late money)."""
+    amount = refund.amount
+    query: dict[str, Any] = {
+        "_id": payment.id,
+        # The captured figure as read bounds the reservation: if it changed, nothing matches
+        # and the caller reads again.
+        "captured_minor": payment.captured_minor,
+        "refund_committed_minor": {"$lte": payment.captured_minor - amount.amount_minor},
+    }
+    if statuses is not None:
+        query["status"] = {"$in": [s.value for s in statuses]}
+
     async def reserve(session: AsyncClientSession) -> None:
-        # The captured amount never changes, so "enough left" is a bound on one field.
         result = await Payment.get_pymongo_collection().update_one(
-            {
-                "_id": payment.id,
-                "status": {"$in": [s.value for s in REFUNDABLE_PAYMENT_STATUSES]},
-                "refund_committed_minor": {
-                    "$lte": payment.amount.amount_minor - amount.amount_minor
-                },
-            },
+            query,
             {
                 "$inc": {"refund_committed_minor": amount.amount_minor, "version": 1},
-                "$set": {"updated_at": now},
+                "$set": {"updated_at": refund.created_at},
             },
             session=session,
         )
@@ -229,7 +305,7 @@ async def _reserve(
     except DuplicateKeyError:
         # This idempotency key already has a refund (a repeat, or a concurrent request
         # that won): the transaction, reservation included, was rolled back.
-        existing = await _by_key(payment, command.idempotency_key, fingerprint)
+        existing = await _by_key(payment, refund.idempotency_key, refund.request_fingerprint)
         if existing is None:
             raise InvalidState("the refund is being created; try again") from None
         return existing, False

@@ -12,11 +12,12 @@ from gateways.base import GatewayEvent, GatewayRefund
 from gateways.registry import GatewayRegistry
 from models.clock import utcnow
 from models.enums import TransitionSource
+from models.payment import LatePayment, Payment
 from models.refund import Refund
 from services.auth import Principal
 from services.events import EventBus
 from services.observers import ChangeObserver, NullObserver
-from services.refunds.accept import accept_refund, sweep_pending
+from services.refunds.accept import accept_late_refund, accept_refund, sweep_pending
 from services.refunds.commands import RefundCommand, RefundPolicy, RefundQueue
 from services.refunds.queries import refund_for, watch_refunds
 from services.refunds.send import send_pending, submit_refund
@@ -57,6 +58,11 @@ class RefundService:
         NOT_FOUND for anyone else's. The same idempotency key returns the first refund (in
         its current status); the same key with other parameters is IDEMPOTENCY_CONFLICT."""
         return await accept_refund(self._store, self._queue, self._policy, principal, command)
+
+    async def refund_late_payment(self, payment: Payment, late: LatePayment) -> Refund:
+        """Return money captured for a closed payment, in full, like any refund (reserved,
+        PENDING, sent by a worker; source LATE_PAYMENT). Idempotent per late payment."""
+        return await accept_late_refund(self._store, self._queue, self._policy, payment, late)
 
     async def sweep(self, *, now: datetime | None = None) -> int:
         """Queue again the refunds still PENDING `resend_after` their acceptance (the queue

@@ -181,7 +181,7 @@ async def _move_money(
     refunded = payment.refunded_minor + amount
     event = (
         PaymentEvent.REFUNDED
-        if refunded >= payment.amount.amount_minor
+        if refunded >= payment.captured_minor
         else PaymentEvent.PARTIALLY_REFUNDED
     )
     decision = decide(payment.status, event)

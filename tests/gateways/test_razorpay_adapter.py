@@ -115,6 +115,20 @@ async def captured_payment(gateway: RazorpayGateway, sandbox: Sandbox) -> tuple[
     return order.id, payment_id
 
 
+class TestCheckoutScript:
+    async def test_the_real_api_gets_razorpays_own_checkout_js(self) -> None:
+        adapter = RazorpayGateway(RazorpayConfig(key_id="rzp_live_x", key_secret="s"))
+        try:
+            assert adapter.checkout_script_url == "https://checkout.razorpay.com/v1/checkout.js"
+        finally:
+            await adapter.aclose()
+
+    def test_the_sandbox_serves_its_stand_in_beside_its_api(
+        self, gateway: RazorpayGateway, razorpay_sandbox_url: str
+    ) -> None:
+        assert gateway.checkout_script_url == f"{razorpay_sandbox_url}/v1/checkout.js"
+
+
 class TestSupports:
     def test_inr_takes_every_razorpay_method(self, gateway: RazorpayGateway) -> None:
         for method in mapping.METHODS:

@@ -114,6 +114,7 @@ EXPECTED_INDEXES: dict[tuple[str, str], tuple[list[tuple[str, int]], dict[str, A
     ("webhook_events", "gateway_received"): ([("gateway", 1), ("received_at", -1)], {}),
     ("webhook_events", "status_received"): ([("status", 1), ("received_at", 1)], {}),
     ("reconciliation_reports", "started_at"): ([("started_at", -1)], {}),
+    ("failed_jobs", "failed_at"): ([("failed_at", -1)], {}),
 }  # fmt: skip
 
 OPTION_KEYS = ("unique", "sparse", "partialFilterExpression", "expireAfterSeconds")
@@ -139,6 +140,7 @@ class TestCollections:
             "saved_payment_methods",
             "webhook_events",
             "reconciliation_reports",
+            "failed_jobs",
         ]
 
 
@@ -270,11 +272,18 @@ class TestPaymentStorage:
         assert result is not None and result.modified_count == 0
 
     def test_refund_arithmetic(self) -> None:
-        payment = make_payment(refunded_minor=50, refund_committed_minor=1_050)
+        payment = make_payment(
+            captured_minor=100_050, refunded_minor=50, refund_committed_minor=1_050
+        )
         assert payment.refunded_amount == Money(amount_minor=50, currency="INR")
         assert payment.refund_reserved_minor == 1_000
         assert payment.refundable_minor == 100_050 - 50 - 1_000
         assert payment.refundable_amount.currency == "INR"
+        assert payment.net_minor == 100_050 - 50
+
+    def test_nothing_is_refundable_before_a_capture(self) -> None:
+        payment = make_payment()  # the order's amount is not money taken
+        assert (payment.captured_minor, payment.refundable_minor) == (0, 0)
 
     def test_amount_must_be_money(self) -> None:
         with pytest.raises(ValidationError):

@@ -44,20 +44,23 @@ ABBREVIATIONS = {
 PAYMENT_EVENTS_ORDER = [
     "ORDER_CREATED", "AUTHORIZED", "CAPTURED", "FAILED", "CANCELLED",
     "EXPIRED", "RETRIED", "PARTIALLY_REFUNDED", "REFUNDED",
+    "AUTHORIZATION_VOIDED", "LATE_AUTHORIZATION", "LATE_PAYMENT", "LATE_PAYMENT_ACCEPTED",
 ]  # fmt: skip
 
 PAYMENT_MATRIX: dict[str, list[str]] = {
-    #                      ORDER   AUTH    CAPT    FAIL    CANC    EXPR    RETRY   PREF    RFND
+    #                      ORDER   AUTH    CAPT    FAIL    CANC    EXPR    RETRY   PREF    RFND    VOID    L_AUTH  L_PAY   L_ACC
     # columns: PAYMENT_EVENTS_ORDER
-    "PENDING":            ["INIT", "AUTH", "DONE", "FAIL", "CANC", "EXPD", "noop", "REJ",  "REJ"],
-    "INITIATED":          ["noop", "AUTH", "DONE", "FAIL", "CANC", "EXPD", "noop", "REJ",  "REJ"],
-    "AUTHORIZED":         ["noop", "noop", "DONE", "noop", "REJ",  "REJ",  "REJ",  "REJ",  "REJ"],
-    "COMPLETED":          ["noop", "noop", "noop", "noop", "REJ",  "REJ",  "REJ",  "PREF", "RFND"],
-    "PARTIALLY_REFUNDED": ["noop", "noop", "noop", "noop", "REJ",  "REJ",  "REJ",  "PREF", "RFND"],
-    "REFUNDED":           ["noop", "noop", "noop", "noop", "REJ",  "REJ",  "REJ",  "noop", "noop"],
-    "FAILED":             ["noop", "AUTH", "DONE", "noop", "CANC", "EXPD", "INIT", "REJ",  "REJ"],
-    "CANCELLED":          ["noop", "AUTH", "DONE", "noop", "noop", "noop", "REJ",  "REJ",  "REJ"],
-    "EXPIRED":            ["noop", "AUTH", "DONE", "noop", "noop", "noop", "REJ",  "REJ",  "REJ"],
+    "PENDING":            ["INIT", "AUTH", "DONE", "FAIL", "CANC", "EXPD", "noop", "REJ",  "REJ",  "noop", "REJ",  "REJ",  "REJ"],
+    "INITIATED":          ["noop", "AUTH", "DONE", "FAIL", "CANC", "EXPD", "noop", "REJ",  "REJ",  "noop", "REJ",  "REJ",  "REJ"],
+    "AUTHORIZED":         ["noop", "noop", "DONE", "noop", "REJ",  "REJ",  "REJ",  "REJ",  "REJ",  "FAIL", "REJ",  "REJ",  "REJ"],
+    "COMPLETED":          ["noop", "noop", "noop", "noop", "REJ",  "REJ",  "REJ",  "PREF", "RFND", "noop", "DONE", "DONE", "noop"],
+    "PARTIALLY_REFUNDED": ["noop", "noop", "noop", "noop", "REJ",  "REJ",  "REJ",  "PREF", "RFND", "noop", "PREF", "PREF", "noop"],
+    "REFUNDED":           ["noop", "noop", "noop", "noop", "REJ",  "REJ",  "REJ",  "noop", "noop", "noop", "RFND", "PREF", "noop"],
+    # Retryable or failed for good (services tell them apart): late events only for the latter.
+    "FAILED":             ["noop", "AUTH", "DONE", "noop", "CANC", "EXPD", "INIT", "PREF", "RFND", "noop", "FAIL", "FAIL", "DONE"],
+    # Closed by us: money afterwards is late money, never captured; its refund moves the status.
+    "CANCELLED":          ["noop", "REJ",  "REJ",  "noop", "noop", "noop", "REJ",  "PREF", "RFND", "noop", "CANC", "CANC", "DONE"],
+    "EXPIRED":            ["noop", "REJ",  "REJ",  "noop", "noop", "noop", "REJ",  "PREF", "RFND", "noop", "EXPD", "EXPD", "DONE"],
 }  # fmt: skip
 
 REFUND_EVENTS_ORDER = ["SUBMITTED", "PROCESSED", "FAILED"]
@@ -184,8 +187,20 @@ class TestOutOfOrder:
         assert decide(PaymentStatus.FAILED, PaymentEvent.CAPTURED) == Apply(PaymentStatus.COMPLETED)
 
     @pytest.mark.parametrize("closed", [PaymentStatus.CANCELLED, PaymentStatus.EXPIRED])
-    def test_gateway_capture_after_we_closed_applies(self, closed: PaymentStatus) -> None:
-        assert decide(closed, PaymentEvent.CAPTURED) == Apply(PaymentStatus.COMPLETED)
+    @pytest.mark.parametrize("event", [PaymentEvent.AUTHORIZED, PaymentEvent.CAPTURED])
+    def test_money_after_we_closed_is_never_applied_as_ours(
+        self, closed: PaymentStatus, event: PaymentEvent
+    ) -> None:
+        # The services record it as late money instead (LATE_*): never captured by us.
+        assert isinstance(decide(closed, event), Reject)
+
+    @pytest.mark.parametrize("closed", [PaymentStatus.CANCELLED, PaymentStatus.EXPIRED])
+    def test_late_capture_keeps_the_closed_status_until_its_refund(
+        self, closed: PaymentStatus
+    ) -> None:
+        assert decide(closed, PaymentEvent.LATE_PAYMENT) == Apply(closed)
+        assert decide(closed, PaymentEvent.REFUNDED) == Apply(PaymentStatus.REFUNDED)
+        assert decide(closed, PaymentEvent.LATE_PAYMENT_ACCEPTED) == Apply(PaymentStatus.COMPLETED)
 
 
 class TestContradictions:

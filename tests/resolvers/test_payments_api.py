@@ -358,10 +358,26 @@ class TestCancelAndExpiry:
         initiated = await shopper.initiate(orderId=order_id())
         cancelled = await shopper.cancel(initiated["payment"]["id"])
         assert cancelled["payment"]["status"] == "CANCELLED"
+        # Verifying a closed payment asks the gateway first: it knows no such payment.
         verify = await shopper.verify(
             paymentId=initiated["payment"]["id"], gatewayPaymentId="pay_x"
         )
+        assert verify["code"] == "INVALID_SIGNATURE"
+        assert (await shopper.payment(initiated["payment"]["id"]))["status"] == "CANCELLED"
+
+    async def test_a_cancelled_payment_paid_later_is_refused_and_its_money_returned(
+        self, shopper, sandbox
+    ):
+        initiated = await shopper.initiate(orderId=order_id())
+        await shopper.cancel(initiated["payment"]["id"])
+        paid = await shopper.pay_razorpay(initiated["checkout"]["gatewayOrderId"])
+        verify = await shopper.verify(
+            paymentId=initiated["payment"]["id"],
+            gatewayPaymentId=paid["razorpay_payment_id"],
+            signature=paid["razorpay_signature"],
+        )
         assert verify["code"] == "INVALID_STATE"
+        assert "never captured" in verify["message"]
 
     async def test_a_completed_payment_cannot_be_cancelled(self, shopper, sandbox):
         initiated = await shopper.initiate(orderId=order_id())
@@ -371,31 +387,22 @@ class TestCancelAndExpiry:
     async def test_expiry_marks_unpaid_payments_expired(self, shopper, sandbox, settings):
         from datetime import timedelta
 
-        from app import create_app  # noqa: F401 - the service is reached through the app below
+        from core import build_core
         from models.clock import utcnow
 
         initiated = await shopper.initiate(orderId=order_id())
         paid = await shopper.initiate(orderId=order_id())
         await pay_and_verify(shopper, paid)
-        service = _payments_service(settings)
-        assert await service.expire_stale(now=utcnow() + timedelta(minutes=61)) == 1
+        core = build_core(settings, serve_sandboxes=False)  # the expiry job's services
+        try:
+            # It asks the gateway first: the unpaid order holds nothing, so it expires.
+            assert await core.payments.expire_stale(now=utcnow() + timedelta(minutes=61)) == 1
+        finally:
+            await core.aclose()
         expired = await shopper.payment(initiated["payment"]["id"])
         assert expired["status"] == "EXPIRED"
         assert expired["timeline"][-1]["source"] == "EXPIRY"
         assert (await shopper.payment(paid["payment"]["id"]))["status"] == "COMPLETED"
-
-
-def _payments_service(settings):
-    from redis.asyncio import Redis
-
-    from core import payment_policy
-    from gateways.registry import GatewayRegistry
-    from services.events import EventBus
-    from services.payments import PaymentService
-
-    return PaymentService(
-        GatewayRegistry(), EventBus(Redis.from_url(settings.redis_url)), payment_policy(settings)
-    )
 
 
 class TestReads:
@@ -458,3 +465,54 @@ class TestRejectedOrders:
         assert codes == ["GATEWAY_REJECTED"] * 3 + ["MAX_ATTEMPTS_EXCEEDED"]
         payment = await Payment.find_one({"order_id": oid})
         assert payment.attempt_count == 3 and payment.order_lease_until is None
+
+
+class TestCheckoutForAShopsOwnPage:
+    async def test_razorpay_checkout_names_the_script_to_load(self, shopper, sandbox, app_server):
+        initiated = await shopper.initiate(orderId=order_id())
+        # Outside production: the sandbox's stand-in for Razorpay's checkout.js.
+        assert initiated["checkout"]["scriptUrl"] == (
+            f"{app_server.url}/sandbox/razorpay/v1/checkout.js"
+        )
+
+    async def test_paypal_sends_the_buyer_back_to_the_shops_page(self, shopper, sandbox, client):
+        shop = "http://localhost:5173"  # a Vite dev server: allowed by default outside production
+        initiated = await shopper.initiate(
+            orderId=order_id(),
+            amount="25.00",
+            currency="USD",
+            paymentMethod="PAYPAL",
+            returnUrl=f"{shop}/order/42?step=paid",
+            cancelUrl=f"{shop}/order/42",
+        )
+        checkout = initiated["checkout"]
+        assert checkout["scriptUrl"] is None  # PayPal's approval is a redirect
+        approved = await client.post(checkout["approveUrl"], json={"action": "approve"})
+        redirect = approved.json()["redirect_url"]
+        assert redirect.startswith(f"{shop}/order/42?step=paid&token={checkout['gatewayOrderId']}")
+
+    @pytest.mark.parametrize(
+        ("url", "why"),
+        [
+            ("https://evil.example/steal", "allowed origin"),
+            ("/relative/path", "absolute"),
+            ("javascript:alert(1)", "absolute"),
+        ],
+    )
+    async def test_a_return_url_elsewhere_is_refused_before_anything_is_made(
+        self, shopper, sandbox, url, why
+    ):
+        answer = await shopper.initiate(
+            orderId=order_id(),
+            amount="25.00",
+            currency="USD",
+            paymentMethod="PAYPAL",
+            returnUrl=url,
+        )
+        assert (answer["__typename"], answer["code"], answer["field"]) == (
+            "ValidationError",
+            "VALIDATION_ERROR",
+            "returnUrl",
+        )
+        assert why in answer["message"]
+        assert await Payment.find_all().count() == 0

@@ -301,7 +301,8 @@ class TestAdmin:
     async def test_list_and_replay(self, client, tokens, settings, shopper, worker):
         initiated = await shopper.initiate(orderId=order_id())
         await pay_and_verify(shopper, initiated)
-        await eventually(lambda: _all_processed(2))
+        # All three of a card payment's events (authorized, captured, order paid) processed.
+        await eventually(lambda: _all_processed(3))
         admin = {"Authorization": f"Bearer {tokens.mint('ops', admin=True)}"}
         listing = await client.post(
             "/graphql",

@@ -21,7 +21,7 @@ mutation($input: InitiatePaymentInput!) {
     __typename
     ... on InitiatePaymentSuccess {
       payment { %s }
-      checkout { gateway keyId gatewayOrderId amountMinor currency approveUrl }
+      checkout { gateway keyId gatewayOrderId amountMinor currency approveUrl scriptUrl }
     }
     ... on UserError { code message }
     ... on ValidationError { field }

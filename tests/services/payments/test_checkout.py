@@ -65,6 +65,7 @@ class TestInitiate:
             gateway_order_id=payment.gateway_order_id,
             amount_minor=149950,
             currency="INR",
+            script_url=f"http://127.0.0.1:{settings.port}/sandbox/razorpay/v1/checkout.js",
         )
         assert (payment.gateway, payment.receipt, payment.order_lease_until) == (
             RZP,

@@ -129,3 +129,14 @@ class TestExpire:
         with pytest.raises(InvalidState):
             await core.payments.expire(done, TransitionSource.RECONCILIATION, note="late")
         assert (await stored(done.id)).status is S.COMPLETED
+
+    async def test_closing_asks_the_gateway_first(self, core, sandboxes):
+        # Paid at the gateway, but the webhook and the verify were lost: expiring it applies
+        # what the gateway holds instead (COMPLETED), nothing is closed over money.
+        initiated = await initiate(core)
+        await sandboxes.pay(initiated.checkout.gateway_order_id)
+        result = await core.payments.expire(
+            initiated.payment, TransitionSource.EXPIRY, note="unpaid after 60 minutes"
+        )
+        assert result.status is S.COMPLETED
+        assert (await stored(initiated.payment.id)).status is S.COMPLETED

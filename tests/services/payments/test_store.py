@@ -176,17 +176,26 @@ class TestTransition:
 class TestLostRace:
     async def test_a_lost_race_rereads_and_decides_again(self, store):
         payment = await stored()
-        # Another writer cancels it after we read it...
-        await store.transition(payment, PaymentEvent.CANCELLED, TransitionSource.API)
-        # ...so our capture, decided on INITIATED, loses; decided again on CANCELLED it still
-        # applies (late money is real), from the status that is really there.
-        done = await store.transition(payment, PaymentEvent.CAPTURED, TransitionSource.WEBHOOK)
+        # Another writer authorizes it after we read it...
+        await store.transition(payment, PaymentEvent.AUTHORIZED, TransitionSource.WEBHOOK)
+        # ...so our capture, decided on INITIATED, loses; decided again on AUTHORIZED it
+        # applies from the status that is really there.
+        done = await store.transition(payment, PaymentEvent.CAPTURED, TransitionSource.API)
         assert done.status is PaymentStatus.COMPLETED
         assert done.version == payment.version + 2
         assert [(e.from_status, e.to_status) for e in (await in_db(payment)).timeline] == [
-            (PaymentStatus.INITIATED, PaymentStatus.CANCELLED),
-            (PaymentStatus.CANCELLED, PaymentStatus.COMPLETED),
+            (PaymentStatus.INITIATED, PaymentStatus.AUTHORIZED),
+            (PaymentStatus.AUTHORIZED, PaymentStatus.COMPLETED),
         ]
+
+    async def test_decided_again_a_close_turns_a_capture_into_a_refusal(self, store):
+        payment = await stored()
+        await store.transition(payment, PaymentEvent.CANCELLED, TransitionSource.API)
+        # Money for a closed payment is late money (services/payments/late.py), never a
+        # capture of ours: decided again on CANCELLED, the capture is refused.
+        with pytest.raises(InvalidState):
+            await store.transition(payment, PaymentEvent.CAPTURED, TransitionSource.WEBHOOK)
+        assert (await in_db(payment)).status is PaymentStatus.CANCELLED
 
     async def test_decided_again_it_can_become_noop(self, store):
         payment = await stored()

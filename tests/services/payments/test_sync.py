@@ -172,10 +172,22 @@ class TestVerifyRazorpay:
 
     async def test_a_cancelled_payment_cannot_be_verified(self, core, sandboxes):
         initiated = await initiate(core)
-        answer = await paid(sandboxes, initiated)
         await core.payments.cancel(CUSTOMER, str(initiated.payment.id))
-        with pytest.raises(InvalidState, match="cancelled"):
+        answer = await paid(sandboxes, initiated)  # the checkout completed after the cancel
+        with pytest.raises(InvalidState, match="cancelled before the money arrived"):
             await core.payments.verify(CUSTOMER, proof(initiated, answer))
+        # Asked the gateway before refusing: the late capture is recorded and returned.
+        payment = await stored(initiated.payment.id)
+        assert payment.status is S.CANCELLED
+        [late] = payment.late_payments
+        assert late.gateway_payment_id == answer["razorpay_payment_id"]
+
+    async def test_a_payment_paid_before_the_cancel_is_not_cancelled(self, core, sandboxes):
+        initiated = await initiate(core)
+        await paid(sandboxes, initiated)
+        with pytest.raises(InvalidState, match="paid at the gateway meanwhile"):
+            await core.payments.cancel(CUSTOMER, str(initiated.payment.id))
+        assert (await stored(initiated.payment.id)).status is S.COMPLETED
 
     async def test_another_customers_payment_is_not_found(self, core, sandboxes):
         initiated = await initiate(core)
@@ -227,7 +239,9 @@ class TestVerifyPayPal:
         await sandboxes.paypal(action="capture_outcome", outcome="PENDING", count=1)
         await sandboxes.approve(initiated.checkout.approve_url)
         pending = await core.payments.verify(CUSTOMER, VerifyCommand(str(initiated.payment.id)))
-        assert (pending.status, pending.version) == (S.INITIATED, initiated.payment.version)
+        # Visibly awaiting the gateway: money is held, never COMPLETED before PayPal says so.
+        assert pending.status is S.AUTHORIZED
+        assert pending.timeline[-1].note == "capture pending review at the gateway"
 
     async def test_a_refused_capture_counts_an_attempt_and_is_a_gateway_error(
         self, core, sandboxes
@@ -327,7 +341,7 @@ class TestApplyGatewayPayment:
             PaymentEvent.FAILED,
         )
 
-    @pytest.mark.parametrize("status", [GatewayPaymentStatus.CREATED, GatewayPaymentStatus.PENDING])
+    @pytest.mark.parametrize("status", [GatewayPaymentStatus.CREATED])
     async def test_nothing_to_do_before_the_gateway_decides(self, core, sandboxes, status):
         initiated = await initiate(core)
         found = GatewayPayment(
