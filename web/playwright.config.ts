@@ -33,11 +33,8 @@ export default defineConfig({
       gracefulShutdown: { signal: "SIGTERM", timeout: 20_000 },
       env: {
         PAYGRAPH_PORT: process.env.PAYGRAPH_E2E_API_PORT,
+        // The shop's origin: CORS, and where initiatePayment's PayPal returnUrl may point.
         PAYGRAPH_ALLOW_ORIGINS: shop,
-        // PayPal brings the buyer back to the shop's page (until initiatePayment takes a
-        // per-payment returnUrl, the server's PAYPAL_RETURN_URL decides).
-        PAYGRAPH_PAYPAL_RETURN_URL: `${shop}/`,
-        PAYGRAPH_PAYPAL_CANCEL_URL: `${shop}/`,
       },
     },
     {

@@ -3,7 +3,5 @@ export function pythonPath(): string;
 export function startPaygraph(options?: {
   port?: number;
   origins?: string[];
-  paypalReturnUrl?: string;
-  paypalCancelUrl?: string;
   quiet?: boolean;
 }): Promise<{ url: string; stop: () => Promise<void> }>;

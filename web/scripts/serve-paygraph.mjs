@@ -3,7 +3,8 @@
 // temporary data directory, from the repository's .venv. Used by Vitest's globalSetup and, as a
 // command, by Playwright's webServer. Needs the Python dev extra (`make test` installs it).
 //
-//   node scripts/serve-paygraph.mjs            # PORT / PAYGRAPH_PORT, else a free port
+//   PAYGRAPH_ALLOW_ORIGINS=http://127.0.0.1:5173 node scripts/serve-paygraph.mjs
+//   (port: PAYGRAPH_PORT or PORT, else a free one)
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -48,7 +49,7 @@ async function waitReady(url, child, timeoutMs) {
 }
 
 /**
- * @param {{port?: number, origins?: string[], paypalReturnUrl?: string, paypalCancelUrl?: string, quiet?: boolean}} options
+ * @param {{port?: number, origins?: string[], quiet?: boolean}} options
  * @returns {Promise<{url: string, stop: () => Promise<void>}>}
  */
 export async function startPaygraph(options = {}) {
@@ -65,9 +66,11 @@ export async function startPaygraph(options = {}) {
     RATE_LIMIT_INITIATE: "100000/minute",
     // Declines are tested on purpose: no error-rate alert for them.
     ALERT_MIN_ATTEMPTS: "1000000",
-    PAYPAL_RETURN_URL: options.paypalReturnUrl ?? `${url}/checkout/success`,
-    PAYPAL_CANCEL_URL: options.paypalCancelUrl ?? `${url}/checkout/cancel`,
+    // Payments that name no returnUrl come back to this server's own pages (as `make run`'s do).
+    PAYPAL_RETURN_URL: `${url}/checkout/success`,
+    PAYPAL_CANCEL_URL: `${url}/checkout/cancel`,
   });
+  // The pages that call this API cross-origin (and where PayPal may send their buyers back).
   if (options.origins?.length) env.CORS_ALLOW_ORIGINS = [url, ...options.origins].join(",");
   // cwd is the temporary directory: `paygraph dev` keeps its data and secrets in ./.paygraph,
   // and no developer's .env is read.
@@ -108,12 +111,7 @@ export async function startPaygraph(options = {}) {
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const port = Number(process.env.PAYGRAPH_PORT ?? process.env.PORT ?? 0) || undefined;
   const origins = (process.env.PAYGRAPH_ALLOW_ORIGINS ?? "").split(",").filter(Boolean);
-  const running = await startPaygraph({
-    port,
-    origins,
-    paypalReturnUrl: process.env.PAYGRAPH_PAYPAL_RETURN_URL,
-    paypalCancelUrl: process.env.PAYGRAPH_PAYPAL_CANCEL_URL,
-  });
+  const running = await startPaygraph({ port, origins });
   console.log(`paygraph ready on ${running.url}`);
   const shutdown = () => void running.stop().then(() => process.exit(0));
   process.on("SIGINT", shutdown);

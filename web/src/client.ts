@@ -18,7 +18,6 @@ export interface PaygraphClients {
   client: Client;
   ws: WsClient;
   socket: SocketStatus;
-  apiUrl: () => URL;
 }
 
 export class TokenUnavailable extends Error {
@@ -112,5 +111,5 @@ export function createClients(options: ClientOptions): PaygraphClients {
       }),
     ],
   });
-  return { client, ws, socket, apiUrl };
+  return { client, ws, socket };
 }

@@ -12,10 +12,6 @@ export interface PaygraphProviderProps {
   getToken: TokenSource;
   /** Shown in the gateway's checkout (Razorpay's `name`). */
   merchantName?: string;
-  /** Where Razorpay's checkout.js is loaded from when the API does not say (an API without
-   * CheckoutParams.scriptUrl): set "https://checkout.razorpay.com/v1/checkout.js" in production.
-   * Default: the sandbox's stand-in on the API's origin. */
-  checkoutScriptUrl?: string;
   /** For tests or instrumentation. */
   fetch?: typeof fetch;
   children?: ReactNode;
@@ -23,13 +19,12 @@ export interface PaygraphProviderProps {
 
 export interface PaygraphContextValue extends PaygraphClients {
   merchantName: string | undefined;
-  checkoutScriptUrl: string | undefined;
 }
 
 const PaygraphContext = createContext<PaygraphContextValue | null>(null);
 
 /** Connects the hooks and components below it to a paygraph API. */
-export function PaygraphProvider({ url, wsUrl, getToken, merchantName, checkoutScriptUrl, fetch, children }: PaygraphProviderProps) {
+export function PaygraphProvider({ url, wsUrl, getToken, merchantName, fetch, children }: PaygraphProviderProps) {
   // The latest getToken is read at call time: an inline arrow does not rebuild the client.
   const tokenRef = useRef(getToken);
   tokenRef.current = getToken;
@@ -46,10 +41,7 @@ export function PaygraphProvider({ url, wsUrl, getToken, merchantName, checkoutS
   // No dispose on unmount: the socket is lazy (closed once nothing is subscribed), and
   // StrictMode's rehearsed unmount must not leave a disposed client behind.
   const clientsValue = current.value;
-  const value = useMemo<PaygraphContextValue>(
-    () => ({ ...clientsValue, merchantName, checkoutScriptUrl }),
-    [clientsValue, merchantName, checkoutScriptUrl],
-  );
+  const value = useMemo<PaygraphContextValue>(() => ({ ...clientsValue, merchantName }), [clientsValue, merchantName]);
   return (
     <PaygraphContext.Provider value={value}>
       <UrqlProvider value={clientsValue.client}>{children}</UrqlProvider>

@@ -22,7 +22,7 @@ export type Wallet = CheckoutOptionsQuery["wallets"][number];
 
 type InitiateSuccess = Extract<InitiatePaymentMutation["initiatePayment"], { __typename: "InitiatePaymentSuccess" }>;
 /** What the gateway's checkout needs: key, gateway order id, amount, approve URL (PayPal). */
-export type CheckoutParams = InitiateSuccess["checkout"] & { scriptUrl?: string | null };
+export type CheckoutParams = InitiateSuccess["checkout"];
 
 /** A payment with a gateway order, ready for the gateway's checkout. */
 export interface InitiatedPayment {

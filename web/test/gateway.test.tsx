@@ -5,7 +5,7 @@ import { afterEach, describe, expect, test } from "vitest";
 import { render, renderHook } from "vitest-browser-react";
 import { loadRazorpay, type RazorpayFailure, type RazorpayOptions, type RazorpaySuccess } from "../src/gateways/razorpay.js";
 import { commands } from "vitest/browser";
-import { CheckoutFlow, PaygraphProvider, useGatewayCheckout, useInitiatePayment, type InitiatedPayment } from "../src/index.js";
+import { CheckoutFlow, useGatewayCheckout, useInitiatePayment, type InitiatedPayment } from "../src/index.js";
 import { apiUrl, newCustomer, newOrderId, TEST_CARD, withProvider } from "./support.js";
 
 class RecordingCheckout {
@@ -94,21 +94,6 @@ describe("useGatewayCheckout with Razorpay Checkout", () => {
     await expect.poll(() => RecordingCheckout.last?.opened).toBe(true);
     RecordingCheckout.last!.options.modal!.ondismiss!();
     await expect(dismissing).resolves.toEqual({ status: "dismissed" });
-  });
-
-  test("the provider's checkoutScriptUrl is used while the API sends no scriptUrl", async () => {
-    window.Razorpay = RecordingCheckout as unknown as typeof window.Razorpay;
-    const src = "data:text/javascript,window.fromProviderScript=true;";
-    const { token } = await newCustomer();
-    const Wrapper = ({ children }: { children: React.ReactNode }) => (
-      <PaygraphProvider url={apiUrl()} getToken={() => token} checkoutScriptUrl={src}>
-        {children}
-      </PaygraphProvider>
-    );
-    const { result } = await renderHook(() => useGatewayCheckout(), { wrapper: Wrapper });
-    void result.current.open(await initiated(token));
-    await expect.poll(() => RecordingCheckout.last?.opened).toBe(true);
-    expect((window as unknown as { fromProviderScript?: boolean }).fromProviderScript).toBe(true);
   });
 
   test("checkout.js is loaded once per page, whatever StrictMode's double effects do", async () => {

@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useRef, useState } from "react";
 import { paygraphError, type PaygraphError } from "../errors.js";
-import { clearPayPalParams, forgetApproval, readPayPalReturn, type PayPalReturn } from "../gateways/paypal.js";
+import { clearPayPalParams, currentPage, forgetApproval, readPayPalReturn, type PayPalReturn } from "../gateways/paypal.js";
 import { useCheckoutOptions } from "../hooks/useCheckoutOptions.js";
 import { useGatewayCheckout, type GatewayOutcome } from "../hooks/useGatewayCheckout.js";
 import { useCancelPayment, useInitiatePayment, useVerifyPayment } from "../hooks/useMutations.js";
@@ -25,6 +25,9 @@ export interface CheckoutFlowProps {
   saveMethod?: boolean;
   /** PayPal approval by leaving the page (default) or in a popup. */
   paypalMode?: "redirect" | "popup";
+  /** Where PayPal brings the buyer back, approved or cancelled: an absolute URL on an origin the
+   * API allows (CORS_ALLOW_ORIGINS). Default: this page; null: the API's PAYPAL_RETURN_URL. */
+  paypalReturnUrl?: string | null;
   /** Razorpay prefill (name, email, contact). */
   prefill?: Record<string, string>;
   locale?: string;
@@ -74,7 +77,8 @@ function resumed(ret: PayPalReturn | null, order: CheckoutOrder): FlowState {
  * success, or failure with a retry that keeps the same order. The amount, currency and orderId
  * sent are the `order` props at the moment the customer confirms; if they change after a payment
  * was started, the flow goes back to review instead of paying a stale amount. */
-export function CheckoutFlow({ order, onSuccess, onFailure, onCancel, saveMethod = false, paypalMode = "redirect", prefill, locale }: CheckoutFlowProps) {
+export function CheckoutFlow(props: CheckoutFlowProps) {
+  const { order, onSuccess, onFailure, onCancel, saveMethod = false, paypalMode = "redirect", paypalReturnUrl, prefill, locale } = props;
   const [paypalReturn] = useState(() => readPayPalReturn());
   const [state, setState] = useState<FlowState>(() => resumed(paypalReturn, order));
   const update = useCallback((patch: Partial<FlowState>) => setState((s) => ({ ...s, ...patch, moved: s.moved || patch.step !== undefined })), []);
@@ -207,6 +211,10 @@ export function CheckoutFlow({ order, onSuccess, onFailure, onCancel, saveMethod
       } else {
         input.paymentMethod = choice as PaymentMethodType;
         if (extras.installments > 1) input.installments = extras.installments;
+      }
+      if (input.paymentMethod === "PAYPAL" && paypalReturnUrl !== null) {
+        // Back to this page (or the one named): the flow finds ?token= and captures.
+        input.returnUrl = input.cancelUrl = paypalReturnUrl ?? currentPage();
       }
     }
     setState((s) => ({ ...s, snapshot }));

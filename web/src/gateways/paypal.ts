@@ -48,6 +48,15 @@ export function readPayPalReturn(): PayPalReturn | null {
   return { pending, approved: params.has("PayerID") };
 }
 
+/** This page's address without PayPal's parameters: where a redirect or popup comes back to. */
+export function currentPage(): string {
+  const url = new URL(window.location.href);
+  url.searchParams.delete("token");
+  url.searchParams.delete("PayerID");
+  url.hash = "";
+  return url.href;
+}
+
 /** Removes PayPal's token and PayerID from the address bar (a reload must not capture again). */
 export function clearPayPalParams(): void {
   const params = new URLSearchParams(window.location.search);

@@ -28,9 +28,6 @@ export interface GatewayCheckoutOptions {
   input?: InitiatePaymentInput;
 }
 
-// Where an API without CheckoutParams.scriptUrl serves checkout.js outside production.
-const SANDBOX_SCRIPT = "/sandbox/razorpay/v1/checkout.js";
-
 function accentColor(): string | undefined {
   if (typeof document === "undefined") return undefined;
   const value = getComputedStyle(document.documentElement).getPropertyValue("--paygraph-accent").trim();
@@ -38,9 +35,10 @@ function accentColor(): string | undefined {
 }
 
 /** Opens the gateway's checkout for an initiated payment: Razorpay Checkout (loaded once per page
- * from `checkout.scriptUrl`) or PayPal's approval. The promise settles with what happened. */
+ * from `checkout.scriptUrl`, which the API sends) or PayPal's approval. The promise settles with
+ * what happened. */
 export function useGatewayCheckout() {
-  const { merchantName, apiUrl, checkoutScriptUrl } = usePaygraph();
+  const { merchantName } = usePaygraph();
   const open = useRef<RazorpayInstance | null>(null);
   const [opening, setOpening] = useState(false);
 
@@ -75,10 +73,13 @@ export function useGatewayCheckout() {
         return { status: "redirected" };
       }
 
+      if (!checkout.scriptUrl) {
+        return { status: "failed", error: paygraphError("gateway", "NO_CHECKOUT_SCRIPT", "The payment service named no checkout script.", { retryable: false }) };
+      }
       setOpening(true);
       let Razorpay;
       try {
-        Razorpay = await loadRazorpay(checkout.scriptUrl ?? checkoutScriptUrl ?? new URL(SANDBOX_SCRIPT, apiUrl()).href);
+        Razorpay = await loadRazorpay(checkout.scriptUrl);
       } catch (cause) {
         return {
           status: "failed",
@@ -130,7 +131,7 @@ export function useGatewayCheckout() {
         instance.open();
       });
     },
-    [apiUrl, checkoutScriptUrl, close, merchantName],
+    [close, merchantName],
   );
 
   return { open: openCheckout, close, opening };
