@@ -42,12 +42,12 @@ export async function graphql(customerId: string, query: string, variables: Reco
 export async function saveCard(customerId: string, cardNumber: string) {
   const orderId = `SEED-${Math.random().toString(36).slice(2, 10)}`.toUpperCase();
   const started = await graphql(customerId, `mutation($input: InitiatePaymentInput!) { initiatePayment(input: $input) {
-    ... on InitiatePaymentSuccess { payment { id } checkout { gatewayOrderId } } } }`, { input: { orderId, amount: "10.00", currency: "INR" } });
+    ... on InitiatePaymentSuccess { payment { id } checkout { gatewayOrderId customerId } } } }`, { input: { orderId, amount: "10.00", currency: "INR" } });
   const { payment, checkout } = started.data.initiatePayment;
   const paid = await (await fetch(`${API()}/sandbox/razorpay/checkout/${checkout.gatewayOrderId}/pay`, {
     method: "POST",
     headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ method: "card", card_number: cardNumber, card_expiry_month: 12, card_expiry_year: 2031, card_cvv: "123", save: true }),
+    body: JSON.stringify({ method: "card", card_number: cardNumber, card_expiry_month: 12, card_expiry_year: 2031, card_cvv: "123", save: true, customer_id: checkout.customerId }),
   })).json();
   await graphql(customerId, `mutation($input: VerifyPaymentInput!) { verifyPayment(input: $input) { __typename } }`, {
     input: { paymentId: payment.id, gatewayPaymentId: paid.razorpay_payment_id, signature: paid.razorpay_signature, saveMethod: true },

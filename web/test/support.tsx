@@ -26,7 +26,7 @@ export function withProvider(getToken: () => string | null | Promise<string | nu
 export const TEST_CARD = { card_number: "4100280000001007", card_expiry_month: 12, card_expiry_year: 2031, card_cvv: "123" };
 
 const INITIATE = `mutation($input: InitiatePaymentInput!) { initiatePayment(input: $input) { __typename
-  ... on InitiatePaymentSuccess { payment { id } checkout { gatewayOrderId } } ... on UserError { code message } } }`;
+  ... on InitiatePaymentSuccess { payment { id } checkout { gatewayOrderId customerId } } ... on UserError { code message } } }`;
 const VERIFY = `mutation($input: VerifyPaymentInput!) { verifyPayment(input: $input) { __typename
   ... on PaymentSuccess { payment { id status } } ... on UserError { code message } } }`;
 
@@ -39,7 +39,8 @@ export async function payByCard(token: string, options: { save?: boolean; card?:
     method: "card",
     ...TEST_CARD,
     ...options.card,
-    ...(options.save ? { save: true } : {}),
+    // Razorpay issues a card token only for its customer (the checkout names it).
+    ...(options.save ? { save: true, customer_id: initiated.checkout.customerId } : {}),
   });
   const verified = await commands.graphql(token, VERIFY, {
     input: {

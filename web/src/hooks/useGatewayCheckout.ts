@@ -110,6 +110,8 @@ export function useGatewayCheckout() {
           prefill,
           notes: { paygraph_payment_id: payment.id, order_id: payment.orderId },
           theme: { color: options.themeColor ?? accentColor() },
+          // Razorpay issues and honours card tokens only for a Razorpay customer.
+          ...(checkout.customerId ? { customer_id: checkout.customerId } : {}),
           ...(checkout.savedToken ? { token: checkout.savedToken } : {}),
           ...(options.saveMethod ? { save: 1 } : {}),
           // One attempt per open: a failure comes back to the page, whose retry keeps the order.
