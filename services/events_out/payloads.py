@@ -75,6 +75,19 @@ def payment_data(payment: Payment) -> dict[str, Any]:
         "status": payment.status.value,
         "amount": money_data(payment.amount),
         "refundedAmount": money_data(payment.refunded_amount),
+        "capturedAmount": money_data(payment.captured_amount),
+        "latePayments": [
+            {
+                "gatewayPaymentId": late.gateway_payment_id,
+                "amount": money_data(late.amount),
+                "kind": late.kind.value,
+                "action": late.action.value,
+                "refundId": str(late.refund_id) if late.refund_id else None,
+                "detectedAt": iso(late.detected_at),
+                "detectedBy": late.source.value,
+            }
+            for late in payment.late_payments
+        ],
         "gateway": _name(payment.gateway),
         "methodType": payment.method_type.value,
         "gatewayOrderId": payment.gateway_order_id,
@@ -97,6 +110,7 @@ def refund_data(refund: Refund) -> dict[str, Any]:
         "orderId": refund.order_id,
         "amount": money_data(refund.amount),
         "reason": refund.reason.value,
+        "source": refund.source.value,
         "status": refund.status.value,
         "gateway": refund.gateway.value,
         "gatewayRefundId": refund.gateway_refund_id,

@@ -117,6 +117,16 @@ EXPECTED_INDEXES: dict[tuple[str, str], tuple[list[tuple[str, int]], dict[str, A
     ("webhook_events", "status_received"): ([("status", 1), ("received_at", 1)], {}),
     ("reconciliation_reports", "started_at"): ([("started_at", -1)], {}),
     ("failed_jobs", "failed_at"): ([("failed_at", -1)], {}),
+    # The outbox of each document that writes events: entries not relayed yet.
+    ("payment_orders", "outbox_pending"): ([("outbox.timestamp", 1)], {"partialFilterExpression": {"outbox.timestamp": {"$exists": True}}}),
+    ("refunds", "outbox_pending"): ([("outbox.timestamp", 1)], {"partialFilterExpression": {"outbox.timestamp": {"$exists": True}}}),
+    ("reconciliation_reports", "outbox_pending"): ([("outbox.timestamp", 1)], {"partialFilterExpression": {"outbox.timestamp": {"$exists": True}}}),
+    ("events", "type_id"): ([("type", 1), ("_id", -1)], {}),
+    ("events", "resource_id"): ([("resource_id", 1)], {}),
+    ("webhook_endpoints", "enabled"): ([("enabled", 1)], {}),
+    ("webhook_deliveries", "endpoint_id"): ([("endpoint_id", 1), ("_id", -1)], {}),
+    ("webhook_deliveries", "due"): ([("status", 1), ("next_attempt_at", 1)], {}),
+    ("webhook_deliveries", "event_id"): ([("event_id", 1)], {}),
     ("gateway_customers", "gateway_customer_unique"): (
         [("gateway", 1), ("customer_id", 1)], {"unique": True}),
 }  # fmt: skip
@@ -146,6 +156,9 @@ class TestCollections:
             "reconciliation_reports",
             "failed_jobs",
             "gateway_customers",
+            "events",
+            "webhook_endpoints",
+            "webhook_deliveries",
         ]
 
 
