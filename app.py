@@ -82,7 +82,11 @@ def create_app(settings: Settings) -> Starlette:
         *webhook_routes(core),
         *gateways.mounts,
         # The checkout demo and its token endpoint: never in production.
-        *([] if settings.is_production else demo_routes(services.tokens)),
+        *(
+            []
+            if settings.is_production
+            else demo_routes(services.tokens, frozenset(settings.cors_origins))
+        ),
     ]
 
     @contextlib.asynccontextmanager

@@ -24,18 +24,18 @@ TOKEN_TTL_SECONDS = 3600
 _CUSTOMER_RE = re.compile(r"^[A-Za-z0-9._@-]{1,64}$")
 
 
-def _same_origin(request: Request) -> bool:
-    # A page on another origin must not obtain tokens: browsers send Origin on cross-site POSTs,
-    # and a JSON body already forces a CORS preflight that this server never answers.
+def _trusted_origin(request: Request, allowed: frozenset[str]) -> bool:
+    # A page on an origin we do not trust must not obtain tokens: browsers send Origin on
+    # cross-site POSTs, and a JSON body forces a CORS preflight only CORS_ALLOW_ORIGINS pass.
     origin = request.headers.get("origin")
-    if origin is None:
+    if origin is None or origin in allowed:
         return True
     return urlsplit(origin).netloc == request.headers.get("host", "")
 
 
-def token_endpoint(tokens: TokenService):  # type: ignore[no-untyped-def]
+def token_endpoint(tokens: TokenService, allowed_origins: frozenset[str] = frozenset()):  # type: ignore[no-untyped-def]
     async def mint(request: Request) -> Response:
-        if not _same_origin(request):
+        if not _trusted_origin(request, allowed_origins):
             return JSONResponse({"error": "cross-origin token requests are refused"}, 403)
         if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
             return JSONResponse({"error": "send a JSON body"}, 415)
@@ -74,13 +74,16 @@ def _paypal_return(outcome: str):  # type: ignore[no-untyped-def]
     return back_to_demo
 
 
-def demo_routes(tokens: TokenService) -> list[BaseRoute]:
-    """Routes of the demo; the caller mounts them outside production only."""
+def demo_routes(
+    tokens: TokenService, allowed_origins: frozenset[str] = frozenset()
+) -> list[BaseRoute]:
+    """Routes of the demo; the caller mounts them outside production only. Pages on
+    `allowed_origins` (CORS_ALLOW_ORIGINS: a shop's dev server) may get development tokens."""
     if not (STATIC_DIR / "index.html").is_file():  # an installed wheel ships without the page
         return []
     return [
         Route("/demo", lambda request: RedirectResponse("/demo/", 307), methods=["GET"]),
-        Route("/demo/token", token_endpoint(tokens), methods=["POST"]),
+        Route("/demo/token", token_endpoint(tokens, allowed_origins), methods=["POST"]),
         # PAYPAL_RETURN_URL and PAYPAL_CANCEL_URL default to these paths of `paygraph dev`.
         Route("/checkout/success", _paypal_return("approved"), methods=["GET"]),
         Route("/checkout/cancel", _paypal_return("cancelled"), methods=["GET"]),

@@ -76,6 +76,13 @@ class TestDevelopmentToken:
         same = await mint(client, {"customerId": "a"}, Origin=str(client.base_url).rstrip("/"))
         assert same.status_code == 200
 
+    async def test_a_shops_dev_server_on_the_allowed_origins_gets_a_token(self, client):
+        # CORS_ALLOW_ORIGINS (outside production, the usual local dev-server ports by default).
+        shop = await mint(client, {"customerId": "a"}, Origin="http://localhost:5173")
+        assert shop.status_code == 200
+        assert shop.headers["access-control-allow-origin"] == "http://localhost:5173"
+        assert shop.json()["token"]
+
 
 class TestProduction:
     async def test_nothing_of_the_demo_exists(self, settings, _mongo_database):
