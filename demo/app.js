@@ -9,6 +9,8 @@
 
 import { ApiError, GraphQLClient, SubscriptionClient } from "./graphql.js";
 import { checkAmount, formatMoney, toDecimal } from "./checks.js";
+import { busy, h } from "./dom.js";
+import { AdminEvents } from "./events.js";
 
 // ---------------------------------------------------------------------------------------------
 // GraphQL documents
@@ -150,6 +152,7 @@ const state = {
 const $ = (id) => document.getElementById(id);
 
 const api = new GraphQLClient({ token: () => token() });
+const adminEvents = new AdminEvents(api, $("events"));
 const live = new SubscriptionClient({
   url: `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/graphql`,
   token: () => token(),
@@ -157,37 +160,13 @@ const live = new SubscriptionClient({
 });
 
 // ---------------------------------------------------------------------------------------------
-// DOM helpers (no innerHTML with data: every text goes through textContent)
-
-function h(tag, props = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(props)) {
-    if (value === undefined || value === null || value === false) continue;
-    if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
-    else if (key === "class") node.className = value;
-    else if (key === "text") node.textContent = value;
-    else if (key in node && typeof value !== "string") node[key] = value;
-    else node.setAttribute(key, value === true ? "" : value);
-  }
-  for (const child of children.flat()) {
-    if (child === null || child === undefined || child === false) continue;
-    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
-  }
-  return node;
-}
+// DOM helpers (h and busy: dom.js)
 
 function banner(message, kind = "error") {
   const node = $("banner");
   node.textContent = message ?? "";
   node.dataset.kind = kind;
   node.hidden = !message;
-}
-
-function busy(button, text) {
-  button.dataset.label ??= button.textContent;
-  button.disabled = Boolean(text);
-  button.textContent = text || button.dataset.label;
-  button.setAttribute("aria-busy", text ? "true" : "false");
 }
 
 function money(m) {
@@ -247,12 +226,14 @@ async function switchIdentity(event) {
   state.token = null;
   stopLive();
   renderIdentity();
+  adminEvents.show(false);
   try {
     await token();
   } catch (error) {
     banner(error.message);
     return;
   }
+  adminEvents.show(state.identity.admin);
   if (sameCustomer && state.payment) {
     // Only the role changed: keep the order, and show (or hide) the admin refund panel.
     watchPayment(state.payment.id);
@@ -1013,6 +994,7 @@ async function boot() {
   } catch (error) {
     banner(`No development token: ${error.message}`);
   }
+  adminEvents.show(state.identity.admin);
   const params = new URLSearchParams(location.search);
   if (params.has("paypal")) {
     await resumeFromPayPal(params.get("paypal"));

@@ -19,7 +19,7 @@ class TestPage:
         page = await client.get("/demo/")
         assert page.status_code == 200
         assert '<script type="module" src="app.js"></script>' in page.text
-        for name in ("app.js", "graphql.js", "checks.js"):
+        for name in ("app.js", "graphql.js", "checks.js", "dom.js", "events.js"):
             module = await client.get(f"/demo/{name}")
             assert module.status_code == 200
             assert "javascript" in module.headers["content-type"]
