@@ -21,6 +21,7 @@ from resolvers.context import AppServices
 from resolvers.demo import demo_routes
 from resolvers.graphql_view import PaygraphGraphQL
 from resolvers.probes import healthz, metrics_endpoint, readyz_endpoint
+from resolvers.trusted_documents import TrustedDocuments
 from resolvers.webhooks import webhook_route
 from services.health import HealthService
 from settings import Settings, load_settings
@@ -44,6 +45,10 @@ def webhook_routes(core: Core) -> list[BaseRoute]:
 
 
 def create_app(settings: Settings) -> Starlette:
+    # First: a manifest that cannot be trusted stops startup before anything is connected.
+    trusted_documents = TrustedDocuments.load(
+        settings.trusted_documents_path, only=settings.trusted_documents_only
+    )
     core = build_core(settings)
     settings = core.settings
     mongo, redis, gateways, payments = core.mongo, core.redis, core.gateways, core.payments
@@ -65,6 +70,7 @@ def create_app(settings: Settings) -> Starlette:
         services,
         development=not settings.is_production,
         allowed_origins=settings.cors_origins,
+        trusted_documents=trusted_documents,
     )
     routes: list[BaseRoute] = [
         Route("/graphql", graphql, methods=["GET", "POST"]),

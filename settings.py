@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import re
 from enum import StrEnum
+from pathlib import Path
 
 from cryptography.fernet import Fernet
 from pydantic import Field, ValidationError, field_validator, model_validator
@@ -121,6 +122,10 @@ class Settings(BaseSettings):
     graphql_max_depth: int = Field(default=10, ge=1)
     graphql_max_aliases: int = Field(default=15, ge=1)
     graphql_max_tokens: int = Field(default=2000, ge=1)
+    # Trusted documents: a graphql-codegen persisted-documents manifest (hash -> document), and
+    # whether /graphql runs only the documents it names.
+    trusted_documents_path: Path | None = None
+    trusted_documents_only: bool = False
 
     @field_validator("rate_limit_initiate")
     @classmethod
@@ -195,6 +200,8 @@ class Settings(BaseSettings):
             raise ValueError("ALERT_WEBHOOK_URL needs ALERT_WEBHOOK_SECRET (alerts are signed)")
         if bool(self.paypal_client_id) != bool(self.paypal_client_secret):
             raise ValueError("PAYPAL_CLIENT_ID and PAYPAL_CLIENT_SECRET must be set together")
+        if self.trusted_documents_only and self.trusted_documents_path is None:
+            raise ValueError("TRUSTED_DOCUMENTS_ONLY=true needs TRUSTED_DOCUMENTS_PATH")
         if bool(self.razorpay_key_id) != bool(self.razorpay_key_secret):
             raise ValueError("RAZORPAY_KEY_ID and RAZORPAY_KEY_SECRET must be set together")
         return self

@@ -1,5 +1,6 @@
 """The Strawberry ASGI view: context per request, token check at WebSocket connection_init,
-and GraphQL-shaped answers for transport errors (never a stack trace)."""
+documents named by hash (resolvers/trusted_documents.py) over HTTP and WebSocket, and
+GraphQL-shaped answers for transport errors (never a stack trace)."""
 
 from __future__ import annotations
 
@@ -15,11 +16,18 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketState
 from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http.base import BaseRequestProtocol
+from strawberry.http.types import QueryParams
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+)
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
 from strawberry.types.unset import UnsetType
 
 from models.errors import Unauthenticated
 from resolvers.context import AppServices, Context
+from resolvers.trusted_documents import DocumentRefused, TrustedDocuments
 from schema import PaygraphSchema
 
 log = logging.getLogger("paygraph.graphql")
@@ -42,8 +50,25 @@ class _WebSocketAdapter(ASGIWebSocketAdapter):
             await self.ws.close(code=code, reason=reason)
 
 
+class _TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
+    async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        """A `subscribe` may name its document by hash, as an HTTP request may; a refused one
+        gets an `error` message for its id, as a document that does not validate does."""
+        assert isinstance(self.view, PaygraphGraphQL)
+        payload = message.get("payload")
+        if isinstance(payload, dict) and self.connection_acknowledged:
+            try:
+                message = {**message, "payload": self.view.trusted_documents.resolve(payload)}
+            except DocumentRefused as exc:
+                refusal = {"id": message["id"], "type": "error", "payload": [exc.formatted]}
+                await self.send_message(refusal)  # type: ignore[arg-type]
+                return
+        await super().handle_subscribe(message)
+
+
 class PaygraphGraphQL(GraphQL[Context, None]):
     websocket_adapter_class = _WebSocketAdapter
+    graphql_transport_ws_handler_class = _TransportWSHandler
 
     def __init__(
         self,
@@ -52,9 +77,11 @@ class PaygraphGraphQL(GraphQL[Context, None]):
         *,
         development: bool,
         allowed_origins: Sequence[str] = (),
+        trusted_documents: TrustedDocuments | None = None,
     ) -> None:
         """`allowed_origins`: the other origins whose pages may open a WebSocket (Strawberry
-        refuses any other cross-origin upgrade with 403: cross-site WebSocket hijacking)."""
+        refuses any other cross-origin upgrade with 403: cross-site WebSocket hijacking).
+        `trusted_documents`: the documents requests may name by hash (none: no manifest)."""
         super().__init__(
             schema,
             graphql_ide="graphiql" if development else None,
@@ -65,6 +92,7 @@ class PaygraphGraphQL(GraphQL[Context, None]):
             allowed_origins=allowed_origins,
         )
         self._services = services
+        self.trusted_documents = trusted_documents or TrustedDocuments({})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -76,10 +104,32 @@ class PaygraphGraphQL(GraphQL[Context, None]):
         except HTTPException as exc:
             code = "BAD_REQUEST" if exc.status_code == 400 else f"HTTP_{exc.status_code}"
             response = graphql_error_response(exc.status_code, exc.reason, code)
+        except DocumentRefused as exc:
+            response = graphql_error_response(400, exc.message, exc.code)
         await response(scope, receive, send)
 
     def decode_json(self, data: str | bytes) -> object:
         return json.loads(data)
+
+    def should_render_graphql_ide(self, request: BaseRequestProtocol) -> bool:
+        # A GET naming its document by hash has no `query` either: it is an operation.
+        params = request.query_params
+        named = "documentId" in params or "extensions" in params
+        return not named and super().should_render_graphql_ide(request)
+
+    def parse_json(self, data: str | bytes) -> Any:
+        """A request body (Strawberry's one caller besides `parse_query_params`, which does
+        not come here), with a document named by hash filled in."""
+        return self.trusted_documents.resolve(super().parse_json(data))
+
+    def parse_query_params(self, params: QueryParams) -> dict[str, Any]:
+        """A GET request's parameters, with a document named by hash filled in."""
+        query: dict[str, Any] = dict(params)
+        for key in ("variables", "extensions"):
+            if query.get(key):
+                query[key] = super().parse_json(query[key])
+        resolved: dict[str, Any] = self.trusted_documents.resolve_operation(query)
+        return resolved
 
     async def get_context(self, request: Request | WebSocket, response: Any = None) -> Context:
         authorization = request.headers.get("authorization")

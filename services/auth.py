@@ -2,6 +2,9 @@
 
 HS256 with JWT_SECRET or RS256 with JWT_PUBLIC_KEY, never both and never `none`: the algorithm is
 chosen by configuration, not by the token header, so a token cannot pick its own verifier.
+
+A verified token is remembered (bounded, least recently used out) with its principal and expiry,
+so a client's next request skips the signature check; the expiry is checked again on every use.
 """
 
 from __future__ import annotations
@@ -11,11 +14,13 @@ import time
 from dataclasses import dataclass
 
 import jwt
+from cachetools import LRUCache
 
 from models.enums import Role
 from models.errors import Unauthenticated
 
 DEFAULT_TTL_SECONDS = 3600
+VERIFIED_CACHE_SIZE = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,11 +43,18 @@ class TokenConfig:
     leeway_seconds: int = 30
 
 
+@dataclass(frozen=True, slots=True)
+class _Verified:
+    principal: Principal
+    expires_at: float  # the token's `exp`
+
+
 class TokenService:
-    def __init__(self, config: TokenConfig) -> None:
+    def __init__(self, config: TokenConfig, *, cache_size: int = VERIFIED_CACHE_SIZE) -> None:
         if config.algorithm not in ("HS256", "RS256"):
             raise ValueError(f"unsupported JWT algorithm {config.algorithm!r}")
         self._config = config
+        self._verified: LRUCache[str, _Verified] = LRUCache(maxsize=cache_size)
 
     def mint(
         self, customer_id: str, *, admin: bool = False, ttl_seconds: int = DEFAULT_TTL_SECONDS
@@ -70,6 +82,18 @@ class TokenService:
 
     def verify(self, token: str) -> Principal:
         """The principal of a valid token; `Unauthenticated` saying why otherwise."""
+        verified = self._verified.get(token)
+        if verified is None:
+            verified = self._decode(token)
+            self._verified[token] = verified
+        # PyJWT's own rule, so a remembered token expires exactly when a fresh one would.
+        if verified.expires_at <= time.time() - self._config.leeway_seconds:
+            self._verified.pop(token, None)
+            raise Unauthenticated("token has expired")
+        return verified.principal
+
+    def _decode(self, token: str) -> _Verified:
+        """The signature and claims checked by PyJWT; the token's principal and expiry."""
         options = {"require": ["exp", "sub"]}
         try:
             claims = jwt.decode(
@@ -102,7 +126,8 @@ class TokenService:
         roles = frozenset(Role(role) for role in raw_roles if role in Role._value2member_map_)
         if not roles:
             raise Unauthenticated("token grants no known role")
-        return Principal(customer_id=subject, roles=roles)
+        principal = Principal(customer_id=subject, roles=roles)
+        return _Verified(principal=principal, expires_at=float(claims["exp"]))
 
     def from_authorization_header(self, header: str | None) -> Principal:
         if not header:

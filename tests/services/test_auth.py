@@ -134,3 +134,68 @@ class TestRefusals:
     def test_bad_authorization_headers(self, header):
         with pytest.raises(Unauthenticated):
             hs256().from_authorization_header(header)
+
+
+class TestVerifiedCache:
+    @pytest.fixture
+    def decodes(self, monkeypatch) -> list[str]:
+        """Every token TokenService's signature check (`_decode`) is asked about."""
+        seen: list[str] = []
+        original = TokenService._decode
+
+        def spy(self: TokenService, token: str):
+            seen.append(token)
+            return original(self, token)
+
+        monkeypatch.setattr(TokenService, "_decode", spy)
+        return seen
+
+    def test_a_verified_token_is_served_from_the_cache(self, decodes):
+        service = hs256()
+        token = service.mint("cust-1", admin=True)
+        first = service.verify(token)
+        again = service.verify(token)
+        assert decodes == [token]
+        assert again == first
+        assert again.customer_id == "cust-1"
+        assert again.roles == frozenset({Role.CUSTOMER, Role.ADMIN})
+
+    def test_a_cached_token_past_its_expiry_is_refused_as_an_uncached_one(
+        self, decodes, monkeypatch
+    ):
+        expired = hs256().mint("cust-1", ttl_seconds=-120)
+        with pytest.raises(Unauthenticated) as uncached:
+            hs256().verify(expired)
+        service = hs256(leeway_seconds=0)
+        token = service.mint("cust-1", ttl_seconds=60)
+        service.verify(token)
+        later = time.time() + 61
+        monkeypatch.setattr(time, "time", lambda: later)
+        with pytest.raises(Unauthenticated) as cached:
+            service.verify(token)
+        assert decodes == [expired, token]
+        assert cached.value.message == uncached.value.message == "token has expired"
+        assert cached.value.code == uncached.value.code
+
+    def test_a_refused_token_is_not_remembered(self, decodes):
+        service = hs256()
+        forged = jwt.encode(
+            {"sub": "cust-1", "roles": ["customer"], "exp": int(time.time()) + 60},
+            "another-secret-of-sufficient-length-000000",
+            algorithm="HS256",
+        )
+        for _ in range(2):
+            with pytest.raises(Unauthenticated):
+                service.verify(forged)
+        assert decodes == [forged, forged]
+
+    def test_the_cache_is_bounded(self, decodes):
+        service = TokenService(
+            TokenConfig(algorithm="HS256", verify_key=SECRET, signing_key=SECRET), cache_size=2
+        )
+        first, second, third = (service.mint(f"cust-{n}") for n in range(3))
+        for token in (first, second, third):
+            service.verify(token)
+        service.verify(third)
+        service.verify(first)  # evicted by the third: checked again
+        assert decodes == [first, second, third, first]
