@@ -41,7 +41,10 @@ class Viewer:
     roles: list[Role]
 
 
-@strawberry.type(description="An amount: a decimal string in major units plus integer minor units.")
+@strawberry.type(
+    name="Money",
+    description="An amount: a decimal string in major units plus integer minor units.",
+)
 class MoneyType:
     amount: str = strawberry.field(description='Major units as a decimal string, e.g. "1499.00".')
     currency: str = strawberry.field(description="ISO-4217 code.")

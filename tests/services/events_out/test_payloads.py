@@ -38,7 +38,7 @@ class TestGraphQLFieldNames:
         assert set(refund_data(samples.refund())) == fields_of("Refund")
 
     def test_money(self):
-        assert set(money_data(samples.payment().amount)) == fields_of("MoneyType")
+        assert set(money_data(samples.payment().amount)) == fields_of("Money")
 
     def test_reconciliation_finding(self):
         finding = samples.report().mismatches[0]

@@ -58,7 +58,7 @@ export type VerifyPaymentInput = {
   signature?: string | null | undefined;
 };
 
-export type PaymentFieldsFragment = { __typename: 'Payment', id: string, orderId: string, status: PaymentStatus, gateway: Gateway | null, methodType: PaymentMethodType, gatewayOrderId: string | null, gatewayPaymentId: string | null, attemptCount: number, installments: number, errorCode: string | null, errorMessage: string | null, createdAt: string, updatedAt: string, expiresAt: string, amount: { __typename: 'MoneyType', amount: string, currency: string, minor: number }, refundedAmount: { __typename: 'MoneyType', amount: string, currency: string, minor: number } };
+export type PaymentFieldsFragment = { __typename: 'Payment', id: string, orderId: string, status: PaymentStatus, gateway: Gateway | null, methodType: PaymentMethodType, gatewayOrderId: string | null, gatewayPaymentId: string | null, attemptCount: number, installments: number, errorCode: string | null, errorMessage: string | null, createdAt: string, updatedAt: string, expiresAt: string, amount: { __typename: 'Money', amount: string, currency: string, minor: number }, refundedAmount: { __typename: 'Money', amount: string, currency: string, minor: number } };
 
 export type SavedMethodFieldsFragment = { __typename: 'SavedMethod', id: string, gateway: Gateway, methodType: PaymentMethodType, last4: string | null, network: string | null, expiryMonth: number | null, expiryYear: number | null, expired: boolean, vpaMasked: string | null, label: string, isDefault: boolean };
 
@@ -80,14 +80,14 @@ export type PaymentQueryVariables = Exact<{
 }>;
 
 
-export type PaymentQuery = { __typename: 'Query', payment: { __typename: 'Payment', id: string, orderId: string, status: PaymentStatus, gateway: Gateway | null, methodType: PaymentMethodType, gatewayOrderId: string | null, gatewayPaymentId: string | null, attemptCount: number, installments: number, errorCode: string | null, errorMessage: string | null, createdAt: string, updatedAt: string, expiresAt: string, amount: { __typename: 'MoneyType', amount: string, currency: string, minor: number }, refundedAmount: { __typename: 'MoneyType', amount: string, currency: string, minor: number } } };
+export type PaymentQuery = { __typename: 'Query', payment: { __typename: 'Payment', id: string, orderId: string, status: PaymentStatus, gateway: Gateway | null, methodType: PaymentMethodType, gatewayOrderId: string | null, gatewayPaymentId: string | null, attemptCount: number, installments: number, errorCode: string | null, errorMessage: string | null, createdAt: string, updatedAt: string, expiresAt: string, amount: { __typename: 'Money', amount: string, currency: string, minor: number }, refundedAmount: { __typename: 'Money', amount: string, currency: string, minor: number } } };
 
 export type PaymentStatusSubscriptionVariables = Exact<{
   id: string | number;
 }>;
 
 
-export type PaymentStatusSubscription = { paymentStatusChanged: { __typename: 'Payment', id: string, orderId: string, status: PaymentStatus, gateway: Gateway | null, methodType: PaymentMethodType, gatewayOrderId: string | null, gatewayPaymentId: string | null, attemptCount: number, installments: number, errorCode: string | null, errorMessage: string | null, createdAt: string, updatedAt: string, expiresAt: string, amount: { __typename: 'MoneyType', amount: string, currency: string, minor: number }, refundedAmount: { __typename: 'MoneyType', amount: string, currency: string, minor: number } } };
+export type PaymentStatusSubscription = { paymentStatusChanged: { __typename: 'Payment', id: string, orderId: string, status: PaymentStatus, gateway: Gateway | null, methodType: PaymentMethodType, gatewayOrderId: string | null, gatewayPaymentId: string | null, attemptCount: number, installments: number, errorCode: string | null, errorMessage: string | null, createdAt: string, updatedAt: string, expiresAt: string, amount: { __typename: 'Money', amount: string, currency: string, minor: number }, refundedAmount: { __typename: 'Money', amount: string, currency: string, minor: number } } };
 
 export type InitiatePaymentMutationVariables = Exact<{
   input: InitiatePaymentInput;
@@ -97,7 +97,7 @@ export type InitiatePaymentMutationVariables = Exact<{
 export type InitiatePaymentMutation = { __typename: 'Mutation', initiatePayment:
     | { __typename: 'DuplicateOrderError', code: string, message: string, existingPaymentId: string }
     | { __typename: 'GatewayError', code: string, message: string, retryable: boolean, gatewayCode: string | null }
-    | { __typename: 'InitiatePaymentSuccess', payment: { __typename: 'Payment', id: string, orderId: string, status: PaymentStatus, gateway: Gateway | null, methodType: PaymentMethodType, gatewayOrderId: string | null, gatewayPaymentId: string | null, attemptCount: number, installments: number, errorCode: string | null, errorMessage: string | null, createdAt: string, updatedAt: string, expiresAt: string, amount: { __typename: 'MoneyType', amount: string, currency: string, minor: number }, refundedAmount: { __typename: 'MoneyType', amount: string, currency: string, minor: number } }, checkout: { __typename: 'CheckoutParamsType', gateway: Gateway, keyId: string, gatewayOrderId: string, amountMinor: number, currency: string, scriptUrl: string | null, approveUrl: string | null, savedToken: string | null, customerId: string | null } }
+    | { __typename: 'InitiatePaymentSuccess', payment: { __typename: 'Payment', id: string, orderId: string, status: PaymentStatus, gateway: Gateway | null, methodType: PaymentMethodType, gatewayOrderId: string | null, gatewayPaymentId: string | null, attemptCount: number, installments: number, errorCode: string | null, errorMessage: string | null, createdAt: string, updatedAt: string, expiresAt: string, amount: { __typename: 'Money', amount: string, currency: string, minor: number }, refundedAmount: { __typename: 'Money', amount: string, currency: string, minor: number } }, checkout: { __typename: 'CheckoutParamsType', gateway: Gateway, keyId: string, gatewayOrderId: string, amountMinor: number, currency: string, scriptUrl: string | null, approveUrl: string | null, savedToken: string | null, customerId: string | null } }
     | { __typename: 'InvalidStateError', code: string, message: string }
     | { __typename: 'MaxAttemptsExceededError', code: string, message: string }
     | { __typename: 'NotFoundError', code: string, message: string }
@@ -118,7 +118,7 @@ export type VerifyPaymentMutation = { __typename: 'Mutation', verifyPayment:
     | { __typename: 'InvalidStateError', code: string, message: string }
     | { __typename: 'NotFoundError', code: string, message: string }
     | { __typename: 'PanNotAcceptedError', code: string, message: string, field: string | null }
-    | { __typename: 'PaymentSuccess', payment: { __typename: 'Payment', id: string, orderId: string, status: PaymentStatus, gateway: Gateway | null, methodType: PaymentMethodType, gatewayOrderId: string | null, gatewayPaymentId: string | null, attemptCount: number, installments: number, errorCode: string | null, errorMessage: string | null, createdAt: string, updatedAt: string, expiresAt: string, amount: { __typename: 'MoneyType', amount: string, currency: string, minor: number }, refundedAmount: { __typename: 'MoneyType', amount: string, currency: string, minor: number } } }
+    | { __typename: 'PaymentSuccess', payment: { __typename: 'Payment', id: string, orderId: string, status: PaymentStatus, gateway: Gateway | null, methodType: PaymentMethodType, gatewayOrderId: string | null, gatewayPaymentId: string | null, attemptCount: number, installments: number, errorCode: string | null, errorMessage: string | null, createdAt: string, updatedAt: string, expiresAt: string, amount: { __typename: 'Money', amount: string, currency: string, minor: number }, refundedAmount: { __typename: 'Money', amount: string, currency: string, minor: number } } }
     | { __typename: 'ValidationError', code: string, message: string, field: string | null }
    };
 
@@ -131,7 +131,7 @@ export type CancelPaymentMutation = { __typename: 'Mutation', cancelPayment:
     | { __typename: 'ForbiddenError', code: string, message: string }
     | { __typename: 'InvalidStateError', code: string, message: string }
     | { __typename: 'NotFoundError', code: string, message: string }
-    | { __typename: 'PaymentSuccess', payment: { __typename: 'Payment', id: string, orderId: string, status: PaymentStatus, gateway: Gateway | null, methodType: PaymentMethodType, gatewayOrderId: string | null, gatewayPaymentId: string | null, attemptCount: number, installments: number, errorCode: string | null, errorMessage: string | null, createdAt: string, updatedAt: string, expiresAt: string, amount: { __typename: 'MoneyType', amount: string, currency: string, minor: number }, refundedAmount: { __typename: 'MoneyType', amount: string, currency: string, minor: number } } }
+    | { __typename: 'PaymentSuccess', payment: { __typename: 'Payment', id: string, orderId: string, status: PaymentStatus, gateway: Gateway | null, methodType: PaymentMethodType, gatewayOrderId: string | null, gatewayPaymentId: string | null, attemptCount: number, installments: number, errorCode: string | null, errorMessage: string | null, createdAt: string, updatedAt: string, expiresAt: string, amount: { __typename: 'Money', amount: string, currency: string, minor: number }, refundedAmount: { __typename: 'Money', amount: string, currency: string, minor: number } } }
    };
 
 export type SetDefaultSavedMethodMutationVariables = Exact<{
