@@ -23,7 +23,7 @@ from round to round. Reported per target: req/s, p50/p99 (request sent -> answer
 serving process's CPU ms per request and the load generator's CPU share; medians over rounds,
 and the per-round ratio to the bare endpoint's req/s in the same round, with its median. After
 seeding and again after the rounds, the Razorpay lookup initiatePayment makes before each create
-(`GET /v1/orders?receipt=R&count=100`, which scans every order the sandbox holds) is timed
+(`GET /v1/orders?receipt=R&count=100`, an index read; it used to scan every order) is timed
 serially (1 client, 100 calls) at the number of orders held then. "req/s per core (CPU)" is
 1000 / server CPU ms per request: what the sandbox could serve if its CPU were the only limit.
 On a 2-core machine one httpx load generator saturates ~1 core before the servers do, so the

@@ -44,7 +44,7 @@ pay (an order paid server side, at any time, optionally authorized only), void_a
 (Razorpay's auto-refund of an uncaptured authorization, now), dashboard_refund (a refund not
 made through the API); control.py documents each.
 
-Modules: config (the config and the account's catalogue), state (entities, store, ids),
+Modules: config (the config and the account's catalogue), state (entities, their indexes, ids),
 errors (Razorpay's envelope), api (REST handlers), checkout (the stand-in: pay endpoint,
 checkout.js and its form), lifecycle (refunds, late authorization, auto-refund), webhooks
 (signing and delivery), control (`/_control`), app (`create_razorpay_sandbox`).

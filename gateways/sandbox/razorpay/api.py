@@ -26,7 +26,7 @@ from gateways.sandbox.razorpay.config import (
 )
 from gateways.sandbox.razorpay.errors import ApiError, invalid
 from gateways.sandbox.razorpay.lifecycle import make_refund
-from gateways.sandbox.razorpay.state import OrderRules, capture, new_id, sandbox_of
+from gateways.sandbox.razorpay.state import OrderRules, Sandbox, capture, new_id, sandbox_of
 from gateways.sandbox.razorpay.webhooks import emit
 
 _IDEMPOTENCY_KEY_RE = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -165,7 +165,7 @@ async def create_order(request: Request) -> Response:
     if sandbox.settings.order_receipt_unique:
         if receipt is None:
             raise invalid("The receipt field is required.", "receipt")
-        if any(o["receipt"] == receipt for o in sandbox.orders.values()):
+        if receipt in sandbox.receipt_orders:
             raise invalid("Receipt should be unique.", "receipt")
     partial = body.get("partial_payment", False)
     if not isinstance(partial, bool):
@@ -193,26 +193,27 @@ async def create_order(request: Request) -> Response:
         "notes": _notes(body.get("notes")),
         "created_at": sandbox.now(),
     }
-    sandbox.orders[order["id"]] = order
-    sandbox.order_rules[order["id"]] = OrderRules(partial, order_capture)
+    sandbox.add_order(order, OrderRules(partial, order_capture))
     return JSONResponse(order)
 
 
 async def list_orders(request: Request) -> Response:
     sandbox = sandbox_of(request)
-    orders = list(sandbox.orders.values())[::-1]  # newest first, like Razorpay
     receipt = request.query_params.get("receipt")
     if receipt is not None:
-        orders = [o for o in orders if o["receipt"] == receipt]
+        orders = sandbox.orders_with_receipt(receipt)[::-1]  # newest first, like Razorpay
+    else:
+        orders = list(sandbox.orders.values())[::-1]
     authorized = request.query_params.get("authorized")
     if authorized in ("0", "1"):
-        paid_orders = {
-            p["order_id"]
-            for p in sandbox.payments.values()
-            if p["status"] in ("authorized", "captured", "refunded")
-        }
-        orders = [o for o in orders if (o["id"] in paid_orders) == (authorized == "1")]
+        orders = [o for o in orders if _was_paid(sandbox, o["id"]) == (authorized == "1")]
     return _collection(_page(request, orders))
+
+
+def _was_paid(sandbox: Sandbox, order_id: str) -> bool:
+    return any(
+        p["status"] in ("authorized", "captured", "refunded") for p in sandbox.payments_of(order_id)
+    )
 
 
 async def fetch_order(request: Request) -> Response:
@@ -222,11 +223,7 @@ async def fetch_order(request: Request) -> Response:
 async def order_payments(request: Request) -> Response:
     sandbox = sandbox_of(request)
     order = sandbox.order(request.path_params["order_id"])
-    payments = [
-        sandbox.public_payment(p)
-        for p in reversed(sandbox.payments.values())
-        if p["order_id"] == order["id"]
-    ]
+    payments = [sandbox.public_payment(p) for p in reversed(sandbox.payments_of(order["id"]))]
     return _collection(payments)
 
 
@@ -320,8 +317,7 @@ async def create_refund(request: Request) -> Response:
 async def payment_refunds(request: Request) -> Response:
     sandbox = sandbox_of(request)
     payment = sandbox.payment(request.path_params["payment_id"])
-    refunds = [r for r in reversed(sandbox.refunds.values()) if r["payment_id"] == payment["id"]]
-    return _collection(_page(request, refunds))
+    return _collection(_page(request, sandbox.refunds_of(payment["id"])[::-1]))
 
 
 async def payment_refund(request: Request) -> Response:
@@ -367,11 +363,11 @@ async def create_customer(request: Request) -> Response:
     if fail_existing not in ("0", "1"):
         raise invalid("The fail existing field must be 0 or 1.", "fail_existing")
     if email is not None or contact is not None:
-        for existing in sandbox.customers.values():
-            if (existing["email"], existing["contact"]) == (email, contact):
-                if fail_existing == "0":
-                    return JSONResponse(existing)
-                raise invalid("Customer already exists for the merchant")
+        existing = sandbox.customer_by_contact.get((email, contact))
+        if existing is not None:
+            if fail_existing == "0":
+                return JSONResponse(existing)
+            raise invalid("Customer already exists for the merchant")
     customer: Json = {
         "id": new_id("cust"),
         "entity": "customer",
@@ -382,7 +378,7 @@ async def create_customer(request: Request) -> Response:
         "notes": _notes(body.get("notes")),
         "created_at": sandbox.now(),
     }
-    sandbox.customers[customer["id"]] = customer
+    sandbox.add_customer(customer)
     return JSONResponse(customer)
 
 
@@ -402,8 +398,7 @@ async def customer_tokens(request: Request) -> Response:
                 "card": saved["card"],
                 "created_at": saved["created_at"],
             }
-            for token_id, saved in sandbox.tokens.items()
-            if saved["customer_id"] == customer["id"]
+            for token_id, saved in sandbox.tokens_of(customer["id"])
         ]
     )
 

@@ -312,9 +312,8 @@ def pay(sandbox: Sandbox, order: Json, body: Json, *, capture_now: bool | None =
     # An authorization Razorpay refunded uncaptured took nothing: the order can be paid again.
     taken = [
         p
-        for p in sandbox.payments.values()
-        if p["order_id"] == order["id"]
-        and (
+        for p in sandbox.payments_of(order["id"])
+        if (
             p["status"] in ("authorized", "captured")
             or (p["status"] == "refunded" and p["captured"])
         )
@@ -362,7 +361,7 @@ def pay(sandbox: Sandbox, order: Json, body: Json, *, capture_now: bool | None =
         "created_at": sandbox.now(),
     }
     payment.update(extra)
-    sandbox.payments[payment["id"]] = payment
+    sandbox.add_payment(payment)
     if card is not None:
         sandbox.cards[payment["id"]] = card
     if "emi_plan" in extra:
@@ -394,11 +393,10 @@ def pay(sandbox: Sandbox, order: Json, body: Json, *, capture_now: bool | None =
     if card is not None and body.get("save") and not body.get("token") and customer_id:
         # Razorpay saves a card only for a customer: without customer_id no token is issued.
         payment["token_id"] = new_id("token")
-        sandbox.tokens[payment["token_id"]] = {
-            "card": card,
-            "customer_id": customer_id,
-            "created_at": sandbox.now(),
-        }
+        sandbox.add_token(
+            payment["token_id"],
+            {"card": card, "customer_id": customer_id, "created_at": sandbox.now()},
+        )
     payment["status"] = "authorized"
     payment["acquirer_data"] = {"auth_code": new_id()[:6].upper()}
     events: list[tuple[str, Json]] = [("payment.authorized", {"payment": payment})]

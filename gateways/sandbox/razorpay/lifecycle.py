@@ -73,7 +73,7 @@ def _refund_entity(
         "speed_processed": "normal",
         "speed_requested": speed,
     }
-    sandbox.refunds[refund["id"]] = refund
+    sandbox.add_refund(refund)
     return refund
 
 

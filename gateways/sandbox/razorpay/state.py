@@ -1,7 +1,9 @@
 """The sandbox's memory: orders, payments, cards, customers, tokens, refunds and webhook records
 as Razorpay's own JSON entities, the knobs `/_control` sets, id generation, and the state
 transitions several endpoints share (capture, refund totals). Handlers change it without
-awaiting in between, so each API call is atomic."""
+awaiting in between, so each API call is atomic. Entities are added through `add_*`, which
+keep the indexes (receipt -> orders, order -> payments, payment -> refunds, customer ->
+tokens, email and contact -> customer), so every lookup is a dict read, never a scan."""
 
 from __future__ import annotations
 
@@ -102,6 +104,12 @@ class Sandbox(BaseSandbox):
         self.emi: dict[str, Json] = {}
         self.refunds: dict[str, Json] = {}
         self.idempotency: dict[str, tuple[str, str]] = {}  # key -> (fingerprint, refund id)
+        # Indexes, ids in creation order; `add_*` keep them, reset clears them.
+        self.receipt_orders: dict[str, list[str]] = {}
+        self.order_payments: dict[str, list[str]] = {}
+        self.payment_refunds: dict[str, list[str]] = {}
+        self.customer_tokens: dict[str, list[str]] = {}
+        self.customer_by_contact: dict[tuple[object, object], Json] = {}
         self.faults.clear()
         self.held: list[Webhook] = []
         self.deliveries: list[Delivery] = []
@@ -120,6 +128,44 @@ class Sandbox(BaseSandbox):
 
     def customer(self, customer_id: str) -> Json:
         return self._lookup(self.customers, customer_id)
+
+    def add_order(self, order: Json, rules: OrderRules) -> None:
+        self.orders[order["id"]] = order
+        self.order_rules[order["id"]] = rules
+        if order["receipt"] is not None:
+            self.receipt_orders.setdefault(order["receipt"], []).append(order["id"])
+
+    def add_payment(self, payment: Json) -> None:
+        self.payments[payment["id"]] = payment
+        self.order_payments.setdefault(payment["order_id"], []).append(payment["id"])
+
+    def add_refund(self, refund: Json) -> None:
+        self.refunds[refund["id"]] = refund
+        self.payment_refunds.setdefault(refund["payment_id"], []).append(refund["id"])
+
+    def add_customer(self, customer: Json) -> None:
+        self.customers[customer["id"]] = customer
+        self.customer_by_contact.setdefault((customer["email"], customer["contact"]), customer)
+
+    def add_token(self, token_id: str, saved: Json) -> None:
+        self.tokens[token_id] = saved
+        self.customer_tokens.setdefault(saved["customer_id"], []).append(token_id)
+
+    def orders_with_receipt(self, receipt: str) -> list[Json]:
+        """Oldest first, as the orders were created."""
+        return [self.orders[i] for i in self.receipt_orders.get(receipt, ())]
+
+    def payments_of(self, order_id: str) -> list[Json]:
+        """Oldest first."""
+        return [self.payments[i] for i in self.order_payments.get(order_id, ())]
+
+    def refunds_of(self, payment_id: str) -> list[Json]:
+        """Oldest first."""
+        return [self.refunds[i] for i in self.payment_refunds.get(payment_id, ())]
+
+    def tokens_of(self, customer_id: str) -> list[tuple[str, Json]]:
+        """(token id, saved card), oldest first."""
+        return [(i, self.tokens[i]) for i in self.customer_tokens.get(customer_id, ())]
 
     @staticmethod
     def _lookup(table: dict[str, Json], entity_id: str) -> Json:
