@@ -163,9 +163,12 @@ def routine_cron_names(options: dict[str, Any]) -> frozenset[str]:
     return frozenset(job.name for job in options["cron_jobs"] if job.coroutine in ROUTINE_CRONS)
 
 
-def build_worker_settings(settings: Settings, *, poll_delay: float = 0.5) -> dict[str, Any]:
+def build_worker_settings(
+    settings: Settings, *, poll_delay: float = 0.5, stop_wait: float = JOB_TIMEOUT_SECONDS
+) -> dict[str, Any]:
     """Keyword arguments for arq.worker.Worker (the main worker; it runs the refund lane).
-    `poll_delay` is how often both look for new jobs."""
+    `poll_delay` is how often both look for new jobs; `stop_wait` how long a stopping worker
+    lets the jobs in flight finish (what is cut short runs again elsewhere)."""
 
     async def on_startup(ctx: dict[str, Any]) -> None:
         core = build_core(settings, serve_sandboxes=False)
@@ -198,7 +201,7 @@ def build_worker_settings(settings: Settings, *, poll_delay: float = 0.5) -> dic
         for name in ("events_lane", "refund_lane"):
             lane = ctx.pop(name, None)
             if lane is not None:
-                await lane.stop()
+                await lane.stop(wait=stop_wait)
         server = ctx.pop("metrics_server", None)
         if server is not None:
             server.shutdown()
@@ -266,5 +269,5 @@ def build_worker_settings(settings: Settings, *, poll_delay: float = 0.5) -> dic
         "max_tries": MAX_TRIES,
         "keep_result": KEEP_RESULT_SECONDS,
         # On SIGTERM, let running jobs finish (bounded); what is left is retried elsewhere.
-        "job_completion_wait": JOB_TIMEOUT_SECONDS,
+        "job_completion_wait": stop_wait,
     }

@@ -179,6 +179,9 @@ class TestDeliveriesAndRedelivery:
 
             await eventually(delivered_twice, within=10)
 
+
+class TestRedeliveryRefusals:
+    # No worker: nothing is to be delivered, only the answer is checked.
     async def test_redelivering_an_unknown_event(self, admin):
         made = await create(admin, url="http://127.0.0.1:9/hooks")
         answer = (

@@ -16,7 +16,8 @@ async def running_worker(settings: Settings) -> AsyncIterator[Any]:
 
     from workers.settings import build_worker_settings
 
-    options = build_worker_settings(settings, poll_delay=0.05)
+    # A test's worker stops within seconds: jobs cut short are safe to run again.
+    options = build_worker_settings(settings, poll_delay=0.05, stop_wait=3)
     options.update(handle_signals=False)
     worker = Worker(**options)
     task = asyncio.create_task(worker.async_run())
