@@ -19,7 +19,7 @@ from services.observers import ChangeObserver, NullObserver
 from services.payments import queries, rules
 from services.payments.checkout import Checkout
 from services.payments.closing import Closing
-from services.payments.late import LATE_MONEY, AlertSink, LateMoney, LateRefunds
+from services.payments.late import AlertSink, LateMoney, LateRefunds
 from services.payments.store import PaymentStore
 from services.payments.sync import PaymentSync
 from services.payments.types import (
@@ -197,7 +197,7 @@ class PaymentService:
 
     def is_late_money(self, payment: Payment, found: GatewayPayment) -> bool:
         """Whether `found` is money the closed `payment` must treat as late."""
-        return self._sync.closed(payment) and found.status in LATE_MONEY
+        return self._sync.is_late_money(payment, found)
 
     async def late_reported(self, payment: Payment) -> list[LatePayment]:
         """Mark the payment's late payments reported; returns those this call marked."""

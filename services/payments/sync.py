@@ -73,6 +73,10 @@ class PaymentSync:
     def closed(self, payment: Payment) -> bool:
         return rules.is_closed(payment, self._policy.max_attempts)
 
+    def is_late_money(self, payment: Payment, found: GatewayPayment) -> bool:
+        """Whether `found` is money the closed `payment` must treat as late."""
+        return self.closed(payment) and found.status in LATE_MONEY
+
     def adapter(self, gateway: Gateway) -> PaymentGateway:
         return self._gateways.get(gateway)
 
@@ -191,7 +195,7 @@ class PaymentSync:
         gateway_event_id: str | None = None,
         capture: bool = False,
     ) -> Payment:
-        if self.closed(payment) and found.status in LATE_MONEY:
+        if self.is_late_money(payment, found):
             return await self._late.record(
                 payment, found, source, actor=actor, gateway_event_id=gateway_event_id
             )
