@@ -45,7 +45,9 @@ class LateMoneyChecks:
             for attempt in new:
                 run.issue(
                     ReconciliationFinding(
-                        kind=FindingKind.LATE_PAYMENT,
+                        kind=FindingKind.LATE_AUTHORIZATION
+                        if attempt.status is GatewayPaymentStatus.AUTHORIZED
+                        else FindingKind.LATE_PAYMENT,
                         **about(payment, gateway_payment_id=attempt.id),
                         detail=f"{attempt.status.value} at the gateway after it was "
                         f"{payment.status.value.lower()} here",
