@@ -157,7 +157,8 @@ class TestDashboardRefund:
         assert (refund["amount"], refund["status"]) == (20_000, "processed")
         after = await rzp.get(f"/v1/payments/{payment['id']}")
         assert (after["amount_refunded"], after["refund_status"]) == (20_000, "partial")
-        hooks = await razorpay_webhooks.wait_for(4)
+        # payment.authorized, payment.captured, order.paid, then the refund's two
+        hooks = await razorpay_webhooks.wait_for(5)
         refund_events = [(n, p) for n, p in events(hooks) if n.startswith("refund.")]
         assert [n for n, _ in refund_events] == ["refund.created", "refund.processed"]
         assert refund_events[1][1]["payment"]["entity"]["captured"] is True
