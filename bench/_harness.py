@@ -549,7 +549,7 @@ def add_what_if_argument(parser: Any) -> None:
         "--what-if",
         default="",
         help="comma-separated patches applied in the app server process only, to measure a fix "
-        "(redis_pool, validation_cache, sniffio; see bench/_whatif.py); results go to "
+        "(redis_pool, sniffio; see bench/_whatif.py); results go to "
         "bench/results/<name>.whatif.json",
     )
 

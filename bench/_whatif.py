@@ -7,10 +7,6 @@ service; results measured with them are labelled as such and are not the service
   event loop; a new connection is even connected under the lock). Every Redis command of the
   process queues on that lock. The patch takes the connection under the lock and checks it
   outside, as BlockingConnectionPool already does.
-- validation_cache: QueryDepthLimiter and MaxAliasesLimiter build a new validation-rule class per
-  instance; the schema's extension factories make new instances per request, so
-  ValidationCache's key (schema, document, rules) never repeats and every request is validated
-  in full. The patch builds the same rules once and adds them with one AddValidationRules.
 - sniffio: httpcore runs `import sniffio` for each lock it creates; sniffio is not installed,
   so each is a failed import (a sys.path search). The patch makes the miss immediate.
 """
@@ -20,7 +16,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-AVAILABLE = ("redis_pool", "validation_cache", "sniffio")
+AVAILABLE = ("redis_pool", "sniffio")
 
 
 def apply(names: list[str]) -> None:
@@ -46,29 +42,6 @@ def _redis_pool() -> None:
         return connection
 
     ConnectionPool.get_connection = get_connection  # type: ignore[method-assign]
-
-
-def _validation_cache() -> None:
-    from strawberry.extensions import AddValidationRules, MaxAliasesLimiter, QueryDepthLimiter
-
-    import schema
-
-    original = schema.build_extensions
-
-    def build_extensions(limits: Any) -> list[Any]:
-        rules = [
-            *QueryDepthLimiter(max_depth=limits.max_depth).validation_rules,
-            *MaxAliasesLimiter(max_alias_count=limits.max_aliases).validation_rules,
-        ]
-        kept = [
-            factory
-            for factory in original(limits)
-            if isinstance(factory, type)
-            or not isinstance(factory(), QueryDepthLimiter | MaxAliasesLimiter)
-        ]
-        return [*kept[:2], lambda: AddValidationRules(rules), *kept[2:]]
-
-    schema.build_extensions = build_extensions  # type: ignore[assignment]
 
 
 def _sniffio() -> None:

@@ -11,13 +11,19 @@ from graphql import GraphQLError
 from strawberry.types import ExecutionContext
 
 from schema.errors import ALL_ERROR_TYPES, UserError
-from schema.extensions import Limits, build_extensions, is_unexpected
-from schema.pan_guard import PanGuard
+from schema.extensions import DocumentChecks, Limits, build_extensions, is_unexpected
 
 log = logging.getLogger("paygraph.graphql")
 
 
 class PaygraphSchema(strawberry.Schema):
+    """The schema and what each document text is to it (`checks`: parse, validation, card
+    numbers in literals), which the standard path and prepared operations share."""
+
+    def __init__(self, *args: object, checks: DocumentChecks, **kwargs: object) -> None:
+        self.checks = checks
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
@@ -38,13 +44,14 @@ def build_schema(
     *,
     limits: Limits | None = None,
 ) -> PaygraphSchema:
+    checks = DocumentChecks(limits or Limits())
     return PaygraphSchema(
         query=query,
         mutation=mutation,
         subscription=subscription,
         types=[UserError, *ALL_ERROR_TYPES],
-        # Last: the PAN guard replaces what ValidationCache found (see schema/pan_guard.py).
-        extensions=[*build_extensions(limits or Limits()), PanGuard],
+        extensions=build_extensions(checks),
+        checks=checks,
     )
 
 

@@ -13,20 +13,17 @@ One exemption, for false positives rather than convenience: a value of GraphQL t
 exactly an ObjectId (24 hex) or a UUID. Their digit runs are chance (about 1 ObjectId in 900
 contains a Luhn-valid run of 13+ digits), and such a value is only ever looked up, never stored.
 
-It must run after ValidationCache in the extension list: that extension sets the validation
-errors in its own on_validate, and this one replaces them (they could quote the digits).
-
-The literal scan walks the whole document with type information, so its findings are kept per
-document text (a bounded LRU, like the parser's cache): a client's operations are a few texts
-sent many times. Variables and the operation name differ per request and are scanned each time.
+schema/extensions.py's DocumentGate runs it at validation and replaces any validation errors
+with its refusal (they could quote the digits). The literal scan walks the whole document with
+type information, so its findings are kept with the document's other checks, per text; variables
+and the operation name differ per request and are scanned each time.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections import OrderedDict
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from graphql import (
@@ -55,7 +52,6 @@ from graphql import (
     visit,
 )
 from graphql.utilities import type_from_ast
-from strawberry.extensions import SchemaExtension
 
 from domain.cards import find_card_numbers
 from models.errors import ErrorCode, PanNotAccepted
@@ -65,9 +61,6 @@ log = logging.getLogger("paygraph.graphql.pan_guard")
 _OBJECT_ID = re.compile(r"[0-9a-fA-F]{24}")
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _MAX_NAMED = 5
-_LITERAL_CACHE_SIZE = 512
-# (schema id, document text) -> where the document's own literals hold a card number
-_literal_cache: OrderedDict[tuple[int, str], tuple[str, ...]] = OrderedDict()
 
 
 def _holds_pan(text: str) -> bool:
@@ -135,18 +128,29 @@ def _literal_path(ancestors: list[Any]) -> str:
     return ".".join(names) or "the document"
 
 
-def find_card_numbers_in_operation(
+def literal_findings(schema: GraphQLSchema, document: DocumentNode) -> tuple[str, ...]:
+    """Where the document's own literals hold a card number: argument paths such as
+    `initiatePayment.input.notes`. The same for every request with this text (kept per text by
+    schema/extensions.py's DocumentChecks)."""
+    found: list[str] = []
+    type_info = TypeInfo(schema)
+    visit(document, TypeInfoVisitor(type_info, _LiteralScanner(type_info, found)))
+    return tuple(dict.fromkeys(found))
+
+
+def variable_findings(
     schema: GraphQLSchema,
     document: DocumentNode,
     variables: Mapping[str, object] | None,
     operation_name: str | None = None,
 ) -> list[str]:
-    """Where in this operation a card-number-shaped value is: argument paths such as
-    `initiatePayment.input.notes` for literals and `$input.notes` for variables."""
+    """Where this request's variables (and operation name) hold a card number: paths such as
+    `$input.notes`. They differ per request, so they are scanned every time."""
     found: list[str] = []
     if operation_name and _holds_pan(operation_name):
         found.append("operationName")
-    found.extend(_literal_findings(schema, document))
+    if not variables:
+        return found
     declared: dict[str, GraphQLInputType | None] = {}
     for definition in document.definitions:
         if not isinstance(definition, OperationDefinitionNode):
@@ -158,35 +162,12 @@ def find_card_numbers_in_operation(
             declared[variable.variable.name.value] = (
                 variable_type if is_input_type(variable_type) else None
             )
-    for name, value in (variables or {}).items():
+    for name, value in variables.items():
         if _holds_pan(name):
             found.append("a variable name")
             continue
         _scan_variable(value, declared.get(name), f"${name}", found)
     return list(dict.fromkeys(found))
-
-
-def _literal_findings(schema: GraphQLSchema, document: DocumentNode) -> tuple[str, ...]:
-    text = document.loc.source.body if document.loc is not None else None
-    if text is None:
-        return _scan_literals(schema, document)
-    key = (id(schema), text)
-    cached = _literal_cache.get(key)
-    if cached is not None:
-        _literal_cache.move_to_end(key)
-        return cached
-    found = _scan_literals(schema, document)
-    _literal_cache[key] = found
-    if len(_literal_cache) > _LITERAL_CACHE_SIZE:
-        _literal_cache.popitem(last=False)
-    return found
-
-
-def _scan_literals(schema: GraphQLSchema, document: DocumentNode) -> tuple[str, ...]:
-    found: list[str] = []
-    type_info = TypeInfo(schema)
-    visit(document, TypeInfoVisitor(type_info, _LiteralScanner(type_info, found)))
-    return tuple(found)
 
 
 def pan_error(paths: list[str]) -> GraphQLError:
@@ -202,20 +183,7 @@ def pan_error(paths: list[str]) -> GraphQLError:
     )
 
 
-class PanGuard(SchemaExtension):
-    """Refuses, before validation ends, any operation that carries a card number."""
-
-    def on_validate(self) -> Iterator[None]:
-        context = self.execution_context
-        if context.graphql_document is not None:
-            paths = find_card_numbers_in_operation(
-                context.schema._schema,
-                context.graphql_document,
-                context.variables,
-                context.operation_name,
-            )
-            if paths:
-                log.warning("refused an operation carrying a card number in %s", ", ".join(paths))
-                # Replaces any validation errors, which could quote the literal.
-                context.pre_execution_errors = [pan_error(paths)]
-        yield
+def refuse(paths: list[str]) -> GraphQLError:
+    """The refusal of an operation carrying a card number at `paths` (logged without digits)."""
+    log.warning("refused an operation carrying a card number in %s", ", ".join(paths))
+    return pan_error(paths)

@@ -84,18 +84,47 @@ class TestIntrospection:
         assert (await schema.execute("{ fine }")).data == {"fine": "ok"}
 
 
-class TestValidationCache:
-    async def test_a_repeated_query_is_validated_once(self):
-        from strawberry.extensions.validation_cache import _get_validate_cache
+class TestDocumentChecks:
+    async def test_a_repeated_query_is_parsed_validated_and_scanned_once(self, monkeypatch):
+        import schema.extensions as extensions
 
-        schema = build_schema(_Query, limits=Limits(validation_cache_size=77))
-        cache = _get_validate_cache(77)
-        before = cache.cache_info()
+        calls = {"parse": 0, "validate": 0, "literals": 0}
+
+        def counting(name, function):
+            def counted(*args, **kwargs):
+                calls[name] += 1
+                return function(*args, **kwargs)
+
+            return counted
+
+        monkeypatch.setattr(extensions, "parse", counting("parse", extensions.parse))
+        monkeypatch.setattr(
+            extensions, "validate_document", counting("validate", extensions.validate_document)
+        )
+        monkeypatch.setattr(
+            extensions, "literal_findings", counting("literals", extensions.literal_findings)
+        )
+        schema = build_schema(_Query)
         for _ in range(5):
             assert (await schema.execute("{ fine }")).data == {"fine": "ok"}
-        after = cache.cache_info()
-        assert after.misses - before.misses == 1
-        assert after.hits - before.hits == 4
+        assert calls == {"parse": 1, "validate": 1, "literals": 1}
+
+    async def test_the_cache_is_bounded(self):
+        schema = build_schema(_Query, limits=Limits(document_cache_size=2))
+        for alias in ("a", "b", "c"):
+            assert (await schema.execute(f"{{ {alias}: fine }}")).data == {alias: "ok"}
+        assert len(schema.checks._by_text) == 2
+
+    async def test_too_many_tokens_is_refused(self):
+        schema = build_schema(_Query, limits=Limits(max_tokens=5))
+        result = await schema.execute("{ a: fine b: fine c: fine }")
+        assert result.data is None
+        assert result.errors and "token" in result.errors[0].message.lower()
+
+    async def test_a_syntax_error_is_the_clients_to_read(self):
+        result = await build_schema(_Query).execute("{ fine ")
+        assert result.data is None
+        assert result.errors and "Syntax Error" in result.errors[0].message
 
     async def test_limits_still_apply_with_shared_rules(self):
         schema = build_schema(_Query, limits=Limits(max_aliases=2))
