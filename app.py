@@ -121,6 +121,7 @@ def create_app(settings: Settings) -> Starlette:
         ],
     )
     app.state.core = core  # what the app serves, for probes of tests and tools
+    app.state.prepared = graphql.prepared
     return app
 
 

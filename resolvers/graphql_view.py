@@ -1,6 +1,7 @@
 """The Strawberry ASGI view: context per request, token check at WebSocket connection_init,
-documents named by hash (resolvers/trusted_documents.py) over HTTP and WebSocket, and
-GraphQL-shaped answers for transport errors (never a stack trace)."""
+documents named by hash (resolvers/trusted_documents.py) over HTTP and WebSocket, queries seen
+before answered from their prepared plan (resolvers/prepared.py), and GraphQL-shaped answers for
+transport errors (never a stack trace)."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from strawberry.types.unset import UnsetType
 
 from models.errors import Unauthenticated
 from resolvers.context import AppServices, Context
+from resolvers.prepared import Fallback, PreparedOperations
 from resolvers.trusted_documents import DocumentRefused, TrustedDocuments
 from schema import PaygraphSchema
 
@@ -93,6 +95,7 @@ class PaygraphGraphQL(GraphQL[Context, None]):
         )
         self._services = services
         self.trusted_documents = trusted_documents or TrustedDocuments({})
+        self.prepared = PreparedOperations(schema)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -100,13 +103,47 @@ class PaygraphGraphQL(GraphQL[Context, None]):
             return
         request = Request(scope=scope, receive=receive)
         try:
-            response: Response = await self.run(request)
+            response: Response = await self._answer_prepared(request) or await self.run(request)
         except HTTPException as exc:
             code = "BAD_REQUEST" if exc.status_code == 400 else f"HTTP_{exc.status_code}"
             response = graphql_error_response(exc.status_code, exc.reason, code)
         except DocumentRefused as exc:
             response = graphql_error_response(400, exc.message, exc.code)
         await response(scope, receive, send)
+
+    async def _answer_prepared(self, request: Request) -> Response | None:
+        """The answer from a prepared plan, or None: the standard path answers (it also reports
+        whatever is wrong with the request, in its own words)."""
+        try:
+            if request.method == "POST":
+                if "application/json" not in request.headers.get("content-type", ""):
+                    return None
+                data = self.parse_json(await request.body())
+            elif request.method == "GET" and self.allow_queries_via_get:
+                data = self.parse_query_params(request.query_params)
+            else:
+                return None
+        except (ValueError, DocumentRefused):
+            return None
+        if not isinstance(data, dict):
+            return None
+        query, variables = data.get("query"), data.get("variables")
+        name, extensions = data.get("operationName"), data.get("extensions")
+        if not (
+            isinstance(query, str)
+            and isinstance(variables, dict | None)
+            and isinstance(name, str | None)
+            and isinstance(extensions, dict | None)
+        ):
+            return None
+        plan = self.prepared.plan(query, name)
+        if plan is None:
+            return None
+        context = await self.get_context(request)
+        try:
+            return await self.prepared.run(plan, variables, name, context)
+        except Fallback:
+            return None
 
     def decode_json(self, data: str | bytes) -> object:
         return json.loads(data)

@@ -1,0 +1,357 @@
+"""Prepared operations: a query document seen before runs from a cached plan.
+
+The standard path (Strawberry's view, its extension, graphql-core's executor) answers a document
+the first time it is seen; the document is then compiled into a plan, and later requests with
+the same text and operation name run from it. A plan does what the executor would: variables
+coerced by graphql-core and scanned for card numbers, each field's own resolver called (so
+permissions, ownership and the services run exactly as on the standard path), leaves serialized
+by the schema's own scalars and enums, the answer encoded as Strawberry encodes it. Answers are
+byte-identical to the standard path's (tests/resolvers/test_prepared.py runs both and compares).
+
+Whatever a plan does not cover goes to the standard path, decided before anything runs or, for
+a query only (which writes nothing), by answering the whole request there instead:
+- at compile time: mutations and subscriptions, documents that do not validate or carry a card
+  number, directives, fragments on another type, abstract types, introspection;
+- per request: a GET the view does not allow, variables that do not coerce or carry a card
+  number, a field error other than a domain error at the top (masking and logging belong to
+  the standard path), a null where the schema says non-null.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeGuard
+
+from cachetools import LRUCache
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLEnumType,
+    GraphQLError,
+    GraphQLField,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLOutputType,
+    GraphQLResolveInfo,
+    GraphQLScalarType,
+    GraphQLString,
+    InlineFragmentNode,
+    NamedTypeNode,
+    OperationDefinitionNode,
+    OperationType,
+    SelectionSetNode,
+    located_error,
+)
+from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
+from graphql.pyutils import Path, Undefined
+from graphql.utilities import get_operation_ast
+from starlette.responses import Response
+
+from models.errors import DomainError
+from schema import PaygraphSchema
+from schema.extensions import with_code
+from schema.pan_guard import variable_findings
+
+# Strawberry keeps each field's definition (its Python attribute name) on the GraphQL field.
+_DEFINITION = "strawberry-definition"
+_PLAN_CACHE_SIZE = 512
+
+
+def _is_awaitable(value: Any) -> TypeGuard[Awaitable[Any]]:
+    return inspect.isawaitable(value)
+
+
+class Fallback(Exception):
+    """This request is not the plan's to answer: the standard path answers it."""
+
+
+class NotCovered(Exception):
+    """This document cannot be prepared; it always runs on the standard path."""
+
+
+Complete = Callable[[Any, "Run"], Awaitable[Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class FieldPlan:
+    key: str
+    node: FieldNode
+    parent: GraphQLObjectType
+    definition: GraphQLField | None  # None: __typename
+    attribute: str | None  # a plain attribute read (Strawberry's default resolver)
+    complete: Complete
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    document: DocumentNode
+    operation: OperationDefinitionNode
+    fragments: dict[str, FragmentDefinitionNode]
+    root: GraphQLObjectType
+    fields: tuple[FieldPlan, ...]
+
+
+@dataclass(slots=True)
+class Run:
+    """One request's execution of a plan."""
+
+    schema: PaygraphSchema
+    plan: Plan
+    variables: VariableValues
+    context: Any
+
+    def info(self, field: FieldPlan, path: Path | None) -> GraphQLResolveInfo[Any]:
+        assert field.definition is not None
+        return GraphQLResolveInfo(
+            field.node.name.value,
+            [field.node],
+            field.definition.type,
+            field.parent,
+            # Below the top, resolvers here read only the context (the executor's full path
+            # matters for errors, which are the standard path's to report there).
+            path or Path(None, field.key, field.parent.name),
+            self.schema._schema,
+            self.plan.fragments,
+            None,
+            self.plan.operation,
+            self.variables,
+            self.context,
+            _is_awaitable,
+            None,
+            None,  # type: ignore[arg-type]  # resolvers here track no extra work
+        )
+
+    async def resolve(self, field: FieldPlan, source: Any, path: Path | None) -> Any:
+        if field.definition is None:
+            return field.parent.name
+        if field.attribute is not None:
+            value = getattr(source, field.attribute)
+        else:
+            arguments = get_argument_values(field.definition, field.node, self.variables)
+            resolver = field.definition.resolve
+            assert resolver is not None
+            value = resolver(source, self.info(field, path), **arguments)
+            if inspect.isawaitable(value):
+                value = await value
+        return await field.complete(value, self)
+
+    async def nested(self, field: FieldPlan, source: Any) -> Any:
+        """A field below the top: its errors are not the plan's to report (their paths, null
+        propagation, masking and logging belong to the executor)."""
+        try:
+            return await self.resolve(field, source, None)
+        except Fallback:
+            raise
+        except Exception as exc:
+            raise Fallback from exc
+
+
+def _leaf(type_: GraphQLScalarType | GraphQLEnumType) -> Complete:
+    async def complete(value: Any, run: Run) -> Any:
+        coerced = type_.coerce_output_value(value)
+        if coerced is None or coerced is Undefined:
+            raise Fallback  # the executor reports it as a field error
+        return coerced
+
+    return complete
+
+
+def _non_null(inner: Complete) -> Complete:
+    async def complete(value: Any, run: Run) -> Any:
+        if value is None:
+            raise Fallback  # null where the schema says non-null: the executor's error
+        return await inner(value, run)
+
+    return complete
+
+
+def _nullable(inner: Complete) -> Complete:
+    async def complete(value: Any, run: Run) -> Any:
+        return None if value is None else await inner(value, run)
+
+    return complete
+
+
+def _list(inner: Complete) -> Complete:
+    async def complete(value: Any, run: Run) -> Any:
+        if isinstance(value, str | bytes) or not hasattr(value, "__iter__"):
+            raise Fallback
+        return [await inner(item, run) for item in value]
+
+    return complete
+
+
+def _object(fields: tuple[FieldPlan, ...]) -> Complete:
+    async def complete(value: Any, run: Run) -> Any:
+        return {field.key: await run.nested(field, value) for field in fields}
+
+    return complete
+
+
+class Compiler:
+    def __init__(self, schema: PaygraphSchema, fragments: dict[str, FragmentDefinitionNode]):
+        self.schema = schema
+        self.fragments = fragments
+
+    def selections(
+        self, selection_set: SelectionSetNode, parent: GraphQLObjectType
+    ) -> list[FieldNode]:
+        """The fields of a selection set on a concrete type, fragments flattened."""
+        found: list[FieldNode] = []
+        for selection in selection_set.selections:
+            condition: NamedTypeNode | None
+            if selection.directives:
+                raise NotCovered("directives")
+            if isinstance(selection, FieldNode):
+                found.append(selection)
+                continue
+            if isinstance(selection, FragmentSpreadNode):
+                fragment = self.fragments[selection.name.value]
+                condition, inner = fragment.type_condition, fragment.selection_set
+                if fragment.directives:
+                    raise NotCovered("directives")
+            else:
+                assert isinstance(selection, InlineFragmentNode)
+                condition, inner = selection.type_condition, selection.selection_set
+            if condition is not None and condition.name.value != parent.name:
+                raise NotCovered("a fragment on another type")
+            found.extend(self.selections(inner, parent))
+        keys = [(node.alias or node.name).value for node in found]
+        if len(set(keys)) != len(keys):
+            raise NotCovered("a response key selected twice")
+        return found
+
+    def fields(
+        self, selection_set: SelectionSetNode, parent: GraphQLObjectType
+    ) -> tuple[FieldPlan, ...]:
+        return tuple(self.field(node, parent) for node in self.selections(selection_set, parent))
+
+    def field(self, node: FieldNode, parent: GraphQLObjectType) -> FieldPlan:
+        key = (node.alias or node.name).value
+        name = node.name.value
+        if name == "__typename":
+            return FieldPlan(key, node, parent, None, None, _leaf(GraphQLString))
+        if name.startswith("__"):
+            raise NotCovered("introspection")
+        definition = parent.fields[name]
+        attribute = None
+        if getattr(definition.resolve, "_is_default", False) and not node.arguments:
+            attribute = (definition.extensions or {})[_DEFINITION].python_name
+        return FieldPlan(
+            key, node, parent, definition, attribute, self.complete(definition.type, node)
+        )
+
+    def complete(self, type_: GraphQLOutputType, node: FieldNode) -> Complete:
+        if isinstance(type_, GraphQLNonNull):
+            return _non_null(self.complete(type_.of_type, node))
+        return _nullable(self.complete_value(type_, node))
+
+    def complete_value(self, type_: GraphQLOutputType, node: FieldNode) -> Complete:
+        if isinstance(type_, GraphQLList):
+            return _list(self.complete(type_.of_type, node))
+        if isinstance(type_, GraphQLScalarType | GraphQLEnumType):
+            return _leaf(type_)
+        if isinstance(type_, GraphQLObjectType) and node.selection_set is not None:
+            if type_.is_type_of is not None:
+                raise NotCovered("a type checked at runtime")
+            return _object(self.fields(node.selection_set, type_))
+        raise NotCovered("an abstract type")
+
+
+def compile_plan(schema: PaygraphSchema, text: str, operation_name: str | None) -> Plan | None:
+    """The plan for this document and operation, or None when the standard path must run it."""
+    try:
+        checked = schema.checks.validated(schema._schema, schema.checks.parsed(text))
+    except GraphQLError:
+        return None
+    if checked.errors or checked.card_numbers:
+        return None
+    operation = get_operation_ast(checked.document, operation_name)
+    if operation is None or operation.operation is not OperationType.QUERY:
+        return None
+    root = schema._schema.query_type
+    assert root is not None
+    fragments = {
+        definition.name.value: definition
+        for definition in checked.document.definitions
+        if isinstance(definition, FragmentDefinitionNode)
+    }
+    try:
+        fields = Compiler(schema, fragments).fields(operation.selection_set, root)
+    except NotCovered:
+        return None
+    return Plan(checked.document, operation, fragments, root, fields)
+
+
+class PreparedOperations:
+    """The plans of the documents seen so far (bounded), and running them."""
+
+    def __init__(self, schema: PaygraphSchema, size: int = _PLAN_CACHE_SIZE) -> None:
+        self.schema = schema
+        self._plans: LRUCache[tuple[str, str | None], Plan | None] = LRUCache(size)
+        self.answered = 0  # requests a plan answered (for tests and benchmarks)
+        self.enabled = True  # False: every request takes the standard path (differential tests)
+
+    def plan(self, text: str, operation_name: str | None) -> Plan | None:
+        """The plan for a document seen before; the first sight compiles it for next time
+        (and answers None: the standard path runs the first one)."""
+        if not self.enabled:
+            return None
+        key = (text, operation_name)
+        try:
+            return self._plans[key]
+        except KeyError:
+            self._plans[key] = compile_plan(self.schema, text, operation_name)
+            return None
+
+    async def run(
+        self, plan: Plan, variables: dict[str, Any] | None, operation_name: str | None, context: Any
+    ) -> Response:
+        """The answer, or Fallback when the standard path must give it."""
+        schema = self.schema._schema
+        coerced = get_variable_values(
+            schema, plan.operation.variable_definitions or (), variables or {}
+        )
+        if isinstance(coerced, list):
+            raise Fallback
+        if variable_findings(schema, plan.document, variables, operation_name):
+            raise Fallback  # the standard path refuses it and logs where
+        run = Run(self.schema, plan, coerced, context)
+        data: dict[str, Any] | None = {}
+        errors: list[GraphQLError] = []
+        for field in plan.fields:
+            path = Path(None, field.key, plan.root.name)
+            try:
+                value = await run.resolve(field, None, path)
+            except DomainError as exc:
+                errors.append(with_code(located_error(exc, [field.node], path.as_list())))
+                if isinstance(field.definition and field.definition.type, GraphQLNonNull):
+                    data = None
+                    break
+                value = None
+            except Fallback:
+                raise
+            except Exception as exc:  # masked and logged by the standard path, which reruns it
+                raise Fallback from exc
+            assert data is not None
+            data[field.key] = value
+        if len(errors) > 1:
+            raise Fallback  # the executor's error order follows its concurrency
+        answer: dict[str, Any] = {"data": data}
+        if errors:
+            answer["errors"] = [error.formatted for error in errors]
+        self.answered += 1
+        return Response(
+            json.dumps(answer, separators=(",", ":")),
+            status_code=200,
+            media_type="application/json",
+        )
+
+
+__all__: Sequence[str] = ("Fallback", "Plan", "PreparedOperations", "compile_plan")
