@@ -13,9 +13,8 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from core import Core, build_core, build_token_service, schema_limits
 from gateways.base import Gateway
-from infra.cors import CrossOriginMiddleware
 from infra.db import init_models
-from infra.http import BodyLimitMiddleware, MetricsMiddleware, RequestIdMiddleware
+from infra.http import EdgeMiddleware
 from resolvers import graphql_schema
 from resolvers.context import AppServices
 from resolvers.demo import demo_routes
@@ -110,14 +109,14 @@ def create_app(settings: Settings) -> Starlette:
         routes=routes,
         lifespan=lifespan,
         middleware=[
-            Middleware(RequestIdMiddleware),
             Middleware(
-                CrossOriginMiddleware,
+                EdgeMiddleware,
+                metrics=core.metrics.http,
+                known_routes=known,
+                max_bytes=settings.max_body_bytes,
                 origins=settings.cors_origins,
-                paths=("/graphql", "/demo/token"),
+                cors_paths=("/graphql", "/demo/token"),
             ),
-            Middleware(MetricsMiddleware, metrics=core.metrics.http, known_routes=known),
-            Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),
         ],
     )
     app.state.core = core  # what the app serves, for probes of tests and tools

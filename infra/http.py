@@ -1,12 +1,20 @@
-"""ASGI middleware: request ids, the request body limit and HTTP metrics."""
+"""The one ASGI middleware in front of every route (`EdgeMiddleware`): the request id, CORS on
+the paths a browser calls, the request body limit and HTTP metrics, in one wrapper per request.
+
+Four separate middlewares cost four coroutine layers and four `send` wrappers on every request,
+and the metrics resolved their label children (a lock and a dict lookup each) per request; here
+the children are bound once per (method, route, status) and reused."""
 
 from __future__ import annotations
 
 import re
 import time
 import uuid
+from collections.abc import Iterable
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
+from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from infra.logging import request_id_var
@@ -14,76 +22,17 @@ from infra.logging import request_id_var
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
 
-class RequestIdMiddleware:
-    """Takes a sane X-Request-ID from the caller or makes one; echoes it on the response and
-    puts it on every log record of the request."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in ("http", "websocket"):
-            await self.app(scope, receive, send)
-            return
-        incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
-        request_id = incoming if _REQUEST_ID_RE.match(incoming) else uuid.uuid4().hex
-        token = request_id_var.set(request_id)
-
-        async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                headers.append((b"x-request-id", request_id.encode()))
-                message["headers"] = headers
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_with_id)
-        finally:
-            request_id_var.reset(token)
-
-
 class _BodyTooLarge(Exception):
     pass
 
 
-class BodyLimitMiddleware:
-    """Answers 413 to any request body over `max_bytes`, whether or not it declares a length."""
-
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await _too_large(send, self.max_bytes)
-            return
-        received = 0
-        started = False
-
-        async def limited_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise _BodyTooLarge
-            return message
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        try:
-            await self.app(scope, limited_receive, tracking_send)
-        except _BodyTooLarge:
-            if not started:
-                await _too_large(send, self.max_bytes)
+def _request_id(scope: Scope) -> str:
+    """A sane X-Request-ID from the caller, or a new one."""
+    for name, value in scope["headers"]:
+        if name == b"x-request-id":
+            incoming = value.decode("latin-1")
+            return incoming if _REQUEST_ID_RE.match(incoming) else uuid.uuid4().hex
+    return uuid.uuid4().hex
 
 
 async def _too_large(send: Send, limit: int) -> None:
@@ -123,13 +72,63 @@ class HttpMetrics:
         )
 
 
-class MetricsMiddleware:
-    """Counts requests by a bounded route label (never the raw path, which clients control)."""
+class _Children:
+    """The metrics' label children, bound once per label set (the set is bounded: methods,
+    known routes and statuses)."""
 
-    def __init__(self, app: ASGIApp, metrics: HttpMetrics, known_routes: frozenset[str]) -> None:
+    def __init__(self, metrics: HttpMetrics) -> None:
+        self._metrics = metrics
+        self._counts: dict[tuple[str, str, int], Any] = {}
+        self._latencies: dict[tuple[str, str], Any] = {}
+
+    def record(self, method: str, route: str, status: int, seconds: float) -> None:
+        count = self._counts.get((method, route, status))
+        if count is None:
+            count = self._metrics.requests.labels(method, route, str(status))
+            self._counts[(method, route, status)] = count
+        latency = self._latencies.get((method, route))
+        if latency is None:
+            latency = self._metrics.latency.labels(method, route)
+            self._latencies[(method, route)] = latency
+        count.inc()
+        latency.observe(seconds)
+
+
+class EdgeMiddleware:
+    """Request id, CORS, body limit and metrics for every request.
+
+    - Request id: a sane X-Request-ID from the caller or a new one, echoed on the response and
+      on every log record of the request (HTTP and WebSocket).
+    - CORS (Starlette's middleware) on `cors_paths` only, for `origins`; webhooks, probes and
+      metrics are never called from a browser. Tokens travel in the Authorization header, never
+      in cookies, so credentials are not allowed.
+    - 413 for a request body over `max_bytes`, whether or not it declares a length.
+    - Requests counted by a bounded route label (never the raw path, which clients control).
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        metrics: HttpMetrics,
+        known_routes: frozenset[str],
+        max_bytes: int,
+        origins: Iterable[str] = (),
+        cors_paths: Iterable[str] = (),
+    ) -> None:
         self.app = app
-        self.metrics = metrics
         self.known_routes = known_routes
+        self.max_bytes = max_bytes
+        self.cors_paths = frozenset(cors_paths)
+        self._children = _Children(metrics)
+        self._cors = CORSMiddleware(
+            self._measured,
+            allow_origins=sorted(frozenset(origins)),
+            allow_methods=["GET", "POST", "OPTIONS"],
+            allow_headers=["authorization", "content-type", "x-request-id"],
+            expose_headers=["x-request-id"],
+            max_age=600,
+        )
 
     def _route(self, path: str) -> str:
         if path in self.known_routes:
@@ -140,22 +139,82 @@ class MetricsMiddleware:
         return "other"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        kind = scope["type"]
+        if kind not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
+        request_id = _request_id(scope)
+        token = request_id_var.set(request_id)
+        try:
+            if kind == "websocket":
+                await self.app(scope, receive, send)
+            elif scope["path"] in self.cors_paths:
+                await self._cors(scope, receive, _with_id(send, request_id))
+            else:
+                await self._measured(scope, receive, _with_id(send, request_id))
+        finally:
+            request_id_var.reset(token)
+
+    async def _measured(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The body limit and the metrics around the app."""
         started = time.perf_counter()
         status = 500
+        answered = False
 
         async def recording_send(message: Message) -> None:
-            nonlocal status
+            nonlocal status, answered
             if message["type"] == "http.response.start":
                 status = message["status"]
+                answered = True
             await send(message)
 
         try:
-            await self.app(scope, receive, recording_send)
+            declared = _content_length(scope)
+            if declared is not None and declared > self.max_bytes:
+                await _too_large(recording_send, self.max_bytes)
+                return
+            if declared is not None:
+                # The server reads exactly the declared length: nothing more can arrive.
+                await self.app(scope, receive, recording_send)
+                return
+            try:
+                await self.app(scope, self._limited(receive), recording_send)
+            except _BodyTooLarge:
+                if not answered:
+                    await _too_large(recording_send, self.max_bytes)
         finally:
-            route = self._route(scope["path"])
-            method = scope["method"]
-            self.metrics.requests.labels(method, route, str(status)).inc()
-            self.metrics.latency.labels(method, route).observe(time.perf_counter() - started)
+            self._children.record(
+                scope["method"], self._route(scope["path"]), status, time.perf_counter() - started
+            )
+
+    def _limited(self, receive: Receive) -> Receive:
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise _BodyTooLarge
+            return message
+
+        return limited_receive
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            return int(value) if value.isdigit() else None
+    return None
+
+
+def _with_id(send: Send, request_id: str) -> Send:
+    header = (b"x-request-id", request_id.encode())
+
+    async def send_with_id(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message["headers"] = [*message.get("headers", ()), header]
+        await send(message)
+
+    return send_with_id

@@ -95,6 +95,25 @@ class TestTransportErrors:
         response = await client.get("/healthz", headers={"X-Request-ID": "req-123"})
         assert response.headers["x-request-id"] == "req-123"
 
+    async def test_an_unusable_request_id_is_replaced(self, client):
+        response = await client.get("/healthz", headers={"X-Request-ID": "no spaces; allowed"})
+        assert len(response.headers["x-request-id"]) == 32
+
+    async def test_a_refused_body_still_has_a_request_id_and_is_counted(self, client):
+        async def counted() -> float:
+            return await _sample(client, 'route="/graphql",status="413"')
+
+        before = await counted()
+        response = await client.post(
+            "/graphql",
+            json={"query": " " * (1024 * 1024)},
+            headers={"X-Request-ID": "req-413", "Origin": "http://localhost:5173"},
+        )
+        assert response.status_code == 413
+        assert response.headers["x-request-id"] == "req-413"
+        assert response.headers["access-control-allow-origin"] == "http://localhost:5173"
+        assert await counted() == before + 1
+
 
 class TestQueryLimits:
     async def test_too_many_aliases_are_refused(self, gql, tokens):
@@ -159,3 +178,12 @@ class TestProduction:
         assert via_get.status_code >= 400
         assert introspection.json()["errors"]
         assert viewer.json()["data"]["viewer"]["customerId"] == "c"
+
+
+async def _sample(client, labels: str) -> float:
+    """The value of paygraph_http_requests_total with these labels, from /metrics."""
+    text = (await client.get("/metrics")).text
+    for line in text.splitlines():
+        if line.startswith("paygraph_http_requests_total{") and labels in line:
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
