@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import strawberry
+from cachetools import LRUCache
+from graphql import FieldNode, FragmentSpreadNode, InlineFragmentNode
 
 from models.enums import PaymentStatus, Role
 from resolvers.context import Info
@@ -10,6 +12,39 @@ from schema.payments import PaymentConnection, PaymentEdge, PaymentType
 from schema.permissions import IsAuthenticated
 from schema.types import Bank, PageInfo, SupportedMethod, Viewer, Wallet
 from services import catalog
+
+# Payment's list fields a query may leave out, by GraphQL name -> document field.
+_OPTIONAL = {"timeline": "timeline", "latePayments": "late_payments", "checkout": "checkout"}
+
+
+# field node -> (the node, what it leaves out); by identity: nodes live in cached documents.
+_unselected_by_node: LRUCache[int, tuple[FieldNode, frozenset[str]]] = LRUCache(1024)
+
+
+def _unselected(info: Info) -> frozenset[str]:
+    """The document's optional lists this query does not select (so the read leaves them out);
+    the PaymentType's other fields are all read, selected or not. A field under a directive
+    counts as selected: reading more is always safe."""
+    raw = info._raw_info
+    nodes = raw.field_nodes
+    if len(nodes) == 1:
+        hit = _unselected_by_node.get(id(nodes[0]))
+        if hit is not None and hit[0] is nodes[0]:
+            return hit[1]
+    selected: set[str] = set()
+    pending = [node.selection_set for node in nodes if node.selection_set is not None]
+    while pending:
+        for selection in pending.pop().selections:
+            if isinstance(selection, FieldNode):
+                selected.add(selection.name.value)
+            elif isinstance(selection, FragmentSpreadNode):
+                pending.append(raw.fragments[selection.name.value].selection_set)
+            elif isinstance(selection, InlineFragmentNode):
+                pending.append(selection.selection_set)
+    unselected = frozenset(field for name, field in _OPTIONAL.items() if name not in selected)
+    if len(nodes) == 1:
+        _unselected_by_node[id(nodes[0])] = (nodes[0], unselected)
+    return unselected
 
 
 @strawberry.type
@@ -28,7 +63,9 @@ class PaymentQuery:
     )
     async def payment(self, info: Info, id: strawberry.ID) -> PaymentType:
         principal = info.context.require_principal()
-        return PaymentType.from_document(await info.context.services.payments.get(principal, id))
+        payments = info.context.services.payments
+        without = _unselected(info)
+        return PaymentType.from_document(await payments.read(principal, id, without=without))
 
     @strawberry.field(
         permission_classes=[IsAuthenticated],

@@ -31,9 +31,12 @@ from graphql import (
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
+    GraphQLBoolean,
     GraphQLEnumType,
     GraphQLError,
     GraphQLField,
+    GraphQLID,
+    GraphQLInt,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
@@ -61,6 +64,7 @@ from schema.pan_guard import variable_findings
 # Strawberry keeps each field's definition (its Python attribute name) on the GraphQL field.
 _DEFINITION = "strawberry-definition"
 _PLAN_CACHE_SIZE = 512
+_BUILT_IN = (GraphQLString, GraphQLID, GraphQLBoolean, GraphQLInt)
 
 
 def _is_awaitable(value: Any) -> TypeGuard[Awaitable[Any]]:
@@ -75,7 +79,14 @@ class NotCovered(Exception):
     """This document cannot be prepared; it always runs on the standard path."""
 
 
-Complete = Callable[[Any, "Run"], Awaitable[Any]]
+@dataclass(frozen=True, slots=True)
+class Completion:
+    """Turns a field's value into its answer: `complete(value, run)`, a coroutine function when
+    `asynchronous` (some field below has a resolver of its own), a plain function otherwise
+    (attribute reads and the schema's scalars: no coroutine per leaf)."""
+
+    complete: Callable[[Any, Run], Any]
+    asynchronous: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +96,13 @@ class FieldPlan:
     parent: GraphQLObjectType
     definition: GraphQLField | None  # None: __typename
     attribute: str | None  # a plain attribute read (Strawberry's default resolver)
-    complete: Complete
+    completion: Completion
+
+    @property
+    def asynchronous(self) -> bool:
+        """Whether reading it awaits: a resolver of its own, or one below it."""
+        has_resolver = self.definition is not None and self.attribute is None
+        return has_resolver or self.completion.asynchronous
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,71 +144,147 @@ class Run:
             None,  # type: ignore[arg-type]  # resolvers here track no extra work
         )
 
-    async def resolve(self, field: FieldPlan, source: Any, path: Path | None) -> Any:
+    async def call(self, field: FieldPlan, source: Any, path: Path | None) -> Any:
+        """The value of a field with a resolver of its own (permissions and all)."""
+        assert field.definition is not None and field.definition.resolve is not None
+        arguments = get_argument_values(field.definition, field.node, self.variables)
+        value = field.definition.resolve(source, self.info(field, path), **arguments)
+        return await value if inspect.isawaitable(value) else value
+
+    async def field(self, field: FieldPlan, source: Any) -> Any:
+        """A field below the top, whatever its kind."""
         if field.definition is None:
             return field.parent.name
         if field.attribute is not None:
             value = getattr(source, field.attribute)
         else:
-            arguments = get_argument_values(field.definition, field.node, self.variables)
-            resolver = field.definition.resolve
-            assert resolver is not None
-            value = resolver(source, self.info(field, path), **arguments)
-            if inspect.isawaitable(value):
-                value = await value
-        return await field.complete(value, self)
-
-    async def nested(self, field: FieldPlan, source: Any) -> Any:
-        """A field below the top: its errors are not the plan's to report (their paths, null
-        propagation, masking and logging belong to the executor)."""
-        try:
-            return await self.resolve(field, source, None)
-        except Fallback:
-            raise
-        except Exception as exc:
-            raise Fallback from exc
+            value = await self.call(field, source, None)
+        if field.completion.asynchronous:
+            return await field.completion.complete(value, self)
+        return field.completion.complete(value, self)
 
 
-def _leaf(type_: GraphQLScalarType | GraphQLEnumType) -> Complete:
-    async def complete(value: Any, run: Run) -> Any:
-        coerced = type_.coerce_output_value(value)
-        if coerced is None or coerced is Undefined:
-            raise Fallback  # the executor reports it as a field error
-        return coerced
-
-    return complete
+def _read(field: FieldPlan, source: Any, run: Run) -> Any:
+    """A field below the top with no resolver of its own anywhere under it."""
+    if field.definition is None:
+        return field.parent.name
+    return field.completion.complete(getattr(source, field.attribute), run)  # type: ignore[arg-type]
 
 
-def _non_null(inner: Complete) -> Complete:
-    async def complete(value: Any, run: Run) -> Any:
+def _coerced(value: Any) -> Any:
+    if value is None or value is Undefined:
+        raise Fallback  # the executor reports it as a field error
+    return value
+
+
+_INT_RANGE = range(-(2**31), 2**31)
+_ENUM_MEMO_SIZE = 256
+
+
+def _leaf(type_: GraphQLScalarType | GraphQLEnumType) -> Completion:
+    """The schema's own coercion, with shortcuts that give the same answer: a str for String
+    and ID, a bool for Boolean and a 32-bit int for Int are their own output; an enum's
+    answer for a value is memoized by (type, value) (a StrEnum member equals its str)."""
+    coerce = type_.coerce_output_value
+    if isinstance(type_, GraphQLEnumType):
+        names: dict[tuple[type, Any], Any] = {}
+
+        def complete_enum(value: Any, run: Run) -> Any:
+            key = (type(value), value)
+            name = names.get(key)
+            if name is None:
+                name = _coerced(coerce(value))
+                if len(names) < _ENUM_MEMO_SIZE:
+                    names[key] = name
+            return name
+
+        return Completion(complete_enum)
+    own: type | None = (
+        {
+            GraphQLString.name: str,
+            GraphQLID.name: str,
+            GraphQLBoolean.name: bool,
+            GraphQLInt.name: int,
+        }.get(type_.name)
+        if type_ in _BUILT_IN
+        else None
+    )
+
+    def complete(value: Any, run: Run) -> Any:
+        if type(value) is own and (own is not int or value in _INT_RANGE):
+            return value
+        return _coerced(coerce(value))
+
+    return Completion(complete)
+
+
+def _non_null(inner: Completion) -> Completion:
+    complete_inner = inner.complete
+    if inner.asynchronous:
+
+        async def complete_async(value: Any, run: Run) -> Any:
+            if value is None:
+                raise Fallback  # null where the schema says non-null: the executor's error
+            return await complete_inner(value, run)
+
+        return Completion(complete_async, asynchronous=True)
+
+    def complete(value: Any, run: Run) -> Any:
         if value is None:
-            raise Fallback  # null where the schema says non-null: the executor's error
-        return await inner(value, run)
-
-    return complete
-
-
-def _nullable(inner: Complete) -> Complete:
-    async def complete(value: Any, run: Run) -> Any:
-        return None if value is None else await inner(value, run)
-
-    return complete
-
-
-def _list(inner: Complete) -> Complete:
-    async def complete(value: Any, run: Run) -> Any:
-        if isinstance(value, str | bytes) or not hasattr(value, "__iter__"):
             raise Fallback
-        return [await inner(item, run) for item in value]
+        return complete_inner(value, run)
 
-    return complete
+    return Completion(complete)
 
 
-def _object(fields: tuple[FieldPlan, ...]) -> Complete:
-    async def complete(value: Any, run: Run) -> Any:
-        return {field.key: await run.nested(field, value) for field in fields}
+def _nullable(inner: Completion) -> Completion:
+    complete_inner = inner.complete
+    if inner.asynchronous:
 
-    return complete
+        async def complete_async(value: Any, run: Run) -> Any:
+            return None if value is None else await complete_inner(value, run)
+
+        return Completion(complete_async, asynchronous=True)
+
+    def complete(value: Any, run: Run) -> Any:
+        return None if value is None else complete_inner(value, run)
+
+    return Completion(complete)
+
+
+def _items(value: Any) -> Any:
+    if isinstance(value, str | bytes) or not hasattr(value, "__iter__"):
+        raise Fallback  # the executor's error: a list was expected
+    return value
+
+
+def _list(inner: Completion) -> Completion:
+    complete_inner = inner.complete
+    if inner.asynchronous:
+
+        async def complete_async(value: Any, run: Run) -> Any:
+            return [await complete_inner(item, run) for item in _items(value)]
+
+        return Completion(complete_async, asynchronous=True)
+
+    def complete(value: Any, run: Run) -> Any:
+        return [complete_inner(item, run) for item in _items(value)]
+
+    return Completion(complete)
+
+
+def _object(fields: tuple[FieldPlan, ...]) -> Completion:
+    if any(field.asynchronous for field in fields):
+
+        async def complete_async(value: Any, run: Run) -> Any:
+            return {field.key: await run.field(field, value) for field in fields}
+
+        return Completion(complete_async, asynchronous=True)
+
+    def complete(value: Any, run: Run) -> Any:
+        return {field.key: _read(field, value, run) for field in fields}
+
+    return Completion(complete)
 
 
 class Compiler:
@@ -247,12 +340,12 @@ class Compiler:
             key, node, parent, definition, attribute, self.complete(definition.type, node)
         )
 
-    def complete(self, type_: GraphQLOutputType, node: FieldNode) -> Complete:
+    def complete(self, type_: GraphQLOutputType, node: FieldNode) -> Completion:
         if isinstance(type_, GraphQLNonNull):
             return _non_null(self.complete(type_.of_type, node))
         return _nullable(self.complete_value(type_, node))
 
-    def complete_value(self, type_: GraphQLOutputType, node: FieldNode) -> Complete:
+    def complete_value(self, type_: GraphQLOutputType, node: FieldNode) -> Completion:
         if isinstance(type_, GraphQLList):
             return _list(self.complete(type_.of_type, node))
         if isinstance(type_, GraphQLScalarType | GraphQLEnumType):
@@ -287,6 +380,21 @@ def compile_plan(schema: PaygraphSchema, text: str, operation_name: str | None) 
     except NotCovered:
         return None
     return Plan(checked.document, operation, fragments, root, fields)
+
+
+async def _completed(field: FieldPlan, value: Any, run: Run) -> Any:
+    """A top field's answer from its resolver's value. Any error below the top is the
+    standard path's to report (its path, null propagation, masking and logging)."""
+    if field.definition is None or field.attribute is not None:
+        return value  # run.field completed it
+    try:
+        if field.completion.asynchronous:
+            return await field.completion.complete(value, run)
+        return field.completion.complete(value, run)
+    except Fallback:
+        raise
+    except Exception as exc:
+        raise Fallback from exc
 
 
 class PreparedOperations:
@@ -328,17 +436,20 @@ class PreparedOperations:
         for field in plan.fields:
             path = Path(None, field.key, plan.root.name)
             try:
-                value = await run.resolve(field, None, path)
+                if field.definition is None or field.attribute is not None:
+                    value = await run.field(field, None)
+                else:
+                    value = await run.call(field, None, path)
             except DomainError as exc:
                 errors.append(with_code(located_error(exc, [field.node], path.as_list())))
                 if isinstance(field.definition and field.definition.type, GraphQLNonNull):
                     data = None
                     break
                 value = None
-            except Fallback:
-                raise
             except Exception as exc:  # masked and logged by the standard path, which reruns it
                 raise Fallback from exc
+            else:
+                value = await _completed(field, value, run)
             assert data is not None
             data[field.key] = value
         if len(errors) > 1:

@@ -46,6 +46,32 @@ async def get(principal: Principal, payment_id: str) -> Payment:
     return payment
 
 
+# What only the payment's writers read (client metadata, notes, gateway attempts, the outbox of
+# events not yet relayed): a read for display leaves them out.
+_WRITERS_ONLY = ("metadata", "notes", "method_details", "gateway_attempts", "outbox")
+# Lists a display may not show: the caller says which to leave out.
+OPTIONAL_FIELDS = frozenset({"timeline", "late_payments", "checkout"})
+
+
+async def read(
+    principal: Principal, payment_id: str, *, without: frozenset[str] = frozenset()
+) -> Payment:
+    """The payment for display, if `principal` may see it: `get` without the fields only
+    writers read and without `without` (any of OPTIONAL_FIELDS), which the database leaves out
+    and the model gives their defaults. Never written back: a writer reads with `get`."""
+    if not without <= OPTIONAL_FIELDS:
+        raise ValueError(f"only {sorted(OPTIONAL_FIELDS)} may be left out")
+    missing = PaymentNotFound("payment not found", field="id")
+    found = await Payment.get_pymongo_collection().find_one(
+        {"_id": object_id(payment_id, otherwise=missing)},
+        projection=dict.fromkeys((*_WRITERS_ONLY, *sorted(without)), False),
+    )
+    if found is None or not may_see(principal, found.get("customer_id", "")):
+        raise missing
+    payment: Payment = Payment.model_validate(found)
+    return payment
+
+
 async def list_payments(
     principal: Principal,
     *,

@@ -77,6 +77,13 @@ class PaymentService:
         """The payment if the caller may see it; another customer's id is PaymentNotFound."""
         return await queries.get(principal, payment_id)
 
+    async def read(
+        self, principal: Principal, payment_id: str, *, without: frozenset[str] = frozenset()
+    ) -> Payment:
+        """`get` for display only: without what only writers read, nor the lists in `without`
+        (of queries.OPTIONAL_FIELDS) the caller will not show. Never write it back."""
+        return await queries.read(principal, payment_id, without=without)
+
     async def list_payments(
         self,
         principal: Principal,
