@@ -50,14 +50,17 @@ export function documentsExchange(mode: DocumentsMode): Exchange {
     if (mode === "text") return (operations$) => forward(operations$);
     const missed = new Set<string>(); // documents this server did not know: sent as text
     let textRefused = false; // the server runs only trusted documents
+    const awaiting = new Set<number>(); // operations sent by hash, not answered nor torn down
     return (operations$) => {
       const retries = makeSubject<Operation>();
       const named = pipe(
         operations$,
         map((operation) => {
+          if (operation.kind === "teardown") awaiting.delete(operation.key);
           const hash = operation.kind === "teardown" ? null : documentHash(operation.query);
           if (!hash || (missed.has(hash) && !textRefused)) return operation;
           const byHash = { kind: "Document", definitions: [], documentId: hash } as unknown as DocumentNode;
+          awaiting.add(operation.key);
           return withSent(operation, byHash, { original: operation, by: "hash" });
         }),
       );
@@ -65,7 +68,10 @@ export function documentsExchange(mode: DocumentsMode): Exchange {
         forward(merge([named, retries.source])),
         filter((result) => {
           const sent = sentOf(result.operation);
-          if (sent?.by !== "hash" || textRefused || !hasCode(result.error, PERSISTED_QUERY_NOT_FOUND)) return true;
+          if (sent?.by !== "hash") return true;
+          // Only an operation still wanted is sent again (a subscription would stay open).
+          const wanted = awaiting.delete(result.operation.key);
+          if (!wanted || textRefused || !hasCode(result.error, PERSISTED_QUERY_NOT_FOUND)) return true;
           const hash = documentHash(sent.original.query)!;
           missed.add(hash);
           retries.next(withSent(sent.original, sent.original.query, { original: sent.original, by: "text", miss: result }));

@@ -2,6 +2,7 @@
 // the WebSocket, or as text; and what it does when a server does not know a document. The
 // request-shape tests answer through the provider's `fetch` (no server); the last one talks to
 // the live API of test/global-setup.ts, which has no manifest.
+import { Client, makeResult, type Exchange, type Operation, type OperationResult } from "@urql/core";
 import { stringifyMessage, MessageType } from "graphql-ws";
 import { afterEach, describe, expect, test, vi } from "vitest";
 import { renderHook } from "vitest-browser-react";
@@ -9,7 +10,8 @@ import manifest from "../persisted-documents.json";
 import { dropEmptyQuery } from "../src/client.js";
 import { InitiatePaymentDocument, PaymentStatusDocument } from "../src/documents.js";
 import { PaygraphProvider, useInitiatePayment, usePaymentStatus, useVerifyPayment, type DocumentsMode } from "../src/index.js";
-import { documentHash } from "../src/persisted.js";
+import { documentHash, documentsExchange } from "../src/persisted.js";
+import { filter, makeSubject, merge, onPush, pipe, subscribe, type Source } from "wonka";
 import { newCustomer, newOrderId, payByCard, withProvider } from "./support.js";
 
 type Body = { query?: string; documentId?: string; variables?: Record<string, unknown>; extensions?: unknown };
@@ -95,6 +97,39 @@ describe("documents", () => {
     expect(api.bodies).toHaveLength(3);
     expect(api.bodies[2]!.documentId).toBe(documentHash(InitiatePaymentDocument));
     expect(api.bodies[2]!.query).toBeUndefined();
+  });
+
+  test("a subscription given up before its miss is answered is not sent again", () => {
+    // A stand-in for the transport: keeps what it is sent, answers what the test pushes.
+    function setup() {
+      const forwarded: Operation[] = [];
+      const answers = makeSubject<OperationResult>();
+      const server: Exchange = () => (operations$) => {
+        const swallowed = pipe(operations$, onPush((operation) => forwarded.push(operation)), filter(() => false));
+        return merge([swallowed as unknown as Source<OperationResult>, answers.source]);
+      };
+      const client = new Client({ url: "https://pay.example.test/graphql", exchanges: [documentsExchange("hash"), server] });
+      return { client, forwarded, answers };
+    }
+    const miss = (operation: Operation) => makeResult(operation, { errors: [{ message: "PersistedQueryNotFound", extensions: { code: "PERSISTED_QUERY_NOT_FOUND" } }] });
+    const byHash = (operation: Operation) => "documentId" in operation.query;
+
+    const kept = setup();
+    const watching = pipe(kept.client.subscription(PaymentStatusDocument, { id: "1" }), subscribe(() => {}));
+    kept.answers.next(miss(kept.forwarded[0]!));
+    expect(kept.forwarded.map((o) => [o.kind, byHash(o)])).toEqual([
+      ["subscription", true],
+      ["subscription", false], // the retry, with the text
+    ]);
+    watching.unsubscribe();
+
+    const dropped = setup();
+    pipe(dropped.client.subscription(PaymentStatusDocument, { id: "2" }), subscribe(() => {})).unsubscribe();
+    dropped.answers.next(miss(dropped.forwarded[0]!));
+    expect(dropped.forwarded.map((o) => [o.kind, byHash(o)])).toEqual([
+      ["subscription", true],
+      ["teardown", false],
+    ]);
   });
 
   test("a WebSocket subscribe naming its document sends documentId without a query", () => {
