@@ -5,7 +5,7 @@ import reactHooks from "eslint-plugin-react-hooks";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["dist/", "example/dist/", "node_modules/", "src/gql/", "test-results/", "playwright-report/"] },
+  { ignores: ["dist/", "example/dist/", "example/dist-trusted/", "node_modules/", "src/gql/", "test-results/", "playwright-report/"] },
   ...tseslint.configs.recommended,
   {
     files: ["**/*.{ts,tsx}"],

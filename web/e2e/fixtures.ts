@@ -4,17 +4,23 @@ import { test as base, expect, type Page } from "@playwright/test";
 export const API = () => process.env.PAYGRAPH_E2E_API_URL!;
 export const TEST_CARD = { number: "4100 2800 0000 1007", declined: "4100 2800 0006 0003", expiry: "12/31", cvv: "123" };
 
+/** `api`: the API the project's shop talks to (the "trusted" project has its own). */
+export interface E2eOptions {
+  api: string;
+}
+
 /** A page of the example shop for a fresh customer; fails the test on any console error. */
-export const test = base.extend<{ shop: Page; customer: string }>({
+export const test = base.extend<E2eOptions & { shop: Page; customer: string }>({
+  api: [API(), { option: true }],
   customer: async ({}, use) => {
     await use(`e2e-${Math.random().toString(36).slice(2, 10)}`);
   },
-  shop: async ({ page, customer }, use) => {
+  shop: async ({ page, customer, api }, use) => {
     const errors: string[] = [];
     page.on("console", (message) => {
       // The gateway's own frame is not the shop's page (the stand-in's pay call answers 400
       // for a declined card, as Razorpay's does, and Chromium logs that).
-      if (message.type() === "error" && !message.location().url.startsWith(`${API()}/sandbox/`)) errors.push(message.text());
+      if (message.type() === "error" && !message.location().url.startsWith(`${api}/sandbox/`)) errors.push(message.text());
     });
     page.on("pageerror", (error) => errors.push(error.message));
     await page.goto(`/?customer=${customer}`);

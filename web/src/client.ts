@@ -3,6 +3,7 @@
 // urql nor graphql-ws is part of the package's API.
 import { Client, fetchExchange, subscriptionExchange } from "@urql/core";
 import { createClient as createWsClient, type Client as WsClient } from "graphql-ws";
+import { documentsExchange, type DocumentsMode } from "./persisted.js";
 
 export type TokenSource = () => string | null | undefined | Promise<string | null | undefined>;
 
@@ -29,6 +30,15 @@ export interface ClientOptions {
   wsUrl?: string;
   getToken: () => TokenSource;
   fetch?: typeof fetch;
+  /** How documents are sent (see persisted.ts); default "hash". */
+  documents?: DocumentsMode;
+}
+
+/** graphql-ws insists on a `query` string in every subscribe: a document named by hash is sent
+ * with an empty one, which this drops from the message (the server then reads `documentId`). */
+export function dropEmptyQuery(this: unknown, key: string, value: unknown): unknown {
+  const named = typeof this === "object" && this !== null && typeof (this as { documentId?: unknown }).documentId === "string";
+  return key === "query" && value === "" && named ? undefined : value;
 }
 
 function socketStatus(): SocketStatus & { set(state: SocketState): void } {
@@ -78,6 +88,7 @@ export function createClients(options: ClientOptions): PaygraphClients {
     },
     // Keep trying while a payment is watched (hooks poll meanwhile); the server sends the
     // current state again on every subscribe, so nothing is missed across a reconnect.
+    jsonMessageReplacer: dropEmptyQuery,
     retryAttempts: Number.POSITIVE_INFINITY,
     retryWait: async (retries) => sleep(Math.min(500 * 2 ** retries, 10_000) + Math.random() * 300),
     on: {
@@ -98,6 +109,7 @@ export function createClients(options: ClientOptions): PaygraphClients {
     preferGetMethod: false,
     requestPolicy: "network-only",
     exchanges: [
+      documentsExchange(options.documents ?? "hash"),
       fetchExchange,
       subscriptionExchange({
         forwardSubscription(request) {

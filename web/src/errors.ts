@@ -90,7 +90,9 @@ export function fromCombinedError(error: CombinedError): PaygraphError {
       retryable: true,
     });
   }
-  return paygraphError("network", code || "GRAPHQL_ERROR", first.message, { retryable: true });
+  // The server does not have the document this package names (deploy its manifest): no retry helps.
+  const refused = code === "PERSISTED_QUERY_NOT_FOUND" || code === "TRUSTED_DOCUMENTS_ONLY";
+  return paygraphError("network", code || "GRAPHQL_ERROR", first.message, { retryable: !refused });
 }
 
 /** What a gateway's checkout reported for a failed attempt. */

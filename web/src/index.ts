@@ -1,6 +1,7 @@
 // @paygraph/react: the public API. urql and graphql-ws are implementation details.
 export { PaygraphProvider, type PaygraphProviderProps } from "./provider.js";
 export type { TokenSource } from "./client.js";
+export type { DocumentsMode } from "./persisted.js";
 export { useCheckoutOptions, type CheckoutOptions } from "./hooks/useCheckoutOptions.js";
 export { useInitiatePayment, useVerifyPayment, useCancelPayment, type InitiateResult, type PaymentResult } from "./hooks/useMutations.js";
 export { useGatewayCheckout, type GatewayOutcome, type GatewayCheckoutOptions } from "./hooks/useGatewayCheckout.js";

@@ -2,7 +2,9 @@ import { StrictMode, useState } from "react";
 import { describe, expect, test, vi } from "vitest";
 import { commands, page } from "vitest/browser";
 import { render } from "vitest-browser-react";
+import { CheckoutOptionsDocument, SavedMethodsDocument } from "../src/documents.js";
 import { CheckoutFlow, PaygraphProvider, PaymentMethods, type CheckoutOrder } from "../src/index.js";
+import { documentHash } from "../src/persisted.js";
 import { newCustomer, newOrderId, payByCard, withProvider } from "./support.js";
 
 const DISPLAY_NAMES = ["Card", "UPI", "Net banking", "Wallet", "EMI"];
@@ -115,9 +117,10 @@ describe("PaymentMethods", () => {
       __typename: "SavedMethod", id, gateway: "RAZORPAY", methodType: "CARD", last4, network: "Visa",
       expiryMonth: 1, expiryYear: expired ? 2020 : 2031, expired, vpaMasked: null, label: `Visa ${last4}`, isDefault,
     });
+    // The package names its documents by hash (documentId).
     const answers: Record<string, unknown> = {
-      SavedMethods: { __typename: "Query", savedMethods: [method("m1", "1007", false, true), method("m2", "1111", true, false)] },
-      CheckoutOptions: {
+      [documentHash(SavedMethodsDocument)!]: { __typename: "Query", savedMethods: [method("m1", "1007", false, true), method("m2", "1111", true, false)] },
+      [documentHash(CheckoutOptionsDocument)!]: {
         __typename: "Query",
         supportedMethods: [{ __typename: "SupportedMethod", method: "CARD", gateway: "RAZORPAY", emiTenures: [] }],
         netbankingBanks: [],
@@ -125,8 +128,8 @@ describe("PaymentMethods", () => {
       },
     };
     const canned: typeof fetch = async (_url, init) => {
-      const { operationName } = JSON.parse(String(init?.body)) as { operationName: string };
-      return new Response(JSON.stringify({ data: answers[operationName] }), { headers: { "Content-Type": "application/json" } });
+      const { documentId } = JSON.parse(String(init?.body)) as { documentId: string };
+      return new Response(JSON.stringify({ data: answers[documentId] }), { headers: { "Content-Type": "application/json" } });
     };
     const screen = await render(
       <PaygraphProvider url="/graphql" getToken={() => "t"} fetch={canned}>

@@ -43,13 +43,14 @@ describe("PaygraphProvider", () => {
   test("asks getToken for every request and for the WebSocket's connection_init", async () => {
     const { token } = await newCustomer();
     const getToken = vi.fn(() => token);
-    const { result } = await renderHook(() => useInitiatePayment(), { wrapper: withProvider(getToken) });
+    // One request per call: by hash, this API (no manifest) would also answer each first miss.
+    const { result } = await renderHook(() => useInitiatePayment(), { wrapper: withProvider(getToken, { documents: "text" }) });
     const input = { orderId: newOrderId(), amount: "99.00", currency: "INR" };
     const first = await result.current.initiate(input);
     await result.current.initiate(input);
     expect(getToken).toHaveBeenCalledTimes(2);
     if (!first.ok) throw new Error(first.error.message);
-    const status = await renderHook(() => usePaymentStatus(first.payment.id), { wrapper: withProvider(getToken) });
+    const status = await renderHook(() => usePaymentStatus(first.payment.id), { wrapper: withProvider(getToken, { documents: "text" }) });
     await until(() => expect(status.result.current.connection).toBe("live"));
     expect(getToken).toHaveBeenCalledTimes(3); // the connection's Authorization
   });

@@ -1,7 +1,7 @@
 import type { ReactNode } from "react";
 import { inject } from "vitest";
 import { commands } from "vitest/browser";
-import { PaygraphProvider } from "../src/index.js";
+import { PaygraphProvider, type DocumentsMode } from "../src/index.js";
 
 export const apiUrl = () => `${inject("paygraphUrl")}/graphql`;
 
@@ -13,10 +13,13 @@ export async function newCustomer(prefix = "web") {
 
 export const newOrderId = (prefix = "WEB") => `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 7)}`.toUpperCase();
 
-export function withProvider(getToken: () => string | null | Promise<string | null>, options: { url?: string; wsUrl?: string } = {}) {
+export function withProvider(
+  getToken: () => string | null | Promise<string | null>,
+  options: { url?: string; wsUrl?: string; documents?: DocumentsMode } = {},
+) {
   return function Wrapper({ children }: { children: ReactNode }) {
     return (
-      <PaygraphProvider url={options.url ?? apiUrl()} wsUrl={options.wsUrl} getToken={getToken} merchantName="Test shop">
+      <PaygraphProvider url={options.url ?? apiUrl()} wsUrl={options.wsUrl} getToken={getToken} merchantName="Test shop" documents={options.documents}>
         {children}
       </PaygraphProvider>
     );
