@@ -103,9 +103,13 @@ class TrustedDocuments:
         if not isinstance(operation, dict):
             return operation
         named = _named_hash(operation)
-        if named is None or operation.get("query") is not None:
+        # An empty `query` beside a hash is no text: graphql-ws clients must send a string.
+        text = operation.get("query")
+        if named is not None and text == "":
+            text = None
+        if named is None or text is not None:
             # A document text, possibly with its hash (Apollo's registration retry): run as sent.
-            if self.only and operation.get("query") is not None:
+            if self.only and text is not None:
                 raise _only()
             return operation
         document = self._documents.get(named.removeprefix(PREFIX).lower())

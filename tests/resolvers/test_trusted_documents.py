@@ -184,6 +184,13 @@ class TestOnly:
             "data": {"viewer": {"customerId": "cust-only", "roles": ["CUSTOMER"]}}
         }
 
+    async def test_an_empty_query_beside_a_hash_is_no_text(self, only_http, tokens):
+        """graphql-ws clients must send a `query` string: an empty one names nothing."""
+        headers = {"Authorization": f"Bearer {tokens.mint('cust-only')}"}
+        body = {**by_document_id(sha256(VIEWER), {}), "query": ""}
+        response = await only_http.post("/graphql", json=body, headers=headers)
+        assert response.json()["data"]["viewer"]["customerId"] == "cust-only"
+
     async def test_an_unknown_hash_is_not_found(self, only_http):
         response = await only_http.post("/graphql", json=by_document_id(UNKNOWN, {}))
         assert response.status_code == 400
