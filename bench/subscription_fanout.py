@@ -10,8 +10,10 @@ the channel the app publishes on). The subscribers are real graphql-transport-ws
 
 For each target (app, then bare; same payments count, fresh payments):
 - steady: N payments with one subscriber each; after the subscriptions are open, an idle window
-  (one heartbeat interval: what open subscriptions cost with nothing happening), then one
-  cancelPayment per payment at a steady rate.
+  (one heartbeat interval: what open subscriptions cost with nothing happening), then
+  cancelPayment on --changes of them at a steady --rate (10/s by default: below what the API
+  carries here with no subscriber, so the figure is the fan-out, not a mutation backlog), all
+  N subscriptions staying open.
 - burst: N subscribers on a few payments (N / --per-payment), all cancelled at once.
 
 Measured per subscriber: the delay from the change's commit (the payment's `updatedAt`, set by
@@ -20,7 +22,7 @@ shows it (`time.time()` when the client read it), p50/p99/max, and how many arri
 all). Memory per subscription: the server process's RSS (/proc/PID/status VmRSS) after the
 subscriptions opened minus before, over N. Redis connections: `INFO clients` before and after.
 
-    .venv/bin/python -m bench.subscription_fanout [--quick] [--subs N] [--rate R]
+    .venv/bin/python -m bench.subscription_fanout [--quick] [--subs N] [--changes N] [--rate R]
 """
 
 from __future__ import annotations
@@ -234,20 +236,25 @@ class Bench:
                 await asyncio.sleep(index / self.args.rate)
             answered[payment_id] = await self.cancel(payment_id, who)
 
-        await asyncio.gather(*(change(i, pid, who) for i, (pid, who) in enumerate(payments)))
+        changed = payments[: self.args.changes] if steady else payments
+        await asyncio.gather(*(change(i, pid, who) for i, (pid, who) in enumerate(changed)))
         changes_s = time.perf_counter() - changes_started
+        told = {pid for pid, _ in changed}
+        expected = [sub for sub in subs if sub.payment_id in told]
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(
-                asyncio.gather(*(sub.done.wait() for sub in subs)), self.args.wait
+                asyncio.gather(*(sub.done.wait() for sub in expected)), self.args.wait
             )
         result["cpu"] = meter.stop()
         result["changes_s"] = round(changes_s, 2)
-        delivered = [sub for sub in subs if sub.arrived is not None]
+        delivered = [sub for sub in expected if sub.arrived is not None]
         since_commit = [sub.arrived - sub.committed for sub in delivered]  # type: ignore[operator]
         since_answer = [sub.arrived - answered[sub.payment_id] for sub in delivered]  # type: ignore[operator]
+        result["changed_payments"] = len(changed)
+        result["expected"] = len(expected)
         result["delivered"] = len(delivered)
-        result["missing"] = len(subs) - len(delivered)
-        result["completed"] = sum(sub.completed for sub in subs)
+        result["missing"] = len(expected) - len(delivered)
+        result["completed"] = sum(sub.completed for sub in expected)
         errors = [sub.error for sub in subs if sub.error]
         result["errors"] = len(errors)
         result["error_sample"] = errors[:3]
@@ -290,7 +297,10 @@ async def measure(args: argparse.Namespace, stack: Stack) -> dict[str, Any]:
                 await bench.scenario(server, await bench.payments(20), 1, steady=False)
             with stage(f"{server.kind}: creating {args.subs} payments"):
                 steady_payments = await bench.payments(args.subs)
-            with stage(f"{server.kind}: steady, {args.subs} subscriptions, {args.rate}/s"):
+            with stage(
+                f"{server.kind}: steady, {args.subs} subscriptions, "
+                f"{args.changes} changes at {args.rate}/s"
+            ):
                 steady = await bench.scenario(server, steady_payments, 1, steady=True)
             count = max(1, args.subs // args.per_payment)
             burst_payments = await bench.payments(count)
@@ -319,7 +329,7 @@ def report(results: dict[str, Any]) -> dict[str, Any]:
                     scenario,
                     kind,
                     r["subscriptions"],
-                    f"{r['delivered']}/{r['subscriptions']}",
+                    f"{r['delivered']}/{r['expected']}",
                     lat["p50_ms"],
                     lat["p99_ms"],
                     lat["max_ms"],
@@ -355,16 +365,21 @@ def report(results: dict[str, Any]) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="250 subscriptions, short idle")
+    parser.add_argument(
+        "--quick", action="store_true", help="250 subscriptions, 100 changes, 25 per payment"
+    )
     parser.add_argument("--subs", type=int, default=1000, help="subscriptions per scenario")
-    parser.add_argument("--rate", type=float, default=50.0, help="steady: changes per second")
+    parser.add_argument("--rate", type=float, default=10.0, help="steady: changes per second")
+    parser.add_argument(
+        "--changes", type=int, default=200, help="steady: payments changed (of --subs)"
+    )
     parser.add_argument("--per-payment", type=int, default=100, help="burst: subscribers each")
     parser.add_argument("--idle", type=float, default=16.0, help="idle window seconds")
     parser.add_argument("--wait", type=float, default=60.0, help="wait for deliveries, s")
     parser.add_argument("--open-concurrency", type=int, default=50)
     args = parser.parse_args()
     if args.quick:
-        args.subs, args.idle, args.per_payment = 250, 16.0, 25
+        args.subs, args.changes, args.per_payment = 250, 100, 25
 
     with Stack(NAME) as stack:
         env = environment()
