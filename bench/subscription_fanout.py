@@ -39,6 +39,7 @@ from typing import Any
 
 import websockets
 from redis.asyncio import Redis
+from websockets.typing import Subprotocol
 
 from bench._harness import (
     CpuMeter,
@@ -57,7 +58,7 @@ from bench._harness import (
 )
 
 NAME = "subscription_fanout"
-PROTOCOL = "graphql-transport-ws"
+PROTOCOL = Subprotocol("graphql-transport-ws")
 FIELDS = "id orderId status version attemptCount amount { amount currency minor } updatedAt"
 SUBSCRIBE = "subscription($id: ID!) { paymentStatusChanged(paymentId: $id) { %s } }" % FIELDS
 CANCEL = """
@@ -93,7 +94,7 @@ class Subscriber:
 async def subscribe(url: str, token: str, sub: Subscriber) -> None:
     sub.ws = await websockets.connect(
         url, subprotocols=[PROTOCOL], open_timeout=60, ping_interval=None
-    )  # type: ignore[list-item]
+    )
     auth = {"Authorization": f"Bearer {token}"}
     await sub.ws.send(json.dumps({"type": "connection_init", "payload": auth}))
     ack = json.loads(await sub.ws.recv())

@@ -3,7 +3,9 @@ event is about. Nothing here writes."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
+from functools import partial
 from typing import Any
 
 from beanie import PydanticObjectId, SortDirection
@@ -75,12 +77,30 @@ async def list_payments(
 
 
 async def watch(
-    events: EventBus, max_attempts: int, principal: Principal, payment_id: str
+    events: EventBus,
+    reads: SharedReads,
+    max_attempts: int,
+    principal: Principal,
+    payment_id: str,
 ) -> AsyncIterator[Payment]:
     payment = await get(principal, payment_id)
+    key = payment.id
+    assert key is not None  # a stored payment
     last_version = -1
-    async for _notice in events.listen(payment_channel(str(payment.id))):
-        current = await Payment.get(payment.id)
+    async for notice in events.listen(payment_channel(str(key))):
+        if last_version < 0:
+            current = await Payment.get(key)  # the state once subscribed
+        elif notice is None:  # a heartbeat, or the connection came back: did it change?
+            version = await reads.version(key)
+            if version is None:
+                return
+            if version <= last_version:
+                continue
+            current = await reads.at_least(key, version)
+        elif notice.version <= last_version:
+            continue  # shown already (a late or repeated notice)
+        else:
+            current = await reads.at_least(key, notice.version)
         if current is None:
             return
         if current.version > last_version:
@@ -88,6 +108,43 @@ async def watch(
             yield current
             if subscription_ends(current, max_attempts):
                 return
+
+
+class SharedReads:
+    """Reads for live subscriptions. Subscribers of one payment told of one change share one
+    read (a change seen by a thousand subscribers costs one query, not a thousand), and a
+    heartbeat first reads the version alone."""
+
+    def __init__(self) -> None:
+        self._reading: dict[PydanticObjectId, asyncio.Task[Payment | None]] = {}
+
+    async def at_least(self, payment_id: PydanticObjectId, version: int) -> Payment | None:
+        """The payment, from a read that shows `version` or newer: a read already under way
+        is joined, and read again if it began before that version was written."""
+        found: Payment | None = None
+        for _ in range(3):
+            task = self._reading.get(payment_id)
+            if task is None:
+                task = asyncio.get_running_loop().create_task(Payment.get(payment_id))
+                self._reading[payment_id] = task
+                task.add_done_callback(partial(self._forget, payment_id))
+            # One subscriber leaving must not cancel the read the others wait for.
+            found = await asyncio.shield(task)
+            if found is None or found.version >= version:
+                return found
+        return found
+
+    def _forget(self, payment_id: PydanticObjectId, task: asyncio.Task[Payment | None]) -> None:
+        if self._reading.get(payment_id) is task:
+            del self._reading[payment_id]
+        if not task.cancelled():
+            task.exception()  # retrieved here too, in case every waiter has left
+
+    @staticmethod
+    async def version(payment_id: PydanticObjectId) -> int | None:
+        """The stored version alone (None if the payment is gone)."""
+        doc = await Payment.get_pymongo_collection().find_one({"_id": payment_id}, {"version": 1})
+        return None if doc is None else int(doc.get("version", 0))
 
 
 def subscription_ends(payment: Payment, max_attempts: int) -> bool:
