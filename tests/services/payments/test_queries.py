@@ -156,6 +156,27 @@ class TestSharedReads:
 
     async def test_version_reads_the_version_alone(self, mongo_db):
         payment = await stored()
-        assert await SharedReads.version(payment.id) == payment.version
+        reads = SharedReads(batch_seconds=0.01)
+        assert await reads.version(payment.id) == payment.version
         await Payment.get_pymongo_collection().delete_one({"_id": payment.id})
-        assert await SharedReads.version(payment.id) is None
+        assert await reads.version(payment.id) is None
+
+    async def test_version_checks_asked_together_share_one_query(self, mongo_db, monkeypatch):
+        payments = [await stored() for _ in range(5)]
+        await Payment.get_pymongo_collection().update_one(
+            {"_id": payments[0].id}, {"$inc": {"version": 2}}
+        )
+        queries = 0
+        real = Payment.get_pymongo_collection
+
+        def counted():  # type: ignore[no-untyped-def]
+            nonlocal queries
+            queries += 1
+            return real()
+
+        monkeypatch.setattr(Payment, "get_pymongo_collection", counted)
+        reads = SharedReads(batch_seconds=0.05)
+        versions = await asyncio.gather(*(reads.version(p.id) for p in payments for _ in range(10)))
+        assert queries == 1
+        assert versions[:10] == [payments[0].version + 2] * 10
+        assert versions[10:] == [0] * 40
