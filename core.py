@@ -274,6 +274,7 @@ class Core:
     mongo: AsyncMongoClient[dict[str, Any]]
     redis: Redis
     pubsub_redis: Redis
+    events: EventBus  # publishes changes; its subscriptions share one pub/sub connection
     gateways: GatewaySetup
     queue: ArqJobQueue
     payments: PaymentService
@@ -300,6 +301,7 @@ class Core:
         await self.alerts.aclose()
         await self.gateways.registry.aclose()
         await self.queue.aclose()
+        await self.events.aclose()
         await self.pubsub_redis.aclose()
         await self.redis.aclose()
         await self.mongo.close()
@@ -324,7 +326,7 @@ def build_core(settings: Settings, *, serve_sandboxes: bool = True) -> Core:
             socket_timeout=5,
         )
     )
-    # Subscriptions block on pub/sub reads: give them a connection pool without a read timeout.
+    # The one pub/sub connection every subscription of this process shares (services/fanout.py).
     pubsub_redis = Redis.from_url(redis_url, socket_connect_timeout=2)
     metrics = PaygraphMetrics()  # this process's registry (README: per-process scrape)
     gateways = build_gateways(settings, serve_sandboxes=serve_sandboxes, recorder=metrics)
@@ -378,6 +380,7 @@ def build_core(settings: Settings, *, serve_sandboxes: bool = True) -> Core:
         mongo=mongo,
         redis=redis,
         pubsub_redis=pubsub_redis,
+        events=events,
         gateways=gateways,
         queue=queue,
         payments=payments,

@@ -2,21 +2,30 @@
 a worker) reaches a subscriber on any API instance.
 
 Messages carry only ids and versions; subscribers re-read the record, so a lost or reordered
-message can delay an update but never show a wrong one.
+message can delay an update but never show a wrong one. Every subscription of a process shares
+one pub/sub connection (services/fanout.py); after that connection is lost and restored, every
+subscriber is told to re-read.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
+import random
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from services.fanout import ChangeNotice, Fanout
+
+__all__ = ["ChangeNotice", "EventBus", "payment_channel", "refund_channel"]
+
 log = logging.getLogger("paygraph.events")
+
+# Each subscription's heartbeat is spread by up to this fraction either way, so subscriptions
+# opened together do not all re-check their record at the same moment.
+HEARTBEAT_JITTER = 0.2
 
 
 def payment_channel(payment_id: str) -> str:
@@ -27,22 +36,22 @@ def refund_channel(payment_id: str) -> str:
     return f"paygraph:payment:{payment_id}:refunds"
 
 
-@dataclass(frozen=True, slots=True)
-class ChangeNotice:
-    id: str
-    status: str
-    version: int
-
-
 class EventBus:
     def __init__(
         self, redis: Redis, *, subscriber: Redis | None = None, heartbeat_seconds: float = 15.0
     ) -> None:
-        """`redis` publishes; `subscriber` (default the same) holds one connection per
-        subscription, so it should be a pool without a read timeout or connection cap."""
+        """`redis` publishes; `subscriber` (default the same) gives the one pub/sub connection
+        every subscription of this process shares."""
         self._redis = redis
-        self._subscriber = subscriber or redis
+        self._fanout = Fanout(subscriber or redis)
         self._heartbeat = heartbeat_seconds
+
+    @property
+    def fanout(self) -> Fanout:
+        return self._fanout
+
+    async def aclose(self) -> None:
+        await self._fanout.aclose()
 
     async def publish(self, channel: str, notice: ChangeNotice) -> None:
         """Best effort: the write already happened; subscribers also re-read on reconnect."""
@@ -53,25 +62,22 @@ class EventBus:
             log.warning("could not publish %s on %s: %s", notice.status, channel, exc)
 
     async def listen(self, channel: str) -> AsyncIterator[ChangeNotice | None]:
-        """Notices on `channel`; `None` every heartbeat interval without one, so the caller can
-        re-read the record and notice a change whose message was lost. Subscribed before the
-        first `None` is yielded."""
-        pubsub = self._subscriber.pubsub(ignore_subscribe_messages=True)
-        await pubsub.subscribe(channel)
+        """Notices on `channel` (several notices for one record may arrive as the newest
+        alone); `None` when the caller should re-read the record: first once subscribed (read
+        the current state now), then at each heartbeat without a notice and after the shared
+        connection was lost and restored, so a change whose message was lost is noticed."""
+        listener = await self._fanout.join(channel)
         try:
             yield None  # subscribed: the caller reads the current state now
             while True:
-                message = await pubsub.get_message(timeout=self._heartbeat)
-                if message is None:
+                spread = 1 + random.uniform(-HEARTBEAT_JITTER, HEARTBEAT_JITTER)  # noqa: S311
+                if not await listener.wait(self._heartbeat * spread):
                     yield None
                     continue
-                try:
-                    data = json.loads(message["data"])
-                    yield ChangeNotice(str(data["id"]), str(data["status"]), int(data["version"]))
-                except (ValueError, KeyError, TypeError):
-                    log.warning("ignoring malformed notice on %s", channel)
+                resync, notices = listener.take()
+                if resync:
+                    yield None
+                for notice in notices:
+                    yield notice
         finally:
-            with contextlib.suppress(RedisError, OSError):
-                await pubsub.unsubscribe(channel)
-            with contextlib.suppress(RedisError, OSError):
-                await pubsub.aclose()  # type: ignore[no-untyped-call]
+            self._fanout.leave(listener)

@@ -3,12 +3,15 @@ event is about. Nothing here writes."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
+from functools import partial
 from typing import Any
 
 from beanie import PydanticObjectId, SortDirection
 from bson import ObjectId
 from bson.errors import InvalidId
+from pymongo.errors import PyMongoError
 
 from gateways.base import GatewayEvent
 from models.enums import PaymentStatus
@@ -111,12 +114,30 @@ async def list_payments(
 
 
 async def watch(
-    events: EventBus, max_attempts: int, principal: Principal, payment_id: str
+    events: EventBus,
+    reads: SharedReads,
+    max_attempts: int,
+    principal: Principal,
+    payment_id: str,
 ) -> AsyncIterator[Payment]:
-    payment = await get(principal, payment_id)
+    key = object_id(payment_id, otherwise=PaymentNotFound("payment not found", field="id"))
     last_version = -1
-    async for _notice in events.listen(payment_channel(str(payment.id))):
-        current = await Payment.get(payment.id)
+    async for notice in events.listen(payment_channel(str(key))):
+        if last_version < 0:
+            # Read once subscribed, so no change can fall between the read and the channel;
+            # ownership is checked before anything is yielded.
+            current: Payment | None = await get(principal, payment_id)
+        elif notice is None:  # a heartbeat, or the connection came back: did it change?
+            version = await reads.version(key)
+            if version is None:
+                return
+            if version <= last_version:
+                continue
+            current = await reads.at_least(key, version)
+        elif notice.version <= last_version:
+            continue  # shown already (a late or repeated notice)
+        else:
+            current = await reads.at_least(key, notice.version)
         if current is None:
             return
         if current.version > last_version:
@@ -124,6 +145,87 @@ async def watch(
             yield current
             if subscription_ends(current, max_attempts):
                 return
+
+
+# Heartbeat checks that come within this many seconds of each other share one query.
+VERSION_BATCH_SECONDS = 0.5
+
+
+class SharedReads:
+    """Reads for live subscriptions. Subscribers of one payment told of one change share one
+    read (a change seen by a thousand subscribers costs one query, not a thousand), and the
+    heartbeats' version checks are batched: one query for every subscription that asks within
+    VERSION_BATCH_SECONDS."""
+
+    def __init__(self, batch_seconds: float = VERSION_BATCH_SECONDS) -> None:
+        self._reading: dict[PydanticObjectId, asyncio.Task[Payment | None]] = {}
+        self._batch_seconds = batch_seconds
+        self._asked: dict[PydanticObjectId, list[asyncio.Future[int | None]]] = {}
+        self._batch: asyncio.TimerHandle | None = None
+
+    async def at_least(self, payment_id: PydanticObjectId, version: int) -> Payment | None:
+        """The payment, from a read that shows `version` or newer: a read already under way
+        is joined, and read again if it began before that version was written."""
+        found: Payment | None = None
+        for _ in range(3):
+            task = self._reading.get(payment_id)
+            if task is None:
+                task = asyncio.get_running_loop().create_task(Payment.get(payment_id))
+                self._reading[payment_id] = task
+                task.add_done_callback(partial(self._forget, payment_id))
+            # One subscriber leaving must not cancel the read the others wait for.
+            found = await asyncio.shield(task)
+            if found is None or found.version >= version:
+                return found
+        return found
+
+    def _forget(self, payment_id: PydanticObjectId, task: asyncio.Task[Payment | None]) -> None:
+        if self._reading.get(payment_id) is task:
+            del self._reading[payment_id]
+        if not task.cancelled():
+            task.exception()  # retrieved here too, in case every waiter has left
+
+    async def version(self, payment_id: PydanticObjectId) -> int | None:
+        """The stored version alone (None if the payment is gone), read in the next batch."""
+        loop = asyncio.get_running_loop()
+        answer: asyncio.Future[int | None] = loop.create_future()
+        self._asked.setdefault(payment_id, []).append(answer)
+        if self._batch is None:
+            self._batch = loop.call_later(self._batch_seconds, self._read_batch)
+        return await answer
+
+    def _read_batch(self) -> None:
+        asked, self._asked, self._batch = self._asked, {}, None
+        task = asyncio.get_running_loop().create_task(self._answer(asked))
+        task.add_done_callback(_retrieve)
+
+    @staticmethod
+    async def _answer(asked: dict[PydanticObjectId, list[asyncio.Future[int | None]]]) -> None:
+        answers = [(key, answer) for key, waiting in asked.items() for answer in waiting]
+        try:
+            try:
+                found = {
+                    doc["_id"]: int(doc.get("version", 0))
+                    async for doc in Payment.get_pymongo_collection().find(
+                        {"_id": {"$in": list(asked)}}, {"version": 1}
+                    )
+                }
+            except PyMongoError as exc:
+                for _, answer in answers:
+                    if not answer.done():
+                        answer.set_exception(exc)
+                return
+            for payment_id, answer in answers:
+                if not answer.done():  # its subscriber may have left
+                    answer.set_result(found.get(payment_id))
+        finally:
+            for _, answer in answers:
+                answer.cancel()  # answered ones stay answered; an interrupted batch ends its waiters
+
+
+def _retrieve(task: asyncio.Task[None]) -> None:
+    if not task.cancelled():
+        task.exception()  # the waiters got it
 
 
 def subscription_ends(payment: Payment, max_attempts: int) -> bool:

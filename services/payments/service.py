@@ -54,6 +54,7 @@ class PaymentService:
         self._gateways = gateways
         self._events = events
         self._policy = policy
+        self._live_reads = queries.SharedReads()
         observer = observer or NullObserver()
         self._store = PaymentStore(events, observer)
         self._late = LateMoney(
@@ -101,7 +102,9 @@ class PaymentService:
     def watch(self, principal: Principal, payment_id: str) -> AsyncIterator[Payment]:
         """The current payment, then every change, ending after a final status. Ownership is
         checked before anything is yielded; changes from any process arrive via Redis."""
-        return queries.watch(self._events, self._policy.max_attempts, principal, payment_id)
+        return queries.watch(
+            self._events, self._live_reads, self._policy.max_attempts, principal, payment_id
+        )
 
     async def find_for_event(self, event: GatewayEvent) -> Payment | None:
         """The payment a gateway event is about: by our reference, else by the gateway's ids."""

@@ -28,7 +28,9 @@ async def watch_refunds(
 ) -> AsyncIterator[Refund]:
     payment = await visible_payment(principal, payment_id)
     seen: dict[str, int] = {}
-    async for _notice in events.listen(refund_channel(str(payment.id))):
+    async for notice in events.listen(refund_channel(str(payment.id))):
+        if notice is not None and seen.get(notice.id, -1) >= notice.version:
+            continue  # shown already
         for refund in await Refund.find({"payment_id": payment.id}).sort("created_at").to_list():
             if seen.get(str(refund.id), -1) < refund.version:
                 seen[str(refund.id)] = refund.version
