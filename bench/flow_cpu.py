@@ -24,8 +24,12 @@ bench/results/flow_cpu.app.prof.txt; its CPU figures are inflated by the profile
 from __future__ import annotations
 
 import argparse
+import shutil
+import signal
+import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -52,6 +56,20 @@ from bench._load import Recorder, closed_loop
 
 NAME = "flow_cpu"
 TARGET_RATIO = 2.0
+SAMPLES = RESULTS / f"{NAME}.app.pyspy.txt"
+
+
+def start_sampler(pid: int) -> subprocess.Popen[bytes]:
+    """py-spy (a sampling profiler, `pip install py-spy`; not a project dependency) on the API
+    process during the measured rounds: on-CPU samples only, as collapsed stacks, which
+    bench/flow_profile.py sorts into GraphQL, services, Beanie, PyMongo, httpx and the rest."""
+    exe = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    return subprocess.Popen(
+        [exe, "record", "-p", str(pid), "-r", "250", "-f", "raw", "-o", str(SAMPLES)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 class BareShopper:
@@ -167,6 +185,7 @@ async def measure(
     # warm-up: connections, caches, the sandbox's first entities, a gateway customer each
     for server in (api, bare):
         await one_round(stack, server, args.concurrency * 2, args.concurrency)
+    sampler = start_sampler(api.pid) if args.sample else None
     rounds: list[dict[str, Any]] = []
     for r in range(args.rounds):
         order = (api, bare) if r % 2 == 0 else (bare, api)
@@ -185,6 +204,10 @@ async def measure(
             f"{sum(base['errors'].values())}",
             flush=True,
         )
+    if sampler is not None:
+        sampler.send_signal(signal.SIGINT)
+        sampler.wait(timeout=60)
+        print(f"  py-spy samples of the API: {SAMPLES}", flush=True)
     summary: dict[str, Any] = {}
     for kind in ("app", "bare_flow"):
         rows = [r[kind] for r in rounds]
@@ -220,6 +243,11 @@ def main() -> int:
     parser.add_argument("--flows", type=int, help="flows per side per round")
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--profile", action="store_true", help="cProfile the API server")
+    parser.add_argument(
+        "--sample",
+        action="store_true",
+        help="sample the API with py-spy during the rounds (bench/results/flow_cpu.app.pyspy.txt)",
+    )
     args = parser.parse_args()
     args.rounds = args.rounds or (2 if args.quick else 4)
     args.flows = args.flows or (96 if args.quick else 304)
