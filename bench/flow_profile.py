@@ -1,8 +1,12 @@
 """Where the API's CPU goes in a checkout flow, from bench.flow_cpu --sample's py-spy samples.
 
-Each on-CPU sample (a collapsed stack) is charged to the innermost frame that belongs to one of
-the layers below, so a pydantic validation called by Beanie counts as Beanie and one called by
-Strawberry as GraphQL; samples are also split by the mutation they ran under.
+Each sample (a collapsed stack) is charged to the innermost frame that belongs to one of the
+layers below, so a pydantic validation called by Beanie counts as Beanie and one called by
+Strawberry as GraphQL, and asyncio frames count for the library that awaited them; samples
+are also split by the mutation they ran under (background tasks, such as the batched change
+notices and outbox nudges, and the HTTP/GraphQL pipeline around the resolvers are "outside").
+py-spy counts a thread that is runnable as active, so on a loaded machine the shares are of
+CPU plus waiting for a core; read them as proportions, not milliseconds.
 
     .venv/bin/python -m bench.flow_profile [bench/results/flow_cpu.app.pyspy.txt]
 """
@@ -31,6 +35,11 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ),
     ("asyncio/uvloop", ("asyncio/", "uvloop/")),
 ]
+LOOP = "asyncio/uvloop"
+# py-spy sees no Python frame below the loop: uvloop's own C work (socket reads and writes,
+# callbacks), and samples of the process runnable but waiting for a core (this 2-core machine
+# is shared), which py-spy cannot tell from running
+LOOP_NATIVE = "event loop, native (uvloop I/O; also runnable-but-waiting)"
 
 
 def layer_of(frame: str) -> str | None:
@@ -53,7 +62,16 @@ def split(path: Path) -> tuple[Counter[str], Counter[str], int]:
         count = int(count_text)
         frames = stack.split(";")
         total += count
-        charged = next((x for x in map(layer_of, reversed(frames)) if x), "other")
+        # below the loop's run (the server's start-up frames above it are in every sample)
+        inner = next(
+            (frames[i + 1 :] for i, f in enumerate(frames) if f.startswith("Runner.run ")), frames
+        )
+        layers = [x for x in map(layer_of, reversed(inner)) if x]
+        # asyncio frames count for the library that awaited them (a Redis write's
+        # StreamWriter.writelines is Redis); only samples in the loop alone stay the loop's
+        charged = next((x for x in layers if x != LOOP), layers[0] if layers else "other")
+        if not inner:
+            charged = LOOP_NATIVE
         by_layer[charged] += count
         if any("initiate_payment" in f for f in frames):
             by_operation["initiatePayment"] += count
