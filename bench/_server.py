@@ -1,7 +1,8 @@
 """Child process: serve the real app (or the bare baseline) with uvicorn on its own event loop.
 
 Configured by the BENCH_SERVER_CONFIG environment variable (JSON, written by bench._harness):
-kind ("app" | "bare" | "bare_webhook" | "bare_fanout"), port, settings (Settings keyword arguments), instrument
+kind ("app" | "bare" | "bare_webhook" | "bare_fanout" | "bare_flow"), port, settings (Settings keyword
+arguments), instrument
 (time Mongo, Redis and gateway calls per request; see bench._instrument), what_if (patches of
 this process only, see bench._whatif) and profile (a path: run under cProfile and write the
 stats there on shutdown). Started and stopped by bench._harness.Stack.
@@ -38,6 +39,10 @@ def build(config: dict[str, Any]) -> Any:
         from bench.baseline_fanout import create_fanout_baseline_app
 
         return create_fanout_baseline_app(settings)
+    if config["kind"] == "bare_flow":
+        from bench.baseline_flow import create_flow_baseline_app
+
+        return create_flow_baseline_app(settings)
     from bench.baseline_app import create_baseline_app
 
     return create_baseline_app(settings)

@@ -105,6 +105,11 @@ class CreateOrderRequest:
     # further attempt (a PayPal order is captured once: a declined capture ends it). The same
     # number finds the same order again; a higher one makes a new order.
     attempt: int = 1
+    # True only when no order can exist for `reference` yet: the caller made the reference in
+    # this very call and has asked for no order before. An adapter that looks for an existing
+    # order before creating one may then skip that look (it still looks after an unclear
+    # failure). A repeat or a resumed request must leave it False.
+    new_reference: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,11 +13,17 @@ from settings import RateLimit
 
 log = logging.getLogger("paygraph.ratelimit")
 
-# INCR and set the window's expiry in one round trip, atomically.
+# For every key: INCR and set the window's expiry, atomically; all subjects of a request in one
+# round trip. Answers count1, ttl1, count2, ttl2, ...
 _HIT = """
-local count = redis.call('INCR', KEYS[1])
-if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
-return {count, redis.call('TTL', KEYS[1])}
+local out = {}
+for _, key in ipairs(KEYS) do
+  local count = redis.call('INCR', key)
+  if count == 1 then redis.call('EXPIRE', key, ARGV[1]) end
+  out[#out + 1] = count
+  out[#out + 1] = redis.call('TTL', key)
+end
+return out
 """
 
 
@@ -32,15 +38,17 @@ class RateLimiter:
         """Count one request against every subject (e.g. an IP and a customer); RateLimited
         with the seconds until the fullest window resets when any is over its limit."""
         window = int(time.time()) // self._limit.window_seconds
+        keys = [f"paygraph:rl:{self._name}:{subject}:{window}" for subject in subjects]
+        if not keys:
+            return
+        try:
+            counts = await self._script(keys=keys, args=[self._limit.window_seconds])
+        except (RedisError, OSError) as exc:
+            # Fail open: a Redis outage must not stop customers from paying.
+            log.warning("rate limiter unavailable (%s); allowing the request", exc)
+            return
         worst_retry = 0
-        for subject in subjects:
-            key = f"paygraph:rl:{self._name}:{subject}:{window}"
-            try:
-                count, ttl = await self._script(keys=[key], args=[self._limit.window_seconds])
-            except (RedisError, OSError) as exc:
-                # Fail open: a Redis outage must not stop customers from paying.
-                log.warning("rate limiter unavailable (%s); allowing the request", exc)
-                return
+        for count, ttl in zip(counts[::2], counts[1::2], strict=True):
             if int(count) > self._limit.count:
                 worst_retry = max(worst_retry, int(ttl) if int(ttl) > 0 else 1)
         if worst_retry:

@@ -128,11 +128,12 @@ class SavedMethodService:
         checkout that may save the card, or pays with a saved one): Razorpay issues and
         honours a card token only with its customer id. None when the gateway keeps no
         customers, or could not be reached now (the card is then just not saved)."""
-        found = await GatewayCustomer.find_one(
-            {"gateway": gateway.value, "customer_id": customer_id}
+        # One field of a small record, read on every card checkout: no document validation.
+        found = await GatewayCustomer.get_pymongo_collection().find_one(
+            {"gateway": gateway.value, "customer_id": customer_id}, {"gateway_customer_id": 1}
         )
         if found is not None:
-            return found.gateway_customer_id
+            return str(found["gateway_customer_id"])
         try:
             made = await self._gateways.get(gateway).create_customer(customer_id)
         except GatewayError as exc:

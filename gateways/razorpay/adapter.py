@@ -111,15 +111,18 @@ class RazorpayGateway:
         """Find the order already made for `request.reference`, else create it.
 
         Razorpay has no idempotency header for orders, so the receipt (our reference) is the
-        key: every call first lists orders by receipt. A retry after a timeout or a 5xx therefore
+        key: every call first lists orders by receipt (except the first create of a reference
+        made in the same call, `request.new_reference`, which looks only after an error
+        answer). A retry after a timeout or a 5xx therefore
         returns the order the first attempt made instead of making a second one, whichever
         process retries. A read timeout on the create itself is followed by one immediate
         lookup; only if that also finds nothing does GatewayOutcomeUnknown reach the caller.
         """
         body = self._order_body(request)
-        existing = await self._find_order(request)
-        if existing is not None:
-            return existing
+        if not request.new_reference:
+            existing = await self._find_order(request)
+            if existing is not None:
+                return existing
         try:
             entity = await self._request("POST", "/v1/orders", json=body, replay_safe=False)
         except GatewayOutcomeUnknown:
@@ -130,6 +133,19 @@ class RazorpayGateway:
             if found is None:
                 raise
             log.info("order for reference %s found after an ambiguous create", request.reference)
+            return found
+        except GatewayUnavailable as exc:
+            if not request.new_reference or isinstance(exc.__cause__, _NOT_SENT):
+                raise
+            # An error answer (5xx, 429) to a create that skipped the look: the order may
+            # exist, and a retry of this same request would not look either. Look now; if that
+            # fails too, the outcome is unknown (never retried blindly).
+            try:
+                found = await self._find_order(request)
+            except GatewayError:
+                raise GatewayOutcomeUnknown(GATEWAY, f"order create failed: {exc.message}") from exc
+            if found is None:
+                raise
             return found
         return self._parse(mapping.order_from_entity, entity, replay_safe=False)
 

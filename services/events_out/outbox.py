@@ -41,6 +41,7 @@ SOURCES: dict[OutboxSource, type[Document]] = {
 }
 _DUPLICATE_KEY = 11000
 ENQUEUE_WITHIN = 1.0  # seconds; a slower queue is the sweep's business
+NUDGE_WINDOW_SECONDS = 0.05  # writes of one document within this share one relay job
 
 
 def push_update(entries: Sequence[OutboxEntry]) -> dict[str, Any]:
@@ -136,11 +137,15 @@ def _delivery(event: Event, endpoint: WebhookEndpoint) -> Delivery:
 
 class OutboxNudge:
     """A change observer that queues the relay of each written event right after its write,
-    in the background: the writer never waits for the queue (the sweep covers a lost one)."""
+    in the background: the writer never waits for the queue (the sweep covers a lost one).
+    Nudges are batched: a relay moves the document's whole outbox, so one job per document per
+    short window (keyed by the latest write) relays every write of that window."""
 
-    def __init__(self, queue: EventsQueue) -> None:
+    def __init__(self, queue: EventsQueue, window: float = NUDGE_WINDOW_SECONDS) -> None:
         self._queue = queue
-        self._tasks: set[asyncio.Task[bool]] = set()
+        self._window = window
+        self._pending: dict[tuple[OutboxSource, str], int] = {}
+        self._flusher: asyncio.Task[None] | None = None
 
     def payment_transitioned(self, payment: Payment, status: PaymentStatus, at: datetime) -> None:
         if status in PAYMENT_EVENT_TYPES:
@@ -161,13 +166,33 @@ class OutboxNudge:
             loop = asyncio.get_running_loop()
         except RuntimeError:  # no loop, no job: the sweep relays it
             return
-        enqueue = self._queue.enqueue_relay(source.value, str(document_id), str(version))
-        task = loop.create_task(
-            hand_off(enqueue, within=ENQUEUE_WITHIN, what=f"relay of {source}", log=log)
-        )
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        key = (source, str(document_id))
+        self._pending[key] = max(version, self._pending.get(key, version))
+        flusher = self._flusher
+        if flusher is None or flusher.done() or flusher.get_loop() is not loop:
+            self._flusher = loop.create_task(self._flush())
+
+    async def _flush(self) -> None:
+        while self._pending:
+            await asyncio.sleep(self._window)
+            pending, self._pending = self._pending, {}
+            await asyncio.gather(
+                *(
+                    hand_off(
+                        self._queue.enqueue_relay(source.value, document_id, str(version)),
+                        within=ENQUEUE_WITHIN,
+                        what=f"relay of {source}",
+                        log=log,
+                    )
+                    for (source, document_id), version in pending.items()
+                )
+            )
 
     async def aclose(self) -> None:
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+        flusher = self._flusher
+        if (
+            flusher is not None
+            and not flusher.done()
+            and flusher.get_loop() is asyncio.get_running_loop()
+        ):
+            await asyncio.gather(flusher, return_exceptions=True)

@@ -127,11 +127,13 @@ class Checkout:
             ],
         )
         try:
-            await payment.insert()
+            await self._store.insert(payment)
         except DuplicateKeyError:
             return await self._repeat(principal, command.order_id, fingerprint, candidates)
-        await self._store.publish(payment)
-        return await self._create_order(payment, candidates)
+        # No change notice for the new PENDING record: nobody can be subscribed to an id not
+        # answered yet, and a subscription starts by reading the payment as it is.
+        # The payment (the order's reference) was made just now: no order can exist for it.
+        return await self._create_order(payment, candidates, new_reference=True)
 
     async def _repeat(
         self,
@@ -195,7 +197,11 @@ class Checkout:
         return await self._store.cas(payment, {"order_lease_until": utcnow() + LEASE})
 
     async def _create_order(
-        self, payment: Payment, candidates: Sequence[PaymentGateway]
+        self,
+        payment: Payment,
+        candidates: Sequence[PaymentGateway],
+        *,
+        new_reference: bool = False,
     ) -> Payment:
         request = CreateOrderRequest(
             reference=str(payment.id),
@@ -209,6 +215,7 @@ class Checkout:
             # Counted from the orders made so far, so a repeat after an unknown outcome asks
             # for the same order again.
             attempt=1 + sum(a.outcome == "created" for a in payment.gateway_attempts),
+            new_reference=new_reference,
         )
         attempts: list[GatewayAttempt] = []
         for adapter in candidates:

@@ -1,16 +1,23 @@
 """The one writer of payment state.
 
 Every write is a compare-and-set on the version it was decided on: a lost race re-reads the
-payment and decides again. A status change appends its timeline entry in the same write, then
-tells the observer (metrics) and publishes a change notice for subscribers.
+payment and decides again. A status change appends its timeline entry (and its outbound event)
+in the same write, then tells the observer (metrics) and queues a change notice for
+subscribers. Notices leave off the request path, batched: the write they report is durable
+already, and a subscriber re-reads the payment on any notice, so the latest notice of a payment
+within a short window stands for the ones before it (`Notices`).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, cast
 
+from beanie.odm.utils.dump import get_dict
 from beanie.odm.utils.encoder import Encoder
 
 from models.clock import utcnow
@@ -24,8 +31,12 @@ from services.events import ChangeNotice, EventBus, payment_channel
 from services.events_out import late_payment, payment_changed, push_update
 from services.observers import ChangeObserver
 
+log = logging.getLogger("paygraph.payments")
 _ENCODER = Encoder()
 CAS_ATTEMPTS = 8
+# How long a change notice may wait for a later one of the same payment (verify's AUTHORIZED
+# and COMPLETED are written a capture apart): subscribers hear of a change at most this late.
+NOTICE_WINDOW_SECONDS = 0.05
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,10 +54,48 @@ class Change:
 Decide = Callable[[Payment], Change | None]
 
 
+class Notices:
+    """Change notices published in the background, at most one per payment per window (the
+    latest version wins). Best effort like EventBus.publish: a lost notice delays a
+    subscriber's update until its next heartbeat re-read, never shows it a wrong one."""
+
+    def __init__(self, events: EventBus, window: float = NOTICE_WINDOW_SECONDS) -> None:
+        self._events = events
+        self._window = window
+        self._pending: dict[str, ChangeNotice] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    def add(self, notice: ChangeNotice) -> None:
+        queued = self._pending.get(notice.id)
+        if queued is None or queued.version <= notice.version:
+            self._pending[notice.id] = notice
+        loop = asyncio.get_running_loop()
+        if self._task is None or self._task.done() or self._task.get_loop() is not loop:
+            self._task = loop.create_task(self._flush())
+
+    async def _flush(self) -> None:
+        while self._pending:
+            await asyncio.sleep(self._window)
+            pending, self._pending = self._pending, {}
+            for notice in pending.values():
+                try:
+                    await self._events.publish(payment_channel(notice.id), notice)
+                except Exception:  # never lose the rest of the batch to one failure
+                    log.exception("could not publish the notice of payment %s", notice.id)
+
+    async def drain(self) -> None:
+        """Publish what is queued now (shutdown, tests)."""
+        task = self._task
+        if task is not None and not task.done() and task.get_loop() is asyncio.get_running_loop():
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
 class PaymentStore:
     def __init__(self, events: EventBus, observer: ChangeObserver) -> None:
         self._events = events
         self._observer = observer
+        self.notices = Notices(events)
 
     async def write(self, payment: Payment, decide_change: Decide) -> Payment:
         """Decide on `payment` and write the change compare-and-set, deciding again on the
@@ -67,7 +116,7 @@ class PaymentStore:
                     )
                 if change.counts_attempt:
                     self._observer.payment_attempt_failed(updated)
-                await self.publish(updated)
+                self.publish(updated)
                 return updated
             payment = await self.reload(payment)
         raise InvalidState("the payment is changing too fast; try again")
@@ -193,17 +242,22 @@ class PaymentStore:
             return None
         return written
 
+    async def insert(self, payment: Payment) -> None:
+        """Insert a new payment (built, and so validated, just now: no second validation as
+        Beanie's insert would do); DuplicateKeyError for a (customer, order) already there."""
+        document = get_dict(payment, to_db=True, keep_nulls=Payment.get_settings().keep_nulls)
+        result = await Payment.get_pymongo_collection().insert_one(document)
+        payment.id = result.inserted_id
+
     async def reload(self, payment: Payment) -> Payment:
         fresh = await Payment.get(payment.id)
         if fresh is None:
             raise PaymentNotFound("payment not found")
         return fresh
 
-    async def publish(self, payment: Payment) -> None:
-        await self._events.publish(
-            payment_channel(str(payment.id)),
-            ChangeNotice(str(payment.id), payment.status.value, payment.version),
-        )
+    def publish(self, payment: Payment) -> None:
+        """Queue the change notice of `payment` as written (sent within the notice window)."""
+        self.notices.add(ChangeNotice(str(payment.id), payment.status.value, payment.version))
 
 
 _LATE_EVENTS = frozenset(

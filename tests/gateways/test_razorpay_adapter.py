@@ -263,6 +263,47 @@ class TestCreateOrderAfterAmbiguousFailure:
         assert order.id == stored["id"]
 
 
+class TestCreateOrderForANewReference:
+    """`new_reference`: the caller made the reference just now, so the adapter creates without
+    looking first, and still looks after any answer that leaves the outcome open."""
+
+    async def test_creates_without_looking_first(
+        self, gateway: RazorpayGateway, sandbox: Sandbox, razorpay_control: SandboxControl
+    ) -> None:
+        # A lookup would fail; the create does not need one.
+        await razorpay_control.fault("/v1/orders", method="GET", status=503)
+        request = order_request(new_reference=True)
+        order = await gateway.create_order(request)
+        await razorpay_control.post(action="clear_faults")  # the lookup's fault is unused
+        [stored] = await sandbox.orders_with_receipt(request.reference)
+        assert order.id == stored["id"]
+
+    async def test_5xx_after_the_order_was_made_finds_that_order(
+        self, gateway: RazorpayGateway, sandbox: Sandbox, razorpay_control: SandboxControl
+    ) -> None:
+        await razorpay_control.fault("/v1/orders", method="POST", status=500, phase="after")
+        request = order_request(new_reference=True)
+
+        async def no_wait(_: float) -> None:
+            return None
+
+        order = await with_retries(
+            lambda: gateway.create_order(request), max_attempts=3, sleep=no_wait
+        )
+        [stored] = await sandbox.orders_with_receipt(request.reference)
+        assert order.id == stored["id"]
+
+    async def test_5xx_whose_lookup_fails_is_outcome_unknown(
+        self, gateway: RazorpayGateway, sandbox: Sandbox, razorpay_control: SandboxControl
+    ) -> None:
+        await razorpay_control.fault("/v1/orders", method="POST", status=500, phase="after")
+        await razorpay_control.fault("/v1/orders", method="GET", status=503)
+        request = order_request(new_reference=True)
+        with pytest.raises(GatewayOutcomeUnknown):  # never retried blindly into a second order
+            await gateway.create_order(request)
+        assert len(await sandbox.orders_with_receipt(request.reference)) == 1
+
+
 async def _wait_for_orders(sandbox: Sandbox, receipt: str, count: int) -> None:
     for _ in range(100):
         if len(await sandbox.orders_with_receipt(receipt)) >= count:
