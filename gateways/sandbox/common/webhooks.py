@@ -48,7 +48,12 @@ class Outbox:
         # One pooled client per event loop (a client cannot outlive the loop it was made on).
         loop = asyncio.get_running_loop()
         if self._http is None or self._http_loop is not loop:
-            self._http = httpx.AsyncClient(timeout=self.timeout)
+            # Waiting for one of our own connections is not an attempt that timed out: a
+            # burst of deliveries queues here, and only the merchant's answer is timed.
+            self._http = httpx.AsyncClient(
+                timeout=httpx.Timeout(self.timeout, pool=None),
+                limits=httpx.Limits(max_connections=64, max_keepalive_connections=64),
+            )
             self._http_loop = loop
         return self._http
 
