@@ -204,6 +204,12 @@ async def measure(args: argparse.Namespace, stack: Stack, url: str) -> dict[str,
         steps["verify"].append(t3 - t2)
         steps["flow"].append(t3 - t0)
         done_at.append(t3 - started)
+        if len(done_at) % max(args.flows // 8, 1) == 0:
+            print(
+                f"  {len(done_at)}/{args.flows} completed at {t3 - started:.0f} s"
+                f" (load {os.getloadavg()[0]:.1f})",
+                flush=True,
+            )
 
     async def bounded(i: int) -> None:
         async with limit:
