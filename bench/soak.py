@@ -133,9 +133,16 @@ async def drain_webhooks(
     deadline = time.monotonic() + wait
     events = mongo[BENCH_DB]["webhook_events"]
     started = time.monotonic()
-    async with httpx.AsyncClient(base_url=stack.sandbox_url or "", timeout=60) as control:
+    deliveries: list[dict[str, Any]] = []
+    pending = -1  # unknown until the sandbox answers
+    async with httpx.AsyncClient(base_url=stack.sandbox_url or "", timeout=120) as control:
         while True:
-            snap = (await control.get("/sandbox/razorpay/_control")).json()
+            try:
+                snap = (await control.get("/sandbox/razorpay/_control")).json()
+            except httpx.HTTPError:  # the sandbox is still busy delivering: ask again
+                if time.monotonic() > deadline:
+                    break
+                continue
             deliveries = snap["deliveries"]
             pending = sum(
                 1 for d in deliveries if not (d["delivered"] or d["gave_up"] or d["dropped"])
@@ -230,12 +237,17 @@ async def measure(args: argparse.Namespace, stack: Stack, url: str) -> dict[str,
     cpu = meter.stop()
     load_after = os.getloadavg()[0]
 
+    print(
+        f"  flows done in {elapsed:.1f} s: {len(done_at)} completed, {sum(errors.values())} failed"
+        f" {dict(errors)}; 503s honoured {dict(overload)}; draining webhooks ...",
+        flush=True,
+    )
     # --- audit -----------------------------------------------------------------------------
     assert stack.mongo is not None
     mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(stack.mongo.url)
     try:
         webhooks = await drain_webhooks(stack, mongo, args.drain)
-        async with httpx.AsyncClient(base_url=stack.sandbox_url or url) as control:
+        async with httpx.AsyncClient(base_url=stack.sandbox_url or url, timeout=120) as control:
             sandbox = (await control.get("/sandbox/razorpay/_control")).json()["counts"]
         collection = mongo[BENCH_DB]["payment_orders"]
         docs = await collection.find({}, {"status": 1, "gateway_order_id": 1}).to_list(None)
