@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import random
 import sys
 import time
 from collections import Counter
@@ -72,7 +73,9 @@ class PoliteShopper(Shopper):
             if response.status_code != 503 or "retry-after" not in response.headers:
                 return response
             self.overload[op] += 1
-            await asyncio.sleep(float(response.headers["retry-after"]))
+            # At least what the server asked, spread a little so refused clients do not all
+            # come back in the same instant.
+            await asyncio.sleep(float(response.headers["retry-after"]) + random.uniform(0, 0.5))
         raise BenchError(f"{op}: still 503 after {MAX_503_RETRIES} waits")
 
     async def graphql(

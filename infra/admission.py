@@ -124,7 +124,7 @@ class AdmissionMiddleware:
         self.gate = (
             AdmissionGate(
                 max_in_flight,
-                max_in_flight if max_waiting is None else max_waiting,
+                2 * max_in_flight if max_waiting is None else max_waiting,
                 wait_ms / 1000,
             )
             if max_in_flight > 0
