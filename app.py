@@ -13,6 +13,7 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from core import Core, build_core, build_token_service, schema_limits
 from gateways.base import Gateway
+from infra.admission import AdmissionMiddleware
 from infra.db import init_models
 from infra.http import EdgeMiddleware
 from resolvers import graphql_schema
@@ -116,6 +117,12 @@ def create_app(settings: Settings) -> Starlette:
                 max_bytes=settings.max_body_bytes,
                 origins=settings.cors_origins,
                 cors_paths=("/graphql", "/demo/token"),
+            ),
+            Middleware(
+                AdmissionMiddleware,
+                max_in_flight=settings.http_max_in_flight,
+                wait_ms=settings.http_admission_wait_ms,
+                registry=core.metrics.registry,
             ),
         ],
     )

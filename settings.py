@@ -119,6 +119,10 @@ class Settings(BaseSettings):
     webhook_timeout_seconds: float = Field(default=15.0, gt=0, le=60)
 
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    # In-flight admission (infra/admission.py): requests served at once by one process (0: no
+    # limit), and how long one more waits for a slot before a 503 with Retry-After.
+    http_max_in_flight: int = Field(default=64, ge=0, le=100_000)
+    http_admission_wait_ms: int = Field(default=2000, ge=0, le=60_000)
     graphql_max_depth: int = Field(default=10, ge=1)
     graphql_max_aliases: int = Field(default=15, ge=1)
     graphql_max_tokens: int = Field(default=2000, ge=1)

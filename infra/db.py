@@ -11,11 +11,18 @@ from pymongo.asynchronous.database import AsyncDatabase
 MongoDocument = dict[str, Any]
 
 
+# Also the driver's heartbeat timeout: when a heartbeat gets no answer within it, PyMongo marks
+# the server unknown and interrupts every operation in flight on it. 5 s did that under load (a
+# busy event loop reads the heartbeat's answer late), failing requests the database was serving.
+CONNECT_TIMEOUT_MS = 20_000
+
+
 def connect_mongo(url: str, *, timeout_ms: int = 5000) -> AsyncMongoClient[MongoDocument]:
+    """`timeout_ms`: how long an operation waits for a usable server before it fails."""
     return AsyncMongoClient(
         url,
         serverSelectionTimeoutMS=timeout_ms,
-        connectTimeoutMS=timeout_ms,
+        connectTimeoutMS=max(timeout_ms, CONNECT_TIMEOUT_MS),
         tz_aware=True,
         appname="paygraph",
     )

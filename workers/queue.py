@@ -8,7 +8,7 @@ from datetime import datetime
 from arq.connections import ArqRedis
 from arq.constants import in_progress_key_prefix, job_key_prefix, result_key_prefix
 from arq.jobs import serialize_job
-from redis.asyncio import ConnectionPool
+from redis.asyncio import BlockingConnectionPool
 
 from gateways.base import Gateway
 from workers.serialization import deserialize, serialize
@@ -23,6 +23,8 @@ REFUND_QUEUE_NAME = "paygraph:refunds"
 EVENTS_QUEUE_NAME = "paygraph:events"
 # Bounded job time: a job that hangs (a gateway that never answers) is cancelled and retried.
 JOB_TIMEOUT_SECONDS = 30
+# Connections to Redis for enqueueing, per process (a burst waits for one, at most 2 s).
+QUEUE_MAX_CONNECTIONS = 32
 # A reconciliation run reads every stale record from the gateways; its lock outlives a cancel.
 RECONCILE_TIMEOUT_SECONDS = 3600
 
@@ -72,7 +74,16 @@ class ArqJobQueue:
         longest job timeout + 10 s); `webhook_timeout_s` is how long a webhook job may run."""
         self._in_progress_ms = int(in_progress_timeout_s * 1000)
         self._orphan_after_ms = int((webhook_timeout_s + ORPHAN_GRACE_SECONDS) * 1000)
-        pool = ConnectionPool.from_url(redis_url, socket_connect_timeout=1, socket_timeout=2)
+        # A blocking pool, as the app's own Redis client (core.py): redis-py's default pool
+        # holds its lock while it checks or connects a connection, a trip round the event loop,
+        # so under load every enqueue queued behind that lock and outran the 1 s hand-off.
+        pool = BlockingConnectionPool.from_url(
+            redis_url,
+            max_connections=QUEUE_MAX_CONNECTIONS,
+            timeout=2,
+            socket_connect_timeout=1,
+            socket_timeout=2,
+        )
         self.redis = ArqRedis(
             pool,
             job_serializer=serialize,

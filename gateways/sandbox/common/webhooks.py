@@ -25,12 +25,16 @@ class Answer:
         return self.status is not None and 200 <= self.status < 300
 
 
+DELIVERIES_IN_FLIGHT = 64  # webhook deliveries of one sandbox sent at once
+
+
 class Outbox:
     def __init__(self, timeout: float) -> None:
         self.timeout = timeout
         self.tasks: set[asyncio.Task[None]] = set()
         self._http: httpx.AsyncClient | None = None
         self._http_loop: asyncio.AbstractEventLoop | None = None
+        self._slots = asyncio.Semaphore(DELIVERIES_IN_FLIGHT)
 
     def spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(work)
@@ -38,19 +42,32 @@ class Outbox:
         task.add_done_callback(self.tasks.discard)
 
     async def post(self, url: str, body: bytes, headers: dict[str, str]) -> Answer:
-        try:
-            answer = await self._client().post(url, content=body, headers=headers)
-        except httpx.HTTPError as exc:
-            return Answer(None, type(exc).__name__)
+        client, slots = self._client()
+        # A burst of deliveries waits its turn here, in FIFO order at O(1) each; queued inside
+        # httpx's pool instead, every freed connection rescans the whole queue.
+        async with slots:
+            try:
+                answer = await client.post(url, content=body, headers=headers)
+            except httpx.HTTPError as exc:
+                return Answer(None, type(exc).__name__)
         return Answer(answer.status_code)
 
-    def _client(self) -> httpx.AsyncClient:
+    def _client(self) -> tuple[httpx.AsyncClient, asyncio.Semaphore]:
         # One pooled client per event loop (a client cannot outlive the loop it was made on).
         loop = asyncio.get_running_loop()
         if self._http is None or self._http_loop is not loop:
-            self._http = httpx.AsyncClient(timeout=self.timeout)
+            # Only the merchant's answer is timed: waiting for one of our own connections is
+            # not an attempt that timed out.
+            self._http = httpx.AsyncClient(
+                timeout=httpx.Timeout(self.timeout, pool=None),
+                limits=httpx.Limits(
+                    max_connections=DELIVERIES_IN_FLIGHT,
+                    max_keepalive_connections=DELIVERIES_IN_FLIGHT,
+                ),
+            )
+            self._slots = asyncio.Semaphore(DELIVERIES_IN_FLIGHT)
             self._http_loop = loop
-        return self._http
+        return self._http, self._slots
 
     async def aclose(self) -> None:
         """Cancel every delivery and timer still pending (a mounted app's lifespan never runs,

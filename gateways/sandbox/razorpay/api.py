@@ -6,6 +6,7 @@ the state is `sandbox_of(request)`."""
 from __future__ import annotations
 
 import hmac
+import itertools
 import json
 import re
 from base64 import b64decode
@@ -110,7 +111,9 @@ def _collection(items: list[Json]) -> JSONResponse:
     return JSONResponse({"entity": "collection", "count": len(items), "items": items})
 
 
-def _page(request: Request, items: list[Json]) -> list[Json]:
+def _page(request: Request, items: Iterable[Json]) -> list[Json]:
+    """One page of `items` (newest first), read lazily: a page of a large table costs its
+    skip + count entries, not the whole table."""
     params = request.query_params
     try:
         count = int(params.get("count", "10"))
@@ -121,11 +124,13 @@ def _page(request: Request, items: list[Json]) -> list[Json]:
         raise invalid("count, skip, from and to must be integers.") from None
     if not 1 <= count <= 100:
         raise invalid("The count must be between 1 and 100.", "count")
+    if skip < 0:
+        raise invalid("The skip must be at least 0.", "skip")
     if start is not None:
-        items = [i for i in items if i["created_at"] >= start]
+        items = (i for i in items if i["created_at"] >= start)
     if end is not None:
-        items = [i for i in items if i["created_at"] <= end]
-    return items[skip : skip + count]
+        items = (i for i in items if i["created_at"] <= end)
+    return list(itertools.islice(items, skip, skip + count))
 
 
 # --- orders ---------------------------------------------------------------------------------
@@ -200,13 +205,15 @@ async def create_order(request: Request) -> Response:
 async def list_orders(request: Request) -> Response:
     sandbox = sandbox_of(request)
     receipt = request.query_params.get("receipt")
+    orders: Iterable[Json]
     if receipt is not None:
         orders = sandbox.orders_with_receipt(receipt)[::-1]  # newest first, like Razorpay
     else:
-        orders = list(sandbox.orders.values())[::-1]
+        orders = reversed(sandbox.orders.values())
     authorized = request.query_params.get("authorized")
     if authorized in ("0", "1"):
-        orders = [o for o in orders if _was_paid(sandbox, o["id"]) == (authorized == "1")]
+        wanted = authorized == "1"
+        orders = (o for o in orders if _was_paid(sandbox, o["id"]) == wanted)
     return _collection(_page(request, orders))
 
 
@@ -334,7 +341,7 @@ async def fetch_refund(request: Request) -> Response:
 
 
 async def list_refunds(request: Request) -> Response:
-    return _collection(_page(request, list(sandbox_of(request).refunds.values())[::-1]))
+    return _collection(_page(request, reversed(sandbox_of(request).refunds.values())))
 
 
 # --- customers ------------------------------------------------------------------------------
