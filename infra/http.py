@@ -126,7 +126,7 @@ class EdgeMiddleware:
             allow_origins=sorted(frozenset(origins)),
             allow_methods=["GET", "POST", "OPTIONS"],
             allow_headers=["authorization", "content-type", "x-request-id"],
-            expose_headers=["x-request-id"],
+            expose_headers=["x-request-id", "retry-after"],
             max_age=600,
         )
 

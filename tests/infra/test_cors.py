@@ -46,6 +46,9 @@ class TestSimpleRequests:
         assert answer.status_code == 200
         assert answer.json()["data"]["viewer"]["customerId"] == "cors-1"
         assert answer.headers["access-control-allow-origin"] == SHOP
+        # A browser app may read the request id and, on a 503, when to try again.
+        exposed = answer.headers["access-control-expose-headers"].lower()
+        assert "x-request-id" in exposed and "retry-after" in exposed
 
     async def test_a_query_from_another_origin_gets_no_header(self, client, tokens):
         answer = await client.post(
