@@ -80,7 +80,13 @@ class TestRedelivery:
         arrivals = await receiver.wait_for(2)
         assert [a.headers["webhook-id"] for a in arrivals] == [event_id, event_id]
         assert arrivals[0].verified == arrivals[1].verified
-        done = await Delivery.get(delivery.id)
+
+        async def recorded() -> Delivery | None:
+            # The worker records the attempt after the receiver's answer reaches it.
+            stored = await Delivery.get(delivery.id)
+            return stored if stored and stored.status is DeliveryStatus.DELIVERED else None
+
+        done = await eventually(recorded, within=10)
         assert (done.status, done.attempts) == (DeliveryStatus.DELIVERED, 2)
 
     async def test_a_failed_delivery_is_redelivered_on_a_fresh_schedule(
