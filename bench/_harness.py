@@ -515,10 +515,17 @@ class Shopper:
 def client(base_url: str, connections: int = 1, timeout: float = 60.0) -> httpx.AsyncClient:
     """An httpx client. The load generator gives each closed-loop client its own client with
     one connection: httpcore's pool scans every connection on every request (quadratic with
-    a large shared pool), which capped one shared 32-connection client at ~330 req/s here."""
+    a large shared pool), which capped one shared 32-connection client at ~330 req/s here.
+    Idle connections are dropped after 2 s, before uvicorn closes them (5 s): reusing one the
+    server is closing fails the request with ReadError (seen after subscription_fanout's idle
+    window)."""
     return httpx.AsyncClient(
         base_url=base_url,
-        limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
+        limits=httpx.Limits(
+            max_connections=connections,
+            max_keepalive_connections=connections,
+            keepalive_expiry=2.0,
+        ),
         timeout=httpx.Timeout(timeout),
         verify=False,  # plain http to loopback; skips building a CA bundle per client
     )
