@@ -277,8 +277,9 @@ async def measure(args: argparse.Namespace, stack: Stack, url: str) -> dict[str,
     }
     checks = {
         "all_flows_completed": completed == args.flows,
-        "one_gateway_order_per_payment": sandbox["orders"] == len(docs) == args.flows
-        and distinct == len(docs),
+        # Per payment: a flow refused before its initiate was admitted made no payment, and
+        # all_flows_completed already counts it.
+        "one_gateway_order_per_payment": sandbox["orders"] == len(docs) and distinct == len(docs),
         "one_gateway_payment_per_paid_flow": sandbox["payments"] == paid_flows,
         "none_unfinished": set(by_status) == {"COMPLETED"},
         "last_quarter_within_25pct_of_first": last >= 0.75 * first,
