@@ -99,10 +99,14 @@ class FieldPlan:
     completion: Completion
 
     @property
+    def resolved(self) -> bool:
+        """Whether it has a resolver of its own (not `__typename`, not an attribute read)."""
+        return self.definition is not None and self.attribute is None
+
+    @property
     def asynchronous(self) -> bool:
         """Whether reading it awaits: a resolver of its own, or one below it."""
-        has_resolver = self.definition is not None and self.attribute is None
-        return has_resolver or self.completion.asynchronous
+        return self.resolved or self.completion.asynchronous
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,13 +159,11 @@ class Run:
         """A field below the top, whatever its kind."""
         if field.definition is None:
             return field.parent.name
-        if field.attribute is not None:
-            value = getattr(source, field.attribute)
-        else:
+        if field.resolved:
             value = await self.call(field, source, None)
-        if field.completion.asynchronous:
-            return await field.completion.complete(value, self)
-        return field.completion.complete(value, self)
+        else:
+            value = getattr(source, field.attribute)  # type: ignore[arg-type]
+        return await _complete(field, value, self)
 
 
 def _read(field: FieldPlan, source: Any, run: Run) -> Any:
@@ -382,15 +384,18 @@ def compile_plan(schema: PaygraphSchema, text: str, operation_name: str | None) 
     return Plan(checked.document, operation, fragments, root, fields)
 
 
-async def _completed(field: FieldPlan, value: Any, run: Run) -> Any:
-    """A top field's answer from its resolver's value. Any error below the top is the
-    standard path's to report (its path, null propagation, masking and logging)."""
-    if field.definition is None or field.attribute is not None:
-        return value  # run.field completed it
+async def _complete(field: FieldPlan, value: Any, run: Run) -> Any:
+    """The answer for a field from its value."""
+    if field.completion.asynchronous:
+        return await field.completion.complete(value, run)
+    return field.completion.complete(value, run)
+
+
+async def _below_top(answer: Awaitable[Any]) -> Any:
+    """A top field's answer. Any error below the top is the standard path's to report (its
+    path, null propagation, masking and logging)."""
     try:
-        if field.completion.asynchronous:
-            return await field.completion.complete(value, run)
-        return field.completion.complete(value, run)
+        return await answer
     except Fallback:
         raise
     except Exception as exc:
@@ -434,24 +439,23 @@ class PreparedOperations:
         data: dict[str, Any] | None = {}
         errors: list[GraphQLError] = []
         for field in plan.fields:
+            assert data is not None
+            if not field.resolved:  # __typename (the root value has no attributes)
+                data[field.key] = await _below_top(run.field(field, None))
+                continue
             path = Path(None, field.key, plan.root.name)
             try:
-                if field.definition is None or field.attribute is not None:
-                    value = await run.field(field, None)
-                else:
-                    value = await run.call(field, None, path)
+                value = await run.call(field, None, path)
             except DomainError as exc:
                 errors.append(with_code(located_error(exc, [field.node], path.as_list())))
                 if isinstance(field.definition and field.definition.type, GraphQLNonNull):
                     data = None
                     break
-                value = None
+                data[field.key] = None
+                continue
             except Exception as exc:  # masked and logged by the standard path, which reruns it
                 raise Fallback from exc
-            else:
-                value = await _completed(field, value, run)
-            assert data is not None
-            data[field.key] = value
+            data[field.key] = await _below_top(_complete(field, value, run))
         if len(errors) > 1:
             raise Fallback  # the executor's error order follows its concurrency
         answer: dict[str, Any] = {"data": data}
