@@ -30,6 +30,8 @@ import json
 from prometheus_client import CollectorRegistry, Counter, Gauge
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from infra.http import graphql_error_body, send_json
+
 BYPASS_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 BYPASS_PREFIXES = ("/sandbox/",)
 OVERLOADED_CODE = "SERVICE_UNAVAILABLE"
@@ -176,23 +178,9 @@ class AdmissionMiddleware:
     async def _refuse(self, scope: Scope, send: Send) -> None:
         message = "the server is busy: retry after " + self.retry_after.decode() + " s"
         if scope["path"] == "/graphql":
-            # The shape of the GraphQL view's own transport errors (graphql_error_response).
-            payload: object = {
-                "data": None,
-                "errors": [{"message": message, "extensions": {"code": OVERLOADED_CODE}}],
-            }
+            body = graphql_error_body(message, OVERLOADED_CODE)
         else:
-            payload = {"error": message, "code": OVERLOADED_CODE}
-        body = json.dumps(payload, separators=(",", ":")).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 503,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"retry-after", self.retry_after),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+            body = json.dumps(
+                {"error": message, "code": OVERLOADED_CODE}, separators=(",", ":")
+            ).encode()
+        await send_json(send, 503, body, [(b"retry-after", self.retry_after)])

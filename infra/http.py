@@ -7,6 +7,7 @@ the children are bound once per (method, route, status) and reused."""
 
 from __future__ import annotations
 
+import json
 import re
 import time
 import uuid
@@ -35,23 +36,34 @@ def _request_id(scope: Scope) -> str:
     return uuid.uuid4().hex
 
 
-async def _too_large(send: Send, limit: int) -> None:
-    body = (
-        b'{"data":null,"errors":[{"message":"request body exceeds '
-        + str(limit).encode()
-        + b' bytes","extensions":{"code":"PAYLOAD_TOO_LARGE"}}]}'
-    )
+def graphql_error_body(message: str, code: str) -> bytes:
+    """A request answered before GraphQL runs (body limit, admission, the view's transport
+    errors), in GraphQL's shape: data null and one error whose extensions carry `code`."""
+    payload = {"data": None, "errors": [{"message": message, "extensions": {"code": code}}]}
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+async def send_json(
+    send: Send, status: int, body: bytes, headers: Iterable[tuple[bytes, bytes]] = ()
+) -> None:
+    """A whole JSON answer sent from a middleware."""
     await send(
         {
             "type": "http.response.start",
-            "status": 413,
+            "status": status,
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),
+                *headers,
             ],
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+async def _too_large(send: Send, limit: int) -> None:
+    body = graphql_error_body(f"request body exceeds {limit} bytes", "PAYLOAD_TOO_LARGE")
+    await send_json(send, 413, body)
 
 
 class HttpMetrics:

@@ -12,7 +12,7 @@ from typing import Any
 
 from cross_web import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketState
 from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
@@ -26,6 +26,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
 from strawberry.types.unset import UnsetType
 
+from infra.http import graphql_error_body
 from models.errors import Unauthenticated
 from resolvers.context import AppServices, Context
 from resolvers.prepared import Fallback, PreparedOperations
@@ -38,10 +39,9 @@ log = logging.getLogger("paygraph.graphql")
 WS_UNAUTHENTICATED = 4401
 
 
-def graphql_error_response(status: int, message: str, code: str) -> JSONResponse:
-    return JSONResponse(
-        {"data": None, "errors": [{"message": message, "extensions": {"code": code}}]},
-        status_code=status,
+def graphql_error_response(status: int, message: str, code: str) -> Response:
+    return Response(
+        graphql_error_body(message, code), status_code=status, media_type="application/json"
     )
 
 
