@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Sequence
+from contextvars import ContextVar
 from typing import Any
 
 from cross_web import HTTPException
@@ -34,6 +35,12 @@ from resolvers.trusted_documents import DocumentRefused, TrustedDocuments
 from schema import PaygraphSchema
 
 log = logging.getLogger("paygraph.graphql")
+
+# The request body `_answer_prepared` decoded, and what it decoded to, for the standard path of
+# the same request (its own task, so its own context) to reuse.
+_parsed_body: ContextVar[tuple[bytes, Any] | None] = ContextVar(
+    "paygraph_parsed_body", default=None
+)
 
 # graphql-transport-ws leaves 4400-4499 to the application; 4401 says "who are you?".
 WS_UNAUTHENTICATED = 4401
@@ -118,7 +125,9 @@ class PaygraphGraphQL(GraphQL[Context, None]):
             if request.method == "POST":
                 if "application/json" not in request.headers.get("content-type", ""):
                     return None
-                data = self.parse_json(await request.body())
+                body = await request.body()
+                data = self.parse_json(body)
+                _parsed_body.set((body, data))
             elif request.method == "GET" and self.allow_queries_via_get:
                 data = self.parse_query_params(request.query_params)
             else:
@@ -156,7 +165,11 @@ class PaygraphGraphQL(GraphQL[Context, None]):
 
     def parse_json(self, data: str | bytes) -> Any:
         """A request body (Strawberry's one caller besides `parse_query_params`, which does
-        not come here), with a document named by hash filled in."""
+        not come here), with a document named by hash filled in. A body the prepared path
+        already read (a mutation, a document without a plan yet) is not decoded again."""
+        parsed = _parsed_body.get()
+        if parsed is not None and parsed[0] is data:
+            return parsed[1]
         return self.trusted_documents.resolve(super().parse_json(data))
 
     def parse_query_params(self, params: QueryParams) -> dict[str, Any]:
