@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
+from typing import Generic, TypeVar
 
 from beanie import PydanticObjectId
 from bson import ObjectId
@@ -11,6 +13,9 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 
 from models.payment import Payment
 from services.auth import Principal
+
+K = TypeVar("K")
+V = TypeVar("V")
 
 
 def object_id(value: object, *, otherwise: Exception) -> PydanticObjectId:
@@ -34,3 +39,36 @@ async def in_transaction(work: Callable[[AsyncClientSession], Awaitable[None]]) 
     client = Payment.get_pymongo_collection().database.client
     async with client.start_session() as session:
         await session.with_transaction(work)
+
+
+class Coalesced(Generic[K, V]):
+    """Background work sent at most once per key per window: what is added within `window`
+    seconds is handed to `send` together after it, the value with the highest version of each
+    key winning. The caller never waits for `send` (change notices, outbox relay nudges)."""
+
+    def __init__(self, send: Callable[[list[V]], Awaitable[None]], window: float) -> None:
+        self._send = send
+        self._window = window
+        self._pending: dict[K, tuple[int, V]] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    def add(self, key: K, version: int, value: V) -> None:
+        """Queue `value`; RuntimeError outside an event loop."""
+        loop = asyncio.get_running_loop()
+        queued = self._pending.get(key)
+        if queued is None or queued[0] <= version:
+            self._pending[key] = (version, value)
+        if self._task is None or self._task.done() or self._task.get_loop() is not loop:
+            self._task = loop.create_task(self._flush())
+
+    async def _flush(self) -> None:
+        while self._pending:
+            await asyncio.sleep(self._window)
+            pending, self._pending = self._pending, {}
+            await self._send([value for _, value in pending.values()])
+
+    async def aclose(self) -> None:
+        """Wait for what is queued now to be sent (shutdown)."""
+        task = self._task
+        if task is not None and not task.done() and task.get_loop() is asyncio.get_running_loop():
+            await asyncio.gather(task, return_exceptions=True)

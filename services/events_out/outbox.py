@@ -31,6 +31,7 @@ from models.refund import Refund
 from services.events_out.payloads import PAYMENT_EVENT_TYPES, REFUND_EVENT_TYPES
 from services.events_out.ports import EventsQueue, EventsRecorder, NullEventsRecorder
 from services.handoff import hand_off
+from services.kit import Coalesced
 
 log = logging.getLogger("paygraph.events_out")
 
@@ -143,9 +144,9 @@ class OutboxNudge:
 
     def __init__(self, queue: EventsQueue, window: float = NUDGE_WINDOW_SECONDS) -> None:
         self._queue = queue
-        self._window = window
-        self._pending: dict[tuple[OutboxSource, str], int] = {}
-        self._flusher: asyncio.Task[None] | None = None
+        self._batch: Coalesced[tuple[OutboxSource, str], tuple[OutboxSource, str, int]] = Coalesced(
+            self._enqueue, window
+        )
 
     def payment_transitioned(self, payment: Payment, status: PaymentStatus, at: datetime) -> None:
         if status in PAYMENT_EVENT_TYPES:
@@ -162,37 +163,24 @@ class OutboxNudge:
         self._nudge(OutboxSource.PAYMENT, payment.id, payment.version)  # payment.late_payment
 
     def _nudge(self, source: OutboxSource, document_id: Any, version: int) -> None:
+        key = (source, str(document_id))
         try:
-            loop = asyncio.get_running_loop()
+            self._batch.add(key, version, (*key, version))
         except RuntimeError:  # no loop, no job: the sweep relays it
             return
-        key = (source, str(document_id))
-        self._pending[key] = max(version, self._pending.get(key, version))
-        flusher = self._flusher
-        if flusher is None or flusher.done() or flusher.get_loop() is not loop:
-            self._flusher = loop.create_task(self._flush())
 
-    async def _flush(self) -> None:
-        while self._pending:
-            await asyncio.sleep(self._window)
-            pending, self._pending = self._pending, {}
-            await asyncio.gather(
-                *(
-                    hand_off(
-                        self._queue.enqueue_relay(source.value, document_id, str(version)),
-                        within=ENQUEUE_WITHIN,
-                        what=f"relay of {source}",
-                        log=log,
-                    )
-                    for (source, document_id), version in pending.items()
+    async def _enqueue(self, nudges: list[tuple[OutboxSource, str, int]]) -> None:
+        await asyncio.gather(
+            *(
+                hand_off(
+                    self._queue.enqueue_relay(source.value, document_id, str(version)),
+                    within=ENQUEUE_WITHIN,
+                    what=f"relay of {source}",
+                    log=log,
                 )
+                for source, document_id, version in nudges
             )
+        )
 
     async def aclose(self) -> None:
-        flusher = self._flusher
-        if (
-            flusher is not None
-            and not flusher.done()
-            and flusher.get_loop() is asyncio.get_running_loop()
-        ):
-            await asyncio.gather(flusher, return_exceptions=True)
+        await self._batch.aclose()

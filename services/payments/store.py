@@ -10,8 +10,6 @@ within a short window stands for the ones before it (`Notices`).
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -29,6 +27,7 @@ from models.payment import Payment
 from models.transitions import Apply, Noop, PaymentEvent, Reject, decide
 from services.events import ChangeNotice, EventBus, payment_channel
 from services.events_out import late_payment, payment_changed, push_update
+from services.kit import Coalesced
 from services.observers import ChangeObserver
 
 log = logging.getLogger("paygraph.payments")
@@ -61,34 +60,17 @@ class Notices:
 
     def __init__(self, events: EventBus, window: float = NOTICE_WINDOW_SECONDS) -> None:
         self._events = events
-        self._window = window
-        self._pending: dict[str, ChangeNotice] = {}
-        self._task: asyncio.Task[None] | None = None
+        self._batch: Coalesced[str, ChangeNotice] = Coalesced(self._publish, window)
 
     def add(self, notice: ChangeNotice) -> None:
-        queued = self._pending.get(notice.id)
-        if queued is None or queued.version <= notice.version:
-            self._pending[notice.id] = notice
-        loop = asyncio.get_running_loop()
-        if self._task is None or self._task.done() or self._task.get_loop() is not loop:
-            self._task = loop.create_task(self._flush())
+        self._batch.add(notice.id, notice.version, notice)
 
-    async def _flush(self) -> None:
-        while self._pending:
-            await asyncio.sleep(self._window)
-            pending, self._pending = self._pending, {}
-            for notice in pending.values():
-                try:
-                    await self._events.publish(payment_channel(notice.id), notice)
-                except Exception:  # never lose the rest of the batch to one failure
-                    log.exception("could not publish the notice of payment %s", notice.id)
-
-    async def drain(self) -> None:
-        """Publish what is queued now (shutdown, tests)."""
-        task = self._task
-        if task is not None and not task.done() and task.get_loop() is asyncio.get_running_loop():
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+    async def _publish(self, notices: list[ChangeNotice]) -> None:
+        for notice in notices:
+            try:
+                await self._events.publish(payment_channel(notice.id), notice)
+            except Exception:  # never lose the rest of the batch to one failure
+                log.exception("could not publish the notice of payment %s", notice.id)
 
 
 class PaymentStore:
