@@ -13,38 +13,67 @@ from schema.permissions import IsAuthenticated
 from schema.types import Bank, PageInfo, SupportedMethod, Viewer, Wallet
 from services import catalog
 
-# Payment's list fields a query may leave out, by GraphQL name -> document field.
-_OPTIONAL = {"timeline": "timeline", "latePayments": "late_payments", "checkout": "checkout"}
+# What each Payment field reads of the document (`id` and `refunds` only its _id). A field not
+# here (a new one) makes the read take every display field.
+_READS: dict[str, tuple[str, ...]] = {
+    "__typename": (),
+    "id": (),
+    "refunds": (),
+    "orderId": ("order_id",),
+    "customerId": ("customer_id",),
+    "status": ("status",),
+    "amount": ("amount",),
+    "refundedAmount": ("refunded_minor", "amount"),
+    "capturedAmount": ("captured_minor", "amount"),
+    "latePayments": ("late_payments",),
+    "gateway": ("gateway",),
+    "methodType": ("method_type",),
+    "gatewayOrderId": ("gateway_order_id",),
+    "gatewayPaymentId": ("gateway_payment_id",),
+    "attemptCount": ("attempt_count",),
+    "installments": ("installments",),
+    "errorCode": ("error_code",),
+    "errorMessage": ("error_message",),
+    "createdAt": ("created_at",),
+    "updatedAt": ("updated_at",),
+    "expiresAt": ("expires_at",),
+    "checkout": ("checkout",),
+    "timeline": ("timeline",),
+    "version": ("version",),
+}
+
+# field node -> (the node, the document fields it reads); by identity: nodes live in cached
+# documents.
+_reads_by_node: LRUCache[int, tuple[FieldNode, frozenset[str] | None]] = LRUCache(1024)
 
 
-# field node -> (the node, what it leaves out); by identity: nodes live in cached documents.
-_unselected_by_node: LRUCache[int, tuple[FieldNode, frozenset[str]]] = LRUCache(1024)
-
-
-def _unselected(info: Info) -> frozenset[str]:
-    """The document's optional lists this query does not select (so the read leaves them out);
-    the PaymentType's other fields are all read, selected or not. A field under a directive
-    counts as selected: reading more is always safe."""
+def _reads(info: Info) -> frozenset[str] | None:
+    """The document fields this `payment` selection shows (None: all display fields). A field
+    under a directive counts as selected: reading more is always safe."""
     raw = info._raw_info
     nodes = raw.field_nodes
     if len(nodes) == 1:
-        hit = _unselected_by_node.get(id(nodes[0]))
+        hit = _reads_by_node.get(id(nodes[0]))
         if hit is not None and hit[0] is nodes[0]:
             return hit[1]
-    selected: set[str] = set()
+    reads: set[str] | None = set()
     pending = [node.selection_set for node in nodes if node.selection_set is not None]
-    while pending:
+    while pending and reads is not None:
         for selection in pending.pop().selections:
             if isinstance(selection, FieldNode):
-                selected.add(selection.name.value)
+                fields = _READS.get(selection.name.value)
+                if fields is None:
+                    reads = None
+                    break
+                reads.update(fields)
             elif isinstance(selection, FragmentSpreadNode):
                 pending.append(raw.fragments[selection.name.value].selection_set)
             elif isinstance(selection, InlineFragmentNode):
                 pending.append(selection.selection_set)
-    unselected = frozenset(field for name, field in _OPTIONAL.items() if name not in selected)
+    found = None if reads is None else frozenset(reads)
     if len(nodes) == 1:
-        _unselected_by_node[id(nodes[0])] = (nodes[0], unselected)
-    return unselected
+        _reads_by_node[id(nodes[0])] = (nodes[0], found)
+    return found
 
 
 @strawberry.type
@@ -64,8 +93,7 @@ class PaymentQuery:
     async def payment(self, info: Info, id: strawberry.ID) -> PaymentType:
         principal = info.context.require_principal()
         payments = info.context.services.payments
-        without = _unselected(info)
-        return PaymentType.from_document(await payments.read(principal, id, without=without))
+        return PaymentType.from_document(await payments.read(principal, id, fields=_reads(info)))
 
     @strawberry.field(
         permission_classes=[IsAuthenticated],

@@ -79,11 +79,11 @@ class PaymentService:
         return await queries.get(principal, payment_id)
 
     async def read(
-        self, principal: Principal, payment_id: str, *, without: frozenset[str] = frozenset()
+        self, principal: Principal, payment_id: str, *, fields: frozenset[str] | None = None
     ) -> Payment:
-        """`get` for display only: without what only writers read, nor the lists in `without`
-        (of queries.OPTIONAL_FIELDS) the caller will not show. Never write it back."""
-        return await queries.read(principal, payment_id, without=without)
+        """`get` for display only: reads `fields` (of queries.DISPLAY_FIELDS; None: all) and
+        what the model needs, never what only writers read. Never write it back."""
+        return await queries.read(principal, payment_id, fields=fields)
 
     async def list_payments(
         self,

@@ -1,13 +1,16 @@
-"""Reads: `get` (what writers read) and `read` (for display: without what only writers read,
-and without the optional lists a query does not show)."""
+"""Reads: `get` (what writers read) and `read` (for display: only the fields asked for, never
+what only writers read)."""
 
 from __future__ import annotations
 
 import pytest
 
 from models.errors import PaymentNotFound
-from services.payments.queries import OPTIONAL_FIELDS
-from tests.support.payments import CUSTOMER, OTHER, initiate, stored
+from models.payment import Payment
+from services.payments.queries import DISPLAY_FIELDS, display_keys
+from tests.support.payments import CUSTOMER, OTHER, initiate
+
+WRITERS_ONLY = {"notes", "metadata", "method_details", "gateway_attempts", "outbox"}
 
 
 class TestRead:
@@ -17,17 +20,34 @@ class TestRead:
         full = await core.payments.get(CUSTOMER, payment_id)
         shown = await core.payments.read(CUSTOMER, payment_id)
         assert full.notes and full.metadata.ip == "203.0.113.7"
-        assert (shown.notes, shown.metadata.ip) == ({}, None)
-        kept = {"notes", "metadata", "method_details", "gateway_attempts", "outbox"}
-        assert shown.model_dump(exclude=kept) == full.model_dump(exclude=kept)
+        assert full.gateway_attempts and full.receipt
+        assert (shown.notes, shown.metadata.ip, shown.gateway_attempts) == ({}, None, [])
+        assert shown.receipt is None
+        unread = set(Payment.model_fields) - DISPLAY_FIELDS - {"id"}
+        assert shown.model_dump(exclude=unread) == full.model_dump(exclude=unread)
 
-    async def test_leaves_out_the_lists_it_is_told_to(self, core, sandboxes):
+    async def test_reads_the_fields_asked_for_and_defaults_the_rest(self, core, sandboxes):
         initiated = await initiate(core)
         payment_id = str(initiated.payment.id)
-        shown = await core.payments.read(CUSTOMER, payment_id, without=OPTIONAL_FIELDS)
-        assert (shown.timeline, shown.late_payments, shown.checkout) == ([], [], None)
-        assert (await stored(initiated.payment.id)).timeline  # the database still has them
-        assert shown.status == initiated.payment.status
+        full = await core.payments.get(CUSTOMER, payment_id)
+        shown = await core.payments.read(CUSTOMER, payment_id, fields=frozenset({"status"}))
+        assert (shown.id, shown.status, shown.order_id) == (full.id, full.status, full.order_id)
+        assert full.timeline and full.checkout is not None and full.version > 0
+        assert (shown.timeline, shown.checkout, shown.version) == ([], None, 0)
+
+    async def test_a_refunded_amount_is_read_with_its_commitment(self, core, sandboxes):
+        initiated = await initiate(core)
+        payment_id = str(initiated.payment.id)
+        await (
+            type(initiated.payment)
+            .get_pymongo_collection()
+            .update_one(
+                {"_id": initiated.payment.id},
+                {"$set": {"refunded_minor": 100, "refund_committed_minor": 300}},
+            )
+        )
+        shown = await core.payments.read(CUSTOMER, payment_id, fields=frozenset({"refunded_minor"}))
+        assert shown.refunded_amount.amount_minor == 100
 
     async def test_another_customers_payment_is_not_found(self, core, sandboxes):
         initiated = await initiate(core)
@@ -39,9 +59,19 @@ class TestRead:
         with pytest.raises(PaymentNotFound):
             await core.payments.read(CUSTOMER, payment_id)
 
-    async def test_only_the_optional_lists_may_be_left_out(self, core, sandboxes):
+    @pytest.mark.parametrize("field", sorted(WRITERS_ONLY | {"no_such_field"}))
+    async def test_only_display_fields_may_be_asked_for(self, core, sandboxes, field):
         initiated = await initiate(core)
-        with pytest.raises(ValueError, match="may be left out"):
-            await core.payments.read(
-                CUSTOMER, str(initiated.payment.id), without=frozenset({"amount"})
-            )
+        with pytest.raises(ValueError, match="not display fields"):
+            await core.payments.read(CUSTOMER, str(initiated.payment.id), fields=frozenset({field}))
+
+
+class TestDisplayKeys:
+    def test_are_the_fields_and_what_the_model_needs(self):
+        keys = display_keys(frozenset({"status"}))
+        assert {"_id", "status", "customer_id", "order_id", "amount", "expires_at"} <= keys
+        assert not WRITERS_ONLY & keys
+        assert "timeline" not in keys
+
+    def test_every_display_field_when_none_is_named(self):
+        assert display_keys(None) == DISPLAY_FIELDS | {"_id"}
