@@ -158,9 +158,9 @@ async def send_refund(ctx: WorkerContext, refund_id: str) -> str:
 
 
 @resilient(retry=True)  # given up: the events sweep relays it
-async def relay_events(ctx: WorkerContext, source: str, document_id: str) -> int:
-    """Move one document's outbox into events and deliveries (safe to repeat)."""
-    return await ctx["core"].events_out.relay(source, document_id)
+async def relay_events(ctx: WorkerContext, source: str, document_ids: list[str]) -> int:
+    """Move the documents' outboxes into events and deliveries (safe to repeat)."""
+    return await ctx["core"].events_out.relay(source, document_ids)
 
 
 @resilient(retry=True)  # given up: the delivery stays PENDING and the sweep queues it again

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from arq.connections import ArqRedis
 from arq.constants import in_progress_key_prefix, job_key_prefix, result_key_prefix
 from arq.jobs import serialize_job
 from redis.asyncio import BlockingConnectionPool
+from redis.exceptions import NoScriptError
 
 from gateways.base import Gateway
 from workers.serialization import deserialize, serialize
@@ -43,8 +46,8 @@ def refund_job_id(refund_id: str) -> str:
     return f"refund:{refund_id}"
 
 
-def relay_job_id(source: str, document_id: str, key: str) -> str:
-    return f"relay:{source}:{document_id}:{key}"
+def relay_job_id(source: str, key: str) -> str:
+    return f"relay:{source}:{key}"
 
 
 def delivery_job_id(delivery_id: str, attempt: int, tag: str = "") -> str:
@@ -121,20 +124,40 @@ class ArqJobQueue:
             "send_refund", refund_id, _job_id=job_id, _queue_name=REFUND_QUEUE_NAME
         )
 
-    async def enqueue_relay(self, source: str, document_id: str, key: str) -> None:
-        """Relay a document's outbox; `key` names the write (one job per write). Queued by one
-        script call, the same job arq's enqueue_job makes (ignored while a job of this id is
-        queued or its result kept), in one round trip instead of arq's three: every payment
-        write with an event makes one, on the API's event loop."""
-        job_id = relay_job_id(source, document_id, key)
+    async def enqueue_relays(self, relays: Sequence[tuple[str, Sequence[str], str]]) -> None:
+        """One job per (source, document ids, key), relaying those documents' outboxes; `key`
+        names the writes. Each is queued by one script call, the same job arq's enqueue_job
+        makes (ignored while a job of this id is queued or its result kept), and all go in one
+        pipeline: one round trip, on the API's event loop."""
         now_ms = int(time.time() * 1000)
-        job = serialize_job(
-            "relay_events", (source, document_id), {}, None, now_ms, serializer=serialize
-        )
-        await self._enqueue_once(
-            keys=[job_key_prefix + job_id, result_key_prefix + job_id, EVENTS_QUEUE_NAME],
-            args=[job, self.redis.expires_extra_ms, now_ms, job_id],
-        )
+        calls = []
+        for source, document_ids, key in relays:
+            job_id = relay_job_id(source, key)
+            job = serialize_job(
+                "relay_events", (source, list(document_ids)), {}, None, now_ms, serializer=serialize
+            )
+            calls.append(
+                (
+                    [job_key_prefix + job_id, result_key_prefix + job_id, EVENTS_QUEUE_NAME],
+                    [job, self.redis.expires_extra_ms, now_ms, job_id],
+                )
+            )
+        await self._scripted(calls)
+
+    async def _scripted(self, calls: list[tuple[list[Any], list[Any]]]) -> None:
+        """Run _ENQUEUE_ONCE for each (keys, args) in one pipeline by its hash; the script is
+        loaded (and the calls made again) only when Redis does not hold it yet."""
+        for _ in range(2):
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for keys, args in calls:
+                    pipe.evalsha(self._enqueue_once.sha, len(keys), *keys, *args)
+                results = await pipe.execute(raise_on_error=False)
+            if not any(isinstance(r, NoScriptError) for r in results):
+                break
+            await self.redis.script_load(_ENQUEUE_ONCE)
+        for result in results:
+            if isinstance(result, Exception):
+                raise result
 
     async def enqueue_delivery(
         self, delivery_id: str, attempt: int, *, at: datetime | None = None, tag: str = ""

@@ -14,6 +14,7 @@ attempt's job id is fixed, and the entries are pulled from the document last, by
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -67,18 +68,22 @@ class OutboxRelay:
         self._queue = queue
         self._recorder = recorder or NullEventsRecorder()
 
-    async def relay(self, source: OutboxSource, document_id: str) -> int:
-        """Move the document's outbox into `events` and deliveries; the number moved."""
+    async def relay(self, source: OutboxSource, document_ids: Sequence[str]) -> int:
+        """Move the documents' outboxes into `events` and deliveries, all in one read, one
+        insert and one update however many documents; the number of events moved."""
         model = SOURCES[source]
         collection = model.get_pymongo_collection()
-        oid = PydanticObjectId(document_id)
-        raw = await collection.find_one({"_id": oid, "outbox.0": {"$exists": True}}, {"outbox": 1})
-        if raw is None:
+        oids = [PydanticObjectId(document_id) for document_id in document_ids]
+        rows = await collection.find(
+            {"_id": {"$in": oids}, "outbox.0": {"$exists": True}}, {"outbox": 1}
+        ).to_list(None)
+        if not rows:
             return 0
-        entries = [OutboxEntry.model_validate(entry) for entry in raw["outbox"]]
+        entries = [OutboxEntry.model_validate(entry) for row in rows for entry in row["outbox"]]
         await self.publish(entries)
-        await collection.update_one(
-            {"_id": oid}, {"$pull": {"outbox": {"id": {"$in": [e.id for e in entries]}}}}
+        await collection.update_many(
+            {"_id": {"$in": [row["_id"] for row in rows]}},
+            {"$pull": {"outbox": {"id": {"$in": [e.id for e in entries]}}}},
         )
         return len(entries)
 
@@ -114,13 +119,19 @@ class OutboxRelay:
         relayed = 0
         oldest = now
         for source, model in SOURCES.items():
-            collection = model.get_pymongo_collection()
-            pending = collection.find(
-                {"outbox.timestamp": {"$lte": now - older_than}}, {"_id": 1, "outbox.timestamp": 1}
-            ).limit(500)
-            async for row in pending:
+            pending = await (
+                model.get_pymongo_collection()
+                .find(
+                    {"outbox.timestamp": {"$lte": now - older_than}},
+                    {"_id": 1, "outbox.timestamp": 1},
+                )
+                .limit(500)
+                .to_list(None)
+            )
+            for row in pending:
                 oldest = min([oldest, *(as_utc(e["timestamp"]) for e in row["outbox"])])
-                relayed += await self.relay(source, str(row["_id"]))
+            if pending:
+                relayed += await self.relay(source, [str(row["_id"]) for row in pending])
         self._recorder.events_backlog("outbox", (now - oldest).total_seconds())
         return relayed
 
@@ -170,16 +181,22 @@ class OutboxNudge:
             return
 
     async def _enqueue(self, nudges: list[tuple[OutboxSource, str, int]]) -> None:
-        await asyncio.gather(
-            *(
-                hand_off(
-                    self._queue.enqueue_relay(source.value, document_id, str(version)),
-                    within=ENQUEUE_WITHIN,
-                    what=f"relay of {source}",
-                    log=log,
-                )
-                for source, document_id, version in nudges
-            )
+        """One relay job per source for the whole window's writes, named by them (so the same
+        writes queued twice are one job)."""
+        writes: dict[OutboxSource, list[tuple[str, int]]] = {}
+        for source, document_id, version in nudges:
+            writes.setdefault(source, []).append((document_id, version))
+        jobs = []
+        for source, of_source in writes.items():
+            of_source.sort()
+            named = ",".join(f"{document_id}:{version}" for document_id, version in of_source)
+            key = hashlib.sha256(named.encode()).hexdigest()[:24]
+            jobs.append((source.value, [document_id for document_id, _ in of_source], key))
+        await hand_off(
+            self._queue.enqueue_relays(jobs),
+            within=ENQUEUE_WITHIN,
+            what=f"relay of {len(nudges)} outboxes",
+            log=log,
         )
 
     async def aclose(self) -> None:

@@ -3,13 +3,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
 
 class EventsQueue(Protocol):
-    async def enqueue_relay(self, source: str, document_id: str, key: str) -> None:
-        """Relay the document's outbox; `key` names the write (one job per write)."""
+    async def enqueue_relays(self, relays: Sequence[tuple[str, Sequence[str], str]]) -> None:
+        """One job per (source, document ids, key): relay those documents' outboxes; `key`
+        names the writes (the same key queued again is the same job)."""
         ...
 
     async def enqueue_delivery(

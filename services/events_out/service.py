@@ -113,9 +113,9 @@ class EventsOutService:
 
     # -- worker jobs -------------------------------------------------------------------------
 
-    async def relay(self, source: str, document_id: str) -> int:
-        """Move a document's outbox into events and deliveries (safe to repeat)."""
-        return await self._relay.relay(OutboxSource(source), document_id)
+    async def relay(self, source: str, document_ids: Sequence[str]) -> int:
+        """Move the documents' outboxes into events and deliveries (safe to repeat)."""
+        return await self._relay.relay(OutboxSource(source), document_ids)
 
     async def deliver(self, delivery_id: str, attempt: int) -> Attempted:
         """One attempt of one delivery (a repeat or a late run does nothing)."""

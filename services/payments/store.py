@@ -10,7 +10,6 @@ within a short window stands for the ones before it (`Notices`).
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -30,7 +29,6 @@ from services.events_out import late_payment, payment_changed, push_update
 from services.kit import Coalesced
 from services.observers import ChangeObserver
 
-log = logging.getLogger("paygraph.payments")
 _ENCODER = Encoder()
 CAS_ATTEMPTS = 8
 # How long a change notice may wait for a later one of the same payment (verify's AUTHORIZED
@@ -66,11 +64,7 @@ class Notices:
         self._batch.add(notice.id, notice.version, notice)
 
     async def _publish(self, notices: list[ChangeNotice]) -> None:
-        for notice in notices:
-            try:
-                await self._events.publish(payment_channel(notice.id), notice)
-            except Exception:  # never lose the rest of the batch to one failure
-                log.exception("could not publish the notice of payment %s", notice.id)
+        await self._events.publish_many([(payment_channel(n.id), n) for n in notices])
 
 
 class PaymentStore:

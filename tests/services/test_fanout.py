@@ -175,3 +175,23 @@ class TestConnectionLost:
         finally:
             await fanout.aclose()
             await unreachable.aclose()
+
+
+class TestPublishMany:
+    async def test_each_notice_reaches_its_channel_in_one_pipeline(self, bus):
+        channels = [payment_channel("p-" + secrets.token_hex(4)) for _ in range(3)]
+        streams = [await subscribed(bus, channel) for channel in channels]
+        try:
+            await bus.publish_many(
+                [(channel, notice(f"p{i}", i + 1)) for i, channel in enumerate(channels)]
+            )
+            got = [await next_item(stream) for stream in streams]
+            assert got == [notice("p0", 1), notice("p1", 2), notice("p2", 3)]
+        finally:
+            for stream in streams:
+                await stream.aclose()  # type: ignore[attr-defined]
+
+    async def test_redis_down_is_logged_not_raised(self, caplog):
+        down = EventBus(Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.2))
+        await down.publish_many([(payment_channel("p"), notice("p", 1))])
+        assert "could not publish 1 notices" in caplog.text

@@ -129,8 +129,8 @@ class TestRelay:
         refund = await accepted_refund(core, shopper)
         entry = (await Refund.get(refund.id)).outbox[0]
         await core.events_out._relay.publish([entry])  # a relay that died before its pull
-        assert await core.events_out.relay(OutboxSource.REFUND, str(refund.id)) == 1
-        assert await core.events_out.relay(OutboxSource.REFUND, str(refund.id)) == 0
+        assert await core.events_out.relay(OutboxSource.REFUND, [str(refund.id)]) == 1
+        assert await core.events_out.relay(OutboxSource.REFUND, [str(refund.id)]) == 0
         assert (await Refund.get(refund.id)).outbox == []
         assert [e.id for e in await Event.find({"type": "refund.created"}).to_list()] == [entry.id]
         deliveries = await Delivery.find().to_list()
@@ -146,10 +146,22 @@ class TestRelay:
         assert (await Payment.get(refund.payment_id)).outbox == []
         assert await Event.find().count() == 3
 
+    async def test_several_documents_in_one_relay(self, core, shopper, endpoint):
+        first = await accepted_refund(core, shopper)
+        second = await accepted_refund(core, shopper, amount="100.00")
+        payments = [str(first.payment_id), str(second.payment_id)]
+        expected = [e.id for pid in payments for e in (await Payment.get(pid)).outbox]
+        assert len(expected) == 4  # initiated and completed of each
+        assert await core.events_out.relay(OutboxSource.PAYMENT, [*payments, str(first.id)]) == 4
+        assert [(await Payment.get(pid)).outbox for pid in payments] == [[], []]
+        assert len((await Refund.get(first.id)).outbox) == 1  # a refund is not a payment
+        stored = {e.id for e in await Event.find({"type": {"$regex": "^payment"}}).to_list()}
+        assert stored == set(expected)
+
     async def test_an_endpoint_registered_after_the_change_is_not_told(self, core, shopper):
         refund = await accepted_refund(core, shopper)
         await core.events_out.create_endpoint("http://127.0.0.1:9/hooks", [])
-        await core.events_out.relay(OutboxSource.REFUND, str(refund.id))
+        await core.events_out.relay(OutboxSource.REFUND, [str(refund.id)])
         assert await Event.find().count() == 1
         assert await Delivery.find().count() == 0
 
@@ -161,7 +173,59 @@ class TestRelay:
         await WebhookEndpoint.get_pymongo_collection().update_many(
             {}, {"$set": {"created_at": refund.created_at.replace(year=2020)}}
         )
-        await core.events_out.relay(OutboxSource.REFUND, str(refund.id))
+        await core.events_out.relay(OutboxSource.REFUND, [str(refund.id)])
         deliveries = await Delivery.find().to_list()
         endpoints = {e.url: e.id for e in await core.events_out.endpoints()}
         assert [d.endpoint_id for d in deliveries] == [endpoints["http://127.0.0.1:9/b"]]
+
+
+class _Jobs:
+    """Records the relay jobs queued (a unit test of OutboxNudge alone)."""
+
+    def __init__(self) -> None:
+        self.queued: list[list[tuple[str, list[str], str]]] = []
+
+    async def enqueue_relays(self, relays):
+        self.queued.append([(s, list(ids), key) for s, ids, key in relays])
+
+    async def enqueue_delivery(self, delivery_id, attempt, *, at=None, tag=""):
+        raise AssertionError("a nudge queues relays only")
+
+
+class TestNudges:
+    async def test_a_windows_writes_are_one_job_per_source(self):
+        from services.events_out.outbox import OutboxNudge
+
+        jobs = _Jobs()
+        nudge = OutboxNudge(jobs, window=0.01)
+        payment = lambda pid, version: Payment.model_construct(id=pid, version=version)  # noqa: E731
+        nudge.payment_transitioned(payment("a" * 24, 1), PaymentStatus.INITIATED, utcnow())
+        nudge.payment_transitioned(payment("b" * 24, 3), PaymentStatus.COMPLETED, utcnow())
+        nudge.payment_transitioned(payment("a" * 24, 2), PaymentStatus.AUTHORIZED, utcnow())
+        nudge.refund_transitioned(
+            Refund.model_construct(id="c" * 24, version=1), RefundStatus.PENDING
+        )
+        nudge.payment_transitioned(payment("d" * 24, 1), PaymentStatus.PENDING, utcnow())
+        await nudge.aclose()
+        [batch] = jobs.queued
+        assert sorted((source, ids) for source, ids, _ in batch) == [
+            ("payment", ["a" * 24, "b" * 24]),  # PENDING has no event; a's latest write wins
+            ("refund", ["c" * 24]),
+        ]
+
+    async def test_the_same_writes_name_the_same_job(self):
+        from services.events_out.outbox import OutboxNudge
+
+        keys = []
+        for order in ((1, 2), (2, 1)):
+            jobs = _Jobs()
+            nudge = OutboxNudge(jobs, window=0.01)
+            for n in order:
+                nudge.payment_transitioned(
+                    Payment.model_construct(id=str(n) * 24, version=n),
+                    PaymentStatus.COMPLETED,
+                    utcnow(),
+                )
+            await nudge.aclose()
+            keys.append(jobs.queued[0][0][2])
+        assert keys[0] == keys[1]
