@@ -69,8 +69,8 @@ class OutboxRelay:
         self._recorder = recorder or NullEventsRecorder()
 
     async def relay(self, source: OutboxSource, document_ids: Sequence[str]) -> int:
-        """Move the documents' outboxes into `events` and deliveries, all in one read, one
-        insert and one update however many documents; the number of events moved."""
+        """Move the documents' outboxes into `events` and deliveries: one read and one insert
+        however many documents, then each document's pull; the number of events moved."""
         model = SOURCES[source]
         collection = model.get_pymongo_collection()
         oids = [PydanticObjectId(document_id) for document_id in document_ids]
@@ -81,10 +81,14 @@ class OutboxRelay:
             return 0
         entries = [OutboxEntry.model_validate(entry) for row in rows for entry in row["outbox"]]
         await self.publish(entries)
-        await collection.update_many(
-            {"_id": {"$in": [row["_id"] for row in rows]}},
-            {"$pull": {"outbox": {"id": {"$in": [e.id for e in entries]}}}},
-        )
+        # One update per document, as each writer's own: a multi-document update_many here
+        # could wait on a payment or refund transaction in flight (seen on the MongoDB-wire
+        # test server as a deadlock with a refund's settlement).
+        for row in rows:
+            await collection.update_one(
+                {"_id": row["_id"]},
+                {"$pull": {"outbox": {"id": {"$in": [e["id"] for e in row["outbox"]]}}}},
+            )
         return len(entries)
 
     async def publish(self, entries: Sequence[OutboxEntry]) -> None:
