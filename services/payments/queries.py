@@ -4,6 +4,7 @@ event is about. Nothing here writes."""
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import AsyncIterator
 from functools import partial
 from typing import Any
@@ -51,7 +52,7 @@ async def get(principal: Principal, payment_id: str) -> Payment:
 
 # What a display may ask for, by document field: everything but what only the payment's writers
 # read (client metadata, notes, method details, gateway attempts, the outbox of events not yet
-# relayed).
+# relayed, the return URLs, the saved method, the order lease and the receipt).
 _WRITERS_ONLY = frozenset(
     {
         "metadata",
@@ -61,28 +62,29 @@ _WRITERS_ONLY = frozenset(
         "outbox",
         "return_url",
         "cancel_url",
+        "saved_method_id",
+        "order_lease_until",
+        "receipt",
     }
-    | {"saved_method_id", "order_lease_until", "receipt"}
 )
 DISPLAY_FIELDS = frozenset(Payment.model_fields) - _WRITERS_ONLY - {"id", "revision_id"}
 # Read whatever is asked: what the model cannot do without, and fields one of its rules reads
 # together (refund_committed_minor bounds refunded_minor).
-_ALWAYS = frozenset(name for name, info in Payment.model_fields.items() if info.is_required()) | {
-    "customer_id"
-}
+_REQUIRED = frozenset(name for name, info in Payment.model_fields.items() if info.is_required())
+_ALWAYS = _REQUIRED | {"customer_id", "_id"}
 _TOGETHER = {"refunded_minor": ("refund_committed_minor",)}
 
 
+@functools.lru_cache(maxsize=1024)
 def display_keys(fields: frozenset[str] | None) -> frozenset[str]:
-    """The document keys a display read of `fields` (None: every display field) validates."""
+    """The document keys a display read of `fields` (None: every display field) validates;
+    kept per selection, as the resolver keeps its `fields` per query document."""
     if fields is None:
         fields = DISPLAY_FIELDS
     elif not fields <= DISPLAY_FIELDS:
         raise ValueError(f"not display fields: {sorted(fields - DISPLAY_FIELDS)}")
-    keys = set(fields | _ALWAYS | {"_id"})
-    for name in fields:
-        keys.update(_TOGETHER.get(name, ()))
-    return frozenset(keys)
+    together = (name for field in fields for name in _TOGETHER.get(field, ()))
+    return fields | _ALWAYS | frozenset(together)
 
 
 async def read(
