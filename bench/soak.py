@@ -20,7 +20,15 @@ Reported (bench/results/soak.json; exit 1 if a check fails):
   - p50/p90/p99 per flow and per step; 503s answered and honoured per step; the sandbox's
     webhook deliveries and the API's webhook_events by status once the worker has drained
 
+The API and the worker connect with the app's own MongoDB URL; `--mongo-option NAME=VALUE`
+adds a URI option to it. On the MongoDB-wire test server, run the soak with
+`--mongo-option retryWrites=false`: that server's cost per retryable write grows with the
+retryable writes made before it (bench/server_writes.py measures it), so with the driver's
+default the soak measures that server's bookkeeping rather than paygraph's. mongod's per-write
+cost does not grow that way, and the app keeps retryable writes on.
+
     .venv/bin/python -m bench.soak [--quick] [--flows N] [--in-flight N] [--timeout S]
+                                   [--mongo-option retryWrites=false]
 """
 
 from __future__ import annotations
@@ -329,6 +337,13 @@ def main() -> int:
         metavar="NAME=VALUE",
         help="a setting of the API and worker (e.g. http_max_in_flight=0), repeatable",
     )
+    parser.add_argument(
+        "--mongo-option",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a MongoDB URI option of the API and worker (e.g. retryWrites=false), repeatable",
+    )
     args = parser.parse_args()
     args.flows = args.flows or (300 if args.quick else 2000)
     args.in_flight = args.in_flight or (60 if args.quick else 250)
@@ -340,7 +355,14 @@ def main() -> int:
         from infra.embedded import free_port
 
         base = stack.settings_kwargs
-        stack.settings_kwargs = lambda port: {**base(port), **overrides}  # type: ignore[method-assign]
+
+        def settings_kwargs(port: int) -> dict[str, Any]:
+            kwargs = {**base(port), **overrides}
+            for option in args.mongo_option:
+                kwargs["mongodb_url"] += "&" + option
+            return kwargs
+
+        stack.settings_kwargs = settings_kwargs  # type: ignore[method-assign]
         app_port = free_port()
         stack.start_sandbox(webhook_port=app_port)
         app = stack.start_server("app", port=app_port, instrument=args.instrument)
