@@ -1,5 +1,5 @@
 """The Strawberry ASGI view: context per request, token check at WebSocket connection_init,
-documents named by hash (resolvers/trusted_documents.py) over HTTP and WebSocket, queries seen
+documents named by hash (resolvers/trusted_documents.py) over HTTP and WebSocket, documents seen
 before answered from their prepared plan (resolvers/prepared.py), and GraphQL-shaped answers for
 transport errors (never a stack trace)."""
 
@@ -30,7 +30,7 @@ from strawberry.types.unset import UnsetType
 from infra.http import graphql_error_body
 from models.errors import Unauthenticated
 from resolvers.context import AppServices, Context
-from resolvers.prepared import Fallback, PreparedOperations
+from resolvers.prepared import Fallback, PreparedOperations, Replay
 from resolvers.trusted_documents import DocumentRefused, TrustedDocuments
 from schema import PaygraphSchema
 
@@ -146,13 +146,17 @@ class PaygraphGraphQL(GraphQL[Context, None]):
         ):
             return None
         plan = self.prepared.plan(query, name)
-        if plan is None:
-            return None
+        if plan is None or (plan.mutation and request.method != "POST"):
+            return None  # the standard path refuses a mutation sent by GET
         context = await self.get_context(request)
         try:
             return await self.prepared.run(plan, variables, name, context)
         except Fallback:
             return None
+        except Replay as replay:
+            # The mutation ran: the standard path answers with its outcome, not by running it.
+            with self.prepared.replaying(replay):
+                return await self.run(request)
 
     def decode_json(self, data: str | bytes) -> object:
         return json.loads(data)

@@ -1,405 +1,115 @@
-"""Prepared operations: a query document seen before runs from a cached plan.
+"""Prepared operations: a document seen before runs from a cached plan.
 
 The standard path (Strawberry's view, its extension, graphql-core's executor) answers a document
 the first time it is seen; the document is then compiled into a plan, and later requests with
 the same text and operation name run from it. A plan does what the executor would: variables
 coerced by graphql-core and scanned for card numbers, each field's own resolver called (so
-permissions, ownership and the services run exactly as on the standard path), leaves serialized
-by the schema's own scalars and enums, the answer encoded as Strawberry encodes it. Answers are
+permissions, ownership and the services run exactly as on the standard path), a union's member
+chosen by the schema's own type resolver and checked by its `is_type_of`, leaves serialized by
+the schema's own scalars and enums, the answer encoded as Strawberry encodes it. Answers are
 byte-identical to the standard path's (tests/resolvers/test_prepared.py runs both and compares).
 
-Whatever a plan does not cover goes to the standard path, decided before anything runs or, for
-a query only (which writes nothing), by answering the whole request there instead:
-- at compile time: mutations and subscriptions, documents that do not validate or carry a card
-  number, directives, fragments on another type, abstract types, introspection;
-- per request: a GET the view does not allow, variables that do not coerce or carry a card
-  number, a field error other than a domain error at the top (masking and logging belong to
-  the standard path), a null where the schema says non-null.
+Whatever a plan does not cover goes to the standard path, decided before anything runs or after:
+- at compile time: subscriptions, mutations of more than one field, documents that do not
+  validate or carry a card number, directives, interfaces as a field's type, introspection;
+- per request, before any resolver runs (`Fallback`): a GET the view does not allow or a
+  mutation sent by GET, variables that do not coerce or carry a card number;
+- per request, after: for a query (which writes nothing), a field error other than a domain
+  error at the top (masking and logging belong to the standard path) or a null where the schema
+  says non-null makes the standard path answer the whole request again (`Fallback`). A
+  mutation's field runs once: anything but an answer completed without error (`Replay`) is
+  answered by the standard path with the field's outcome replayed to it (its value, or what it
+  raised), so the standard path reports it in its own words and the write is not made twice.
 """
 
 from __future__ import annotations
 
-import inspect
 import json
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
-from typing import Any, TypeGuard
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from functools import wraps
+from typing import Any
 
 from cachetools import LRUCache
 from graphql import (
-    DocumentNode,
-    FieldNode,
-    FragmentDefinitionNode,
-    FragmentSpreadNode,
-    GraphQLBoolean,
-    GraphQLEnumType,
     GraphQLError,
-    GraphQLField,
-    GraphQLID,
-    GraphQLInt,
-    GraphQLList,
+    GraphQLFieldResolver,
     GraphQLNonNull,
     GraphQLObjectType,
-    GraphQLOutputType,
     GraphQLResolveInfo,
-    GraphQLScalarType,
-    GraphQLString,
-    InlineFragmentNode,
-    NamedTypeNode,
-    OperationDefinitionNode,
-    OperationType,
-    SelectionSetNode,
     located_error,
 )
-from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
-from graphql.pyutils import Path, Undefined
-from graphql.utilities import get_operation_ast
+from graphql.execution.values import get_variable_values
+from graphql.pyutils import Path
 from starlette.responses import Response
 
 from models.errors import DomainError
+from resolvers.plans import (
+    Fallback,
+    FieldPlan,
+    Plan,
+    Run,
+    below_top,
+    compile_plan,
+    complete_field,
+)
 from schema import PaygraphSchema
 from schema.extensions import with_code
 from schema.pan_guard import variable_findings
 
-# Strawberry keeps each field's definition (its Python attribute name) on the GraphQL field.
-_DEFINITION = "strawberry-definition"
 _PLAN_CACHE_SIZE = 512
-_BUILT_IN = (GraphQLString, GraphQLID, GraphQLBoolean, GraphQLInt)
 
 
-def _is_awaitable(value: Any) -> TypeGuard[Awaitable[Any]]:
-    return inspect.isawaitable(value)
+class Replay(Exception):
+    """A mutation's field ran, and its answer is the standard path's to give: run the request
+    there inside `PreparedOperations.replaying(this)`, where the field answers `value` (or
+    raises `error`) instead of running again."""
 
+    def __init__(self, key: str, *, value: Any = None, error: Exception | None = None) -> None:
+        super().__init__(key)
+        self.key = key
+        self.value = value
+        self.error = error
+        self.used = False
 
-class Fallback(Exception):
-    """This request is not the plan's to answer: the standard path answers it."""
 
+# The outcome the standard path's mutation field answers with, while one is replayed.
+_REPLAY: ContextVar[Replay | None] = ContextVar("paygraph_replay", default=None)
 
-class NotCovered(Exception):
-    """This document cannot be prepared; it always runs on the standard path."""
 
+def _replayable(resolve: GraphQLFieldResolver) -> GraphQLFieldResolver:
+    """A mutation field's resolver that answers a replayed outcome, once, instead of running."""
 
-@dataclass(frozen=True, slots=True)
-class Completion:
-    """Turns a field's value into its answer: `complete(value, run)`, a coroutine function when
-    `asynchronous` (some field below has a resolver of its own), a plain function otherwise
-    (attribute reads and the schema's scalars: no coroutine per leaf)."""
+    @wraps(resolve)
+    def resolve_or_replay(source: Any, info: GraphQLResolveInfo[Any], **arguments: Any) -> Any:
+        replay = _REPLAY.get()
+        if (
+            replay is None
+            or replay.used
+            or info.path.prev is not None
+            or info.path.key != replay.key
+        ):
+            return resolve(source, info, **arguments)
+        replay.used = True
+        if replay.error is not None:
+            raise replay.error
+        return replay.value
 
-    complete: Callable[[Any, Run], Any]
-    asynchronous: bool = False
+    resolve_or_replay._paygraph_replayable = True  # type: ignore[attr-defined]
+    return resolve_or_replay
 
 
-@dataclass(frozen=True, slots=True)
-class FieldPlan:
-    key: str
-    node: FieldNode
-    parent: GraphQLObjectType
-    definition: GraphQLField | None  # None: __typename
-    attribute: str | None  # a plain attribute read (Strawberry's default resolver)
-    completion: Completion
-
-    @property
-    def resolved(self) -> bool:
-        """Whether it has a resolver of its own (not `__typename`, not an attribute read)."""
-        return self.definition is not None and self.attribute is None
-
-    @property
-    def asynchronous(self) -> bool:
-        """Whether reading it awaits: a resolver of its own, or one below it."""
-        return self.resolved or self.completion.asynchronous
-
-
-@dataclass(frozen=True, slots=True)
-class Plan:
-    document: DocumentNode
-    operation: OperationDefinitionNode
-    fragments: dict[str, FragmentDefinitionNode]
-    root: GraphQLObjectType
-    fields: tuple[FieldPlan, ...]
-
-
-@dataclass(slots=True)
-class Run:
-    """One request's execution of a plan."""
-
-    schema: PaygraphSchema
-    plan: Plan
-    variables: VariableValues
-    context: Any
-
-    def info(self, field: FieldPlan, path: Path | None) -> GraphQLResolveInfo[Any]:
-        assert field.definition is not None
-        return GraphQLResolveInfo(
-            field.node.name.value,
-            [field.node],
-            field.definition.type,
-            field.parent,
-            # Below the top, resolvers here read only the context (the executor's full path
-            # matters for errors, which are the standard path's to report there).
-            path or Path(None, field.key, field.parent.name),
-            self.schema._schema,
-            self.plan.fragments,
-            None,
-            self.plan.operation,
-            self.variables,
-            self.context,
-            _is_awaitable,
-            None,
-            None,  # type: ignore[arg-type]  # resolvers here track no extra work
-        )
-
-    async def call(self, field: FieldPlan, source: Any, path: Path | None) -> Any:
-        """The value of a field with a resolver of its own (permissions and all)."""
-        assert field.definition is not None and field.definition.resolve is not None
-        arguments = get_argument_values(field.definition, field.node, self.variables)
-        value = field.definition.resolve(source, self.info(field, path), **arguments)
-        return await value if inspect.isawaitable(value) else value
-
-    async def field(self, field: FieldPlan, source: Any) -> Any:
-        """A field below the top, whatever its kind."""
-        if field.definition is None:
-            return field.parent.name
-        if field.resolved:
-            value = await self.call(field, source, None)
-        else:
-            value = getattr(source, field.attribute)  # type: ignore[arg-type]
-        return await _complete(field, value, self)
-
-
-def _read(field: FieldPlan, source: Any, run: Run) -> Any:
-    """A field below the top with no resolver of its own anywhere under it."""
-    if field.definition is None:
-        return field.parent.name
-    return field.completion.complete(getattr(source, field.attribute), run)  # type: ignore[arg-type]
-
-
-def _coerced(value: Any) -> Any:
-    if value is None or value is Undefined:
-        raise Fallback  # the executor reports it as a field error
-    return value
-
-
-_INT_RANGE = range(-(2**31), 2**31)
-_ENUM_MEMO_SIZE = 256
-
-
-def _leaf(type_: GraphQLScalarType | GraphQLEnumType) -> Completion:
-    """The schema's own coercion, with shortcuts that give the same answer: a str for String
-    and ID, a bool for Boolean and a 32-bit int for Int are their own output; an enum's
-    answer for a value is memoized by (type, value) (a StrEnum member equals its str)."""
-    coerce = type_.coerce_output_value
-    if isinstance(type_, GraphQLEnumType):
-        names: dict[tuple[type, Any], Any] = {}
-
-        def complete_enum(value: Any, run: Run) -> Any:
-            key = (type(value), value)
-            name = names.get(key)
-            if name is None:
-                name = _coerced(coerce(value))
-                if len(names) < _ENUM_MEMO_SIZE:
-                    names[key] = name
-            return name
-
-        return Completion(complete_enum)
-    own: type | None = (
-        {
-            GraphQLString.name: str,
-            GraphQLID.name: str,
-            GraphQLBoolean.name: bool,
-            GraphQLInt.name: int,
-        }.get(type_.name)
-        if type_ in _BUILT_IN
-        else None
-    )
-
-    def complete(value: Any, run: Run) -> Any:
-        if type(value) is own and (own is not int or value in _INT_RANGE):
-            return value
-        return _coerced(coerce(value))
-
-    return Completion(complete)
-
-
-def _non_null(inner: Completion) -> Completion:
-    complete_inner = inner.complete
-    if inner.asynchronous:
-
-        async def complete_async(value: Any, run: Run) -> Any:
-            if value is None:
-                raise Fallback  # null where the schema says non-null: the executor's error
-            return await complete_inner(value, run)
-
-        return Completion(complete_async, asynchronous=True)
-
-    def complete(value: Any, run: Run) -> Any:
-        if value is None:
-            raise Fallback
-        return complete_inner(value, run)
-
-    return Completion(complete)
-
-
-def _nullable(inner: Completion) -> Completion:
-    complete_inner = inner.complete
-    if inner.asynchronous:
-
-        async def complete_async(value: Any, run: Run) -> Any:
-            return None if value is None else await complete_inner(value, run)
-
-        return Completion(complete_async, asynchronous=True)
-
-    def complete(value: Any, run: Run) -> Any:
-        return None if value is None else complete_inner(value, run)
-
-    return Completion(complete)
-
-
-def _items(value: Any) -> Any:
-    if isinstance(value, str | bytes) or not hasattr(value, "__iter__"):
-        raise Fallback  # the executor's error: a list was expected
-    return value
-
-
-def _list(inner: Completion) -> Completion:
-    complete_inner = inner.complete
-    if inner.asynchronous:
-
-        async def complete_async(value: Any, run: Run) -> Any:
-            return [await complete_inner(item, run) for item in _items(value)]
-
-        return Completion(complete_async, asynchronous=True)
-
-    def complete(value: Any, run: Run) -> Any:
-        return [complete_inner(item, run) for item in _items(value)]
-
-    return Completion(complete)
-
-
-def _object(fields: tuple[FieldPlan, ...]) -> Completion:
-    if any(field.asynchronous for field in fields):
-
-        async def complete_async(value: Any, run: Run) -> Any:
-            return {field.key: await run.field(field, value) for field in fields}
-
-        return Completion(complete_async, asynchronous=True)
-
-    def complete(value: Any, run: Run) -> Any:
-        return {field.key: _read(field, value, run) for field in fields}
-
-    return Completion(complete)
-
-
-class Compiler:
-    def __init__(self, schema: PaygraphSchema, fragments: dict[str, FragmentDefinitionNode]):
-        self.schema = schema
-        self.fragments = fragments
-
-    def selections(
-        self, selection_set: SelectionSetNode, parent: GraphQLObjectType
-    ) -> list[FieldNode]:
-        """The fields of a selection set on a concrete type, fragments flattened."""
-        found: list[FieldNode] = []
-        for selection in selection_set.selections:
-            condition: NamedTypeNode | None
-            if selection.directives:
-                raise NotCovered("directives")
-            if isinstance(selection, FieldNode):
-                found.append(selection)
-                continue
-            if isinstance(selection, FragmentSpreadNode):
-                fragment = self.fragments[selection.name.value]
-                condition, inner = fragment.type_condition, fragment.selection_set
-                if fragment.directives:
-                    raise NotCovered("directives")
-            else:
-                assert isinstance(selection, InlineFragmentNode)
-                condition, inner = selection.type_condition, selection.selection_set
-            if condition is not None and condition.name.value != parent.name:
-                raise NotCovered("a fragment on another type")
-            found.extend(self.selections(inner, parent))
-        keys = [(node.alias or node.name).value for node in found]
-        if len(set(keys)) != len(keys):
-            raise NotCovered("a response key selected twice")
-        return found
-
-    def fields(
-        self, selection_set: SelectionSetNode, parent: GraphQLObjectType
-    ) -> tuple[FieldPlan, ...]:
-        return tuple(self.field(node, parent) for node in self.selections(selection_set, parent))
-
-    def field(self, node: FieldNode, parent: GraphQLObjectType) -> FieldPlan:
-        key = (node.alias or node.name).value
-        name = node.name.value
-        if name == "__typename":
-            return FieldPlan(key, node, parent, None, None, _leaf(GraphQLString))
-        if name.startswith("__"):
-            raise NotCovered("introspection")
-        definition = parent.fields[name]
-        attribute = None
-        if getattr(definition.resolve, "_is_default", False) and not node.arguments:
-            attribute = (definition.extensions or {})[_DEFINITION].python_name
-        return FieldPlan(
-            key, node, parent, definition, attribute, self.complete(definition.type, node)
-        )
-
-    def complete(self, type_: GraphQLOutputType, node: FieldNode) -> Completion:
-        if isinstance(type_, GraphQLNonNull):
-            return _non_null(self.complete(type_.of_type, node))
-        return _nullable(self.complete_value(type_, node))
-
-    def complete_value(self, type_: GraphQLOutputType, node: FieldNode) -> Completion:
-        if isinstance(type_, GraphQLList):
-            return _list(self.complete(type_.of_type, node))
-        if isinstance(type_, GraphQLScalarType | GraphQLEnumType):
-            return _leaf(type_)
-        if isinstance(type_, GraphQLObjectType) and node.selection_set is not None:
-            if type_.is_type_of is not None:
-                raise NotCovered("a type checked at runtime")
-            return _object(self.fields(node.selection_set, type_))
-        raise NotCovered("an abstract type")
-
-
-def compile_plan(schema: PaygraphSchema, text: str, operation_name: str | None) -> Plan | None:
-    """The plan for this document and operation, or None when the standard path must run it."""
+async def _mutate(field: FieldPlan, root: GraphQLObjectType, run: Run) -> dict[str, Any]:
+    """A mutation's one field: run once, then its answer, or Replay with what it gave."""
     try:
-        checked = schema.checks.validated(schema._schema, schema.checks.parsed(text))
-    except GraphQLError:
-        return None
-    if checked.errors or checked.card_numbers:
-        return None
-    operation = get_operation_ast(checked.document, operation_name)
-    if operation is None or operation.operation is not OperationType.QUERY:
-        return None
-    root = schema._schema.query_type
-    assert root is not None
-    fragments = {
-        definition.name.value: definition
-        for definition in checked.document.definitions
-        if isinstance(definition, FragmentDefinitionNode)
-    }
-    try:
-        fields = Compiler(schema, fragments).fields(operation.selection_set, root)
-    except NotCovered:
-        return None
-    return Plan(checked.document, operation, fragments, root, fields)
-
-
-async def _complete(field: FieldPlan, value: Any, run: Run) -> Any:
-    """The answer for a field from its value."""
-    if field.completion.asynchronous:
-        return await field.completion.complete(value, run)
-    return field.completion.complete(value, run)
-
-
-async def _below_top(answer: Awaitable[Any]) -> Any:
-    """A top field's answer. Any error below the top is the standard path's to report (its
-    path, null propagation, masking and logging)."""
-    try:
-        return await answer
-    except Fallback:
-        raise
+        value = await run.call(field, None, Path(None, field.key, root.name))
     except Exception as exc:
-        raise Fallback from exc
+        raise Replay(field.key, error=exc) from exc
+    try:
+        return {field.key: await complete_field(field, value, run)}
+    except Exception as exc:
+        raise Replay(field.key, value=value) from exc
 
 
 class PreparedOperations:
@@ -409,7 +119,23 @@ class PreparedOperations:
         self.schema = schema
         self._plans: LRUCache[tuple[str, str | None], Plan | None] = LRUCache(size)
         self.answered = 0  # requests a plan answered (for tests and benchmarks)
+        self.replayed = 0  # mutations whose answer the standard path gave from their outcome
         self.enabled = True  # False: every request takes the standard path (differential tests)
+        mutation = schema._schema.mutation_type
+        for field in mutation.fields.values() if mutation is not None else ():
+            if field.resolve is not None and not hasattr(field.resolve, "_paygraph_replayable"):
+                field.resolve = _replayable(field.resolve)
+
+    @contextmanager
+    def replaying(self, replay: Replay) -> Iterator[None]:
+        """While the standard path answers a request whose mutation field already ran: the
+        field answers with `replay`'s outcome instead of running again."""
+        token = _REPLAY.set(replay)
+        self.replayed += 1
+        try:
+            yield
+        finally:
+            _REPLAY.reset(token)
 
     def plan(self, text: str, operation_name: str | None) -> Plan | None:
         """The plan for a document seen before; the first sight compiles it for next time
@@ -426,7 +152,8 @@ class PreparedOperations:
     async def run(
         self, plan: Plan, variables: dict[str, Any] | None, operation_name: str | None, context: Any
     ) -> Response:
-        """The answer, or Fallback when the standard path must give it."""
+        """The answer; Fallback when the standard path must give it (nothing ran), Replay when
+        it must give it with a mutation field's outcome (the field ran)."""
         schema = self.schema._schema
         coerced = get_variable_values(
             schema, plan.operation.variable_definitions or (), variables or {}
@@ -436,12 +163,14 @@ class PreparedOperations:
         if variable_findings(schema, plan.document, variables, operation_name):
             raise Fallback  # the standard path refuses it and logs where
         run = Run(self.schema, plan, coerced, context)
+        if plan.mutation:
+            return self._respond({"data": await _mutate(plan.fields[0], plan.root, run)})
         data: dict[str, Any] | None = {}
         errors: list[GraphQLError] = []
         for field in plan.fields:
             assert data is not None
             if not field.resolved:  # __typename (the root value has no attributes)
-                data[field.key] = await _below_top(run.field(field, None))
+                data[field.key] = await below_top(run.field(field, None))
                 continue
             path = Path(None, field.key, plan.root.name)
             try:
@@ -455,12 +184,15 @@ class PreparedOperations:
                 continue
             except Exception as exc:  # masked and logged by the standard path, which reruns it
                 raise Fallback from exc
-            data[field.key] = await _below_top(_complete(field, value, run))
+            data[field.key] = await below_top(complete_field(field, value, run))
         if len(errors) > 1:
             raise Fallback  # the executor's error order follows its concurrency
         answer: dict[str, Any] = {"data": data}
         if errors:
             answer["errors"] = [error.formatted for error in errors]
+        return self._respond(answer)
+
+    def _respond(self, answer: dict[str, Any]) -> Response:
         self.answered += 1
         return Response(
             json.dumps(answer, separators=(",", ":")),
@@ -469,4 +201,4 @@ class PreparedOperations:
         )
 
 
-__all__: Sequence[str] = ("Fallback", "Plan", "PreparedOperations", "compile_plan")
+__all__: Sequence[str] = ("Fallback", "Plan", "PreparedOperations", "Replay", "compile_plan")

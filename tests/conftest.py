@@ -121,11 +121,16 @@ async def _app(
 
 @pytest.fixture
 async def app_server(_app: tuple[Any, RunningServer]) -> RunningServer:
-    """The suite's app server. Its gateways' circuit breakers start each test closed: the
-    faults one test injects must not open them for the next."""
+    """The suite's app server. Its gateways' circuit breakers start each test closed and its
+    sandboxes start each test empty, with their default settings: the faults and settings one
+    test configures (a refund mode, dropped webhooks) must not reach the next."""
     app, running = _app
     for breaker in app.state.core.gateways.breakers.values():
         breaker.record_success()
+    async with httpx.AsyncClient(base_url=running.url, timeout=10) as http:
+        for gateway in ("razorpay", "paypal"):
+            answer = await http.post(f"/sandbox/{gateway}/_control", json={"action": "reset"})
+            assert answer.status_code == 200, answer.text
     return running
 
 

@@ -1,9 +1,11 @@
 """Prepared operations against the standard path, byte for byte, over real HTTP.
 
-Each request is sent twice to the same app: first with prepared operations switched off (the
-standard path answers), then on (its plan answers, unless the plan does not cover it). Both
-answers must be the same bytes, status and content type, and the plan's answer count says which
-path gave the second one."""
+Each request is sent to the same app with prepared operations switched off (the standard path
+answers), then twice with them on (the first sight of a document compiles its plan, and the
+plan answers from the next one, unless it does not cover the request). The answers must be the
+same bytes, status and content type, and the plan's answer count says which path gave the last
+one. A mutation is sent only where sending it again answers the same (a repeated initiate, a
+verify of a completed payment, errors)."""
 
 from __future__ import annotations
 
@@ -14,9 +16,10 @@ import httpx
 import pytest
 import strawberry
 
-from resolvers.prepared import Fallback, PreparedOperations
+from resolvers.prepared import Fallback, PreparedOperations, Replay
 from schema import build_schema
-from tests.support.checkout import PAYMENT, Shopper, pay_razorpay
+from tests.support.checkout import CANCEL, INITIATE, PAYMENT, VERIFY, Shopper, pay_razorpay
+from tests.support.payments import Sandboxes
 
 CARD = "4111 1111 1111 1111"
 MISSING = "5f0c3b2a9d1e4f6a7b8c9d0e"
@@ -53,14 +56,14 @@ class Twice:
             standard = await send()
         finally:
             self.prepared.enabled = True
+        first = await send()  # a first sight compiles the plan (the standard path answers it)
         before = self.prepared.answered
         second = await send()
-        if planned and self.prepared.answered == before:
-            second = await send()  # the first sight compiles the plan; it answers from the next
         assert (self.prepared.answered > before) is planned
-        assert second.status_code == standard.status_code
-        assert second.headers["content-type"] == standard.headers["content-type"]
-        assert second.content == standard.content
+        for answer in (first, second):
+            assert answer.status_code == standard.status_code
+            assert answer.headers["content-type"] == standard.headers["content-type"]
+            assert answer.content == standard.content
         return second
 
 
@@ -181,6 +184,100 @@ class TestErrorsFromThePlan:
         assert prepared == standard
 
 
+class TestMutationsFromThePlan:
+    """A mutation's one field runs once, from the plan; its answer is the standard path's
+    bytes. Each is sent where a repeat answers the same."""
+
+    async def test_initiate_and_its_repeat(self, twice, tokens):
+        body = {
+            "query": INITIATE,
+            "variables": {"input": {"orderId": "ORD-PREP-M1", "amount": "499.00"}},
+        }
+        answer = await twice.post(body, tokens.mint("cust-p1"), planned=True)
+        result = answer.json()["data"]["initiatePayment"]
+        assert result["__typename"] == "InitiatePaymentSuccess"
+        assert result["payment"]["status"] == "INITIATED"
+        assert result["checkout"]["gatewayOrderId"].startswith("order_")
+
+    async def test_verify_of_a_completed_payment(self, twice, tokens, paid):
+        body = {"query": VERIFY, "variables": {"input": {
+            "paymentId": paid["id"], "gatewayPaymentId": paid["gatewayPaymentId"],
+            "signature": "0" * 64}}}  # fmt: skip
+        answer = await twice.post(body, tokens.mint("cust-p1"), planned=True)
+        result = answer.json()["data"]["verifyPayment"]
+        assert result["__typename"] == "PaymentSuccess"
+        assert result["payment"]["status"] == "COMPLETED"
+
+    @pytest.mark.parametrize(
+        ("variables", "typename", "code"),
+        [
+            (
+                {"input": {"orderId": "ORD-PREP-M2", "amount": "-1"}},
+                "ValidationError",
+                "VALIDATION_ERROR",
+            ),
+            (
+                {"input": {"orderId": "", "amount": "499.00"}},
+                "ValidationError",
+                "VALIDATION_ERROR",
+            ),
+        ],
+        ids=["negative amount", "empty order id"],
+    )
+    async def test_user_errors_are_union_members(self, twice, tokens, variables, typename, code):
+        answer = await twice.post(
+            {"query": INITIATE, "variables": variables}, tokens.mint("cust-p1"), planned=True
+        )
+        result = answer.json()["data"]["initiatePayment"]
+        assert (result["__typename"], result["code"]) == (typename, code)
+        assert result["field"]
+
+    async def test_another_amount_for_an_order_that_has_a_payment(self, twice, tokens):
+        token = tokens.mint("cust-p1")
+        first = await Shopper(twice.http, token).initiate(orderId="ORD-PREP-D1")
+        body = {
+            "query": INITIATE,
+            "variables": {"input": {"orderId": "ORD-PREP-D1", "amount": "500.00"}},
+        }
+        answer = await twice.post(body, token, planned=True)
+        result = answer.json()["data"]["initiatePayment"]
+        assert result["__typename"] == "DuplicateOrderError"
+        assert result["existingPaymentId"] == first["payment"]["id"]
+
+    async def test_cancel_of_a_missing_payment(self, twice, tokens):
+        answer = await twice.post(
+            {"query": CANCEL, "variables": {"id": MISSING}}, tokens.mint("cust-p1"), planned=True
+        )
+        assert answer.json()["data"]["cancelPayment"]["__typename"] == "NotFoundError"
+
+    @pytest.mark.parametrize("token", ["not-a-jwt", None])
+    async def test_without_a_valid_token_the_standard_path_answers_what_the_field_raised(
+        self, twice, tokens, token
+    ):
+        replayed = twice.prepared.replayed
+        answer = await twice.post(
+            {"query": CANCEL, "variables": {"id": MISSING}}, token, planned=False
+        )
+        assert answer.json()["data"] is None
+        assert answer.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+        assert twice.prepared.replayed > replayed  # the field ran once, from the plan
+
+    async def test_a_new_order_through_the_plan_writes_one_payment_and_one_gateway_order(
+        self, twice, tokens, mongo_db
+    ):
+        shopper = Shopper(twice.http, tokens.mint("cust-p1"))
+        for order in ("ORD-PREP-W1", "ORD-PREP-W2"):  # the first sight compiles the plan
+            await shopper.initiate(orderId=order)
+        sandboxes = Sandboxes(twice.http)
+        orders_before = (await sandboxes.razorpay())["counts"]["orders"]
+        before = twice.prepared.answered
+        result = await shopper.initiate(orderId="ORD-PREP-W3")
+        assert twice.prepared.answered == before + 1
+        stored = await mongo_db["payment_orders"].find({"order_id": "ORD-PREP-W3"}).to_list()
+        assert [doc["gateway_order_id"] for doc in stored] == [result["checkout"]["gatewayOrderId"]]
+        assert (await sandboxes.razorpay())["counts"]["orders"] == orders_before + 1
+
+
 class TestLeftToTheStandardPath:
     async def test_a_card_number_in_a_variable(self, twice, tokens, caplog):
         query = "query($currency: String!, $amount: String) { supportedMethods(currency: $currency, amount: $amount) { method } }"
@@ -192,8 +289,28 @@ class TestLeftToTheStandardPath:
             )
         assert answer.json()["errors"][0]["extensions"]["code"] == "PAN_NOT_ACCEPTED"
         refusals = [r for r in caplog.records if "card number" in r.getMessage()]
-        assert len(refusals) == 2  # once per request, whichever path read it
+        assert len(refusals) == 3  # once per request, whichever path read it
         assert CARD not in caplog.text
+
+    async def test_a_card_number_in_a_mutations_variable_runs_nothing(
+        self, twice, tokens, mongo_db
+    ):
+        body = {"query": INITIATE, "variables": {"input": {
+            "orderId": "ORD-PREP-PAN", "amount": "499.00", "notes": CARD}}}  # fmt: skip
+        answer = await twice.post(body, tokens.mint("cust-p1"), planned=False)
+        assert answer.json()["errors"][0]["extensions"]["code"] == "PAN_NOT_ACCEPTED"
+        assert await mongo_db["payment_orders"].count_documents({"order_id": "ORD-PREP-PAN"}) == 0
+
+    @pytest.mark.parametrize(
+        "variables", [{"input": {"orderId": "ORD-PREP-V", "amount": 499}}, {}],
+        ids=["a number for a string", "missing"],
+    )  # fmt: skip
+    async def test_mutation_variables_that_do_not_fit(self, twice, tokens, variables):
+        answer = await twice.post(
+            {"query": INITIATE, "variables": variables}, tokens.mint("cust-p1"), planned=False
+        )
+        assert answer.json()["data"] is None
+        assert "$input" in answer.json()["errors"][0]["message"]
 
     @pytest.mark.parametrize(
         "variables", [{"id": {"not": "an id"}}, {}, {"id": None}], ids=["object", "missing", "null"]
@@ -213,12 +330,18 @@ class TestLeftToTheStandardPath:
         )
         assert answer.status_code == 400
 
-    async def test_a_mutation_is_never_prepared(self, twice, tokens):
-        mutation = "mutation($id: ID!) { cancelPayment(id: $id) { __typename } }"
+    async def test_two_mutation_fields_in_one_document(self, twice, tokens):
+        mutation = """mutation($id: ID!) { a: cancelPayment(id: $id) { __typename }
+                                            b: cancelPayment(id: $id) { __typename } }"""
         answer = await twice.post(
             {"query": mutation, "variables": {"id": MISSING}}, tokens.mint("cust-p1"), planned=False
         )
-        assert answer.json()["data"]["cancelPayment"]["__typename"] == "NotFoundError"
+        assert answer.json()["data"]["b"]["__typename"] == "NotFoundError"
+
+    async def test_a_mutation_sent_by_get(self, twice, tokens):
+        params = {"query": 'mutation { cancelPayment(id: "%s") { __typename } }' % MISSING}
+        answer = await twice.get(params, tokens.mint("cust-p1"), planned=False)
+        assert answer.is_error
 
     async def test_a_document_that_does_not_validate(self, twice, tokens):
         answer = await twice.post(
@@ -245,7 +368,76 @@ class _Broken:
         raise RuntimeError("a bug")
 
 
+_bumps: list[int] = []
+
+
+@strawberry.type
+class _Bumped:
+    count: int
+
+    @strawberry.field
+    def broken(self) -> str:
+        raise RuntimeError("a bug below the mutation")
+
+
+@strawberry.type
+class _Bump:
+    @strawberry.mutation
+    def bump(self) -> _Bumped:
+        _bumps.append(1)
+        return _Bumped(count=len(_bumps))
+
+
+@strawberry.interface
+class _Named:
+    name: str
+
+
+@strawberry.type
+class _Thing(_Named):
+    pass
+
+
+@strawberry.type
+class _Things:
+    @strawberry.field
+    def named(self) -> _Named:
+        return _Thing(name="x")
+
+
 class TestUnexpectedErrors:
+    async def test_a_mutation_runs_once_and_a_bug_below_it_is_the_standard_paths_to_report(self):
+        schema = build_schema(_Broken, _Bump)
+        prepared = PreparedOperations(schema)
+        ran = len(_bumps)
+        fine = prepared.plan("mutation { bump { count } }", None) or prepared.plan(
+            "mutation { bump { count } }", None
+        )
+        assert fine is not None and fine.mutation
+        answer = await prepared.run(fine, None, None, context=None)
+        assert answer.body == b'{"data":{"bump":{"count":%d}}}' % (ran + 1)
+
+        document = "mutation { bump { count broken } }"
+        assert prepared.plan(document, None) is None  # first sight: the standard path
+        plan = prepared.plan(document, None)
+        assert plan is not None
+        with pytest.raises(Replay) as replay:
+            await prepared.run(plan, None, None, context=None)
+        assert len(_bumps) == ran + 2
+        with prepared.replaying(replay.value):
+            result = await schema.execute(document)
+        assert len(_bumps) == ran + 2  # answered from the outcome, not run again
+        assert result.data is None
+        assert [error.message for error in result.errors or []] == ["Unexpected error."]
+        again = await schema.execute(document)  # outside a replay the field runs as always
+        assert len(_bumps) == ran + 3
+        assert again.errors is not None
+
+    async def test_a_field_typed_by_an_interface_is_not_prepared(self):
+        prepared = PreparedOperations(build_schema(_Things))
+        assert prepared.plan("{ named { name } }", None) is None
+        assert prepared.plan("{ named { name } }", None) is None
+
     async def test_a_bug_in_a_resolver_goes_to_the_standard_path_to_be_masked_and_logged(self):
         prepared = PreparedOperations(build_schema(_Broken))
         assert prepared.plan("{ broken }", None) is None  # first sight: the standard path
