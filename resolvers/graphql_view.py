@@ -9,6 +9,7 @@ import json
 import logging
 from collections.abc import Sequence
 from contextvars import ContextVar
+from functools import lru_cache
 from typing import Any
 
 from cross_web import HTTPException
@@ -19,6 +20,7 @@ from starlette.websockets import WebSocket, WebSocketState
 from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http.base import BaseRequestProtocol
+from strawberry.http.parse_content_type import parse_content_type
 from strawberry.http.types import QueryParams
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
@@ -44,6 +46,13 @@ _parsed_body: ContextVar[tuple[bytes, Any] | None] = ContextVar(
 
 # graphql-transport-ws leaves 4400-4499 to the application; 4401 says "who are you?".
 WS_UNAUTHENTICATED = 4401
+
+
+@lru_cache(maxsize=64)
+def _json_media_type(content_type: str) -> bool:
+    """Whether the standard path reads a body of this Content-Type as JSON: Strawberry's own
+    test, on the media type alone (`text/plain; charset=application/json` is not JSON)."""
+    return "application/json" in parse_content_type(content_type)[0]
 
 
 def graphql_error_response(status: int, message: str, code: str) -> Response:
@@ -123,8 +132,8 @@ class PaygraphGraphQL(GraphQL[Context, None]):
         whatever is wrong with the request, in its own words)."""
         try:
             if request.method == "POST":
-                if "application/json" not in request.headers.get("content-type", ""):
-                    return None
+                if not _json_media_type(request.headers.get("content-type", "")):
+                    return None  # the standard path refuses it, or reads it otherwise
                 body = await request.body()
                 data = self.parse_json(body)
                 _parsed_body.set((body, data))
@@ -153,10 +162,12 @@ class PaygraphGraphQL(GraphQL[Context, None]):
             return await self.prepared.run(plan, variables, name, context)
         except Fallback:
             return None
-        except Replay as replay:
-            # The mutation ran: the standard path answers with its outcome, not by running it.
-            with self.prepared.replaying(replay):
-                return await self.run(request)
+        except Replay as ran:
+            replay = ran
+        # The mutation ran: the standard path answers with its outcome, not by running it
+        # (outside the handler, so that an error it replays is not chained to the Replay).
+        with self.prepared.replaying(replay):
+            return await self.run(request)
 
     def decode_json(self, data: str | bytes) -> object:
         return json.loads(data)

@@ -44,6 +44,7 @@ from graphql.execution.values import get_variable_values
 from graphql.pyutils import Path
 from starlette.responses import Response
 
+import resolvers.plans as plans_module
 from models.errors import DomainError
 from resolvers.plans import (
     Fallback,
@@ -105,11 +106,23 @@ async def _mutate(field: FieldPlan, root: GraphQLObjectType, run: Run) -> dict[s
     try:
         value = await run.call(field, None, Path(None, field.key, root.name))
     except Exception as exc:
-        raise Replay(field.key, error=exc) from exc
+        raise Replay(field.key, error=_from_the_resolver(exc)) from exc
     try:
         return {field.key: await complete_field(field, value, run)}
     except Exception as exc:
         raise Replay(field.key, value=value) from exc
+
+
+_PLAN_FILES = frozenset({__file__, plans_module.__file__})
+
+
+def _from_the_resolver(error: Exception) -> Exception:
+    """`error` with the plan's own frames dropped from the front of its traceback, so that
+    when the standard path re-raises it, it is logged as raised by the resolver."""
+    frames = error.__traceback__
+    while frames is not None and frames.tb_frame.f_code.co_filename in _PLAN_FILES:
+        frames = frames.tb_next
+    return error.with_traceback(frames)
 
 
 class PreparedOperations:

@@ -9,13 +9,16 @@ verify of a completed payment, errors)."""
 
 from __future__ import annotations
 
+import json
 import logging
+import traceback
 from typing import Any
 
 import httpx
 import pytest
 import strawberry
 
+from resolvers.graphql_view import PaygraphGraphQL
 from resolvers.prepared import Fallback, PreparedOperations, Replay
 from schema import build_schema
 from tests.support.checkout import CANCEL, INITIATE, PAYMENT, VERIFY, Shopper, pay_razorpay
@@ -279,6 +282,32 @@ class TestMutationsFromThePlan:
 
 
 class TestLeftToTheStandardPath:
+    @pytest.mark.parametrize(
+        "content_type",
+        ["text/plain;charset=application/json", "text/plain; profile=application/json"],
+    )
+    async def test_a_body_whose_media_type_is_not_json_runs_nothing(
+        self, twice, tokens, mongo_db, content_type
+    ):
+        """Strawberry reads a body as JSON by its media type alone: a mutation in any other
+        body is refused with 400 and never runs, even when its document has a plan."""
+        token = tokens.mint("cust-p1")
+        shopper = Shopper(twice.http, token)
+        for order in ("ORD-PREP-CT1", "ORD-PREP-CT2"):  # the plan is compiled and used
+            await shopper.initiate(orderId=order)
+        body = {"query": INITIATE, "variables": {"input": {"orderId": "ORD-PREP-CT3", "amount": "499.00"}}}  # fmt: skip
+        answered = twice.prepared.answered
+        for _ in range(2):
+            answer = await twice.http.post(
+                "/graphql",
+                content=json.dumps(body),
+                headers={**bearer(token), "content-type": content_type},
+            )
+            assert answer.status_code == 400
+            assert answer.json()["errors"][0]["message"] == "Unsupported content type"
+        assert twice.prepared.answered == answered
+        assert await mongo_db["payment_orders"].count_documents({"order_id": "ORD-PREP-CT3"}) == 0
+
     async def test_a_card_number_in_a_variable(self, twice, tokens, caplog):
         query = "query($currency: String!, $amount: String) { supportedMethods(currency: $currency, amount: $amount) { method } }"
         with caplog.at_level(logging.WARNING, logger="paygraph"):
@@ -405,7 +434,67 @@ class _Things:
         return _Thing(name="x")
 
 
+_failures: list[int] = []
+
+
+@strawberry.type
+class _Failing:
+    @strawberry.mutation
+    def fail(self) -> int:
+        _failures.append(1)
+        raise RuntimeError("a bug in the mutation")
+
+
+def _view(schema: Any) -> httpx.AsyncClient:
+    """The GraphQL view alone over ASGI (no services: these schemas use none)."""
+    view = PaygraphGraphQL(schema, services=None, development=False)  # type: ignore[arg-type]
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=view), base_url="http://test")
+
+
 class TestUnexpectedErrors:
+    async def test_a_mutation_that_raised_is_reported_once_as_its_resolver_raised_it(self, caplog):
+        """The plan runs the field once; the standard path answers from what it raised, and
+        logs it as it logs a first sight: one record, its traceback ending in the resolver,
+        with none of the plan's frames or the Replay that carried it."""
+        mutation = {"query": "mutation { fail }"}
+        async with _view(build_schema(_Broken, _Failing)) as http:
+            answers, records = [], []
+            for _ in range(3):  # the first sight compiles the plan, which runs the next two
+                ran = len(_failures)
+                caplog.clear()
+                with caplog.at_level(logging.ERROR, logger="paygraph"):
+                    answers.append(await http.post("/graphql", json=mutation))
+                assert len(_failures) == ran + 1  # once per request
+                [record] = [r for r in caplog.records if r.exc_info]
+                records.append(record)
+        assert {a.content for a in answers} == {
+            b'{"data":null,"errors":[{"message":"Unexpected error.","locations":[{"line":1,"column":12}],"path":["fail"],"extensions":{"code":"INTERNAL_ERROR"}}]}'
+        }
+        assert all(a.status_code == 200 for a in answers)
+        first, *replayed = (
+            "".join(traceback.format_exception(*r.exc_info))  # type: ignore[misc]
+            for r in records
+        )
+        for text in replayed:
+            assert "Replay" not in text and "During handling" not in text
+            assert "/resolvers/plans.py" not in text
+            assert text.splitlines()[-3:] == first.splitlines()[-3:]
+        assert records[0].getMessage() == records[2].getMessage() == "unexpected error in fail"
+
+    async def test_a_body_whose_media_type_is_not_json_does_not_reach_a_mutations_plan(self):
+        document = {"query": "mutation { bump { count } }"}
+        async with _view(build_schema(_Broken, _Bump)) as http:
+            for _ in range(2):  # the plan is compiled, then used
+                assert (await http.post("/graphql", json=document)).status_code == 200
+            ran = len(_bumps)
+            answer = await http.post(
+                "/graphql",
+                content=json.dumps(document),
+                headers={"content-type": "text/plain;charset=application/json"},
+            )
+        assert answer.status_code == 400
+        assert len(_bumps) == ran
+
     async def test_a_mutation_runs_once_and_a_bug_below_it_is_the_standard_paths_to_report(self):
         schema = build_schema(_Broken, _Bump)
         prepared = PreparedOperations(schema)
