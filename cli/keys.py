@@ -1,4 +1,5 @@
-"""`paygraph rotate-keys`: saved payment tokens re-encrypted under the first key."""
+"""`paygraph rotate-keys`: saved payment tokens and webhook endpoint secrets re-encrypted under
+the first key."""
 
 from __future__ import annotations
 
@@ -10,11 +11,13 @@ from cli.common import adopt_dev_env, fail, load_cli_settings
 
 
 def cmd_rotate_keys(args: argparse.Namespace) -> int:
-    """Re-encrypt every saved token under the first ENCRYPTION_KEYS key (and re-fingerprint it
-    under that key), so older keys can then be removed. Safe to repeat and beside the API."""
+    """Re-encrypt every saved token (and re-fingerprint it) and every webhook endpoint's signing
+    secrets under the first ENCRYPTION_KEYS key, so older keys can then be removed. Safe to
+    repeat and beside the API."""
     from infra.db import connect_mongo, init_models
-    from services.crypto import TokenVault
-    from services.saved_methods import RotationReport, rotate_tokens
+    from services.crypto import RotationReport, TokenVault
+    from services.events_out.endpoints import rotate_endpoint_secrets
+    from services.saved_methods import rotate_tokens
 
     adopt_dev_env()
     settings = load_cli_settings()
@@ -24,28 +27,39 @@ def cmd_rotate_keys(args: argparse.Namespace) -> int:
         return fail("rotate-keys", "MONGODB_URL is not set (and no `paygraph dev` runs here)")
     mongodb_url = settings.mongodb_url
 
-    async def run() -> RotationReport:
+    async def run() -> tuple[RotationReport, RotationReport]:
         client = connect_mongo(mongodb_url)
         try:
             await init_models(client, settings.mongodb_db)
-            return await rotate_tokens(TokenVault(settings.fernet_keys), batch_size=args.batch_size)
+            vault = TokenVault(settings.fernet_keys)
+            methods = await rotate_tokens(vault, batch_size=args.batch_size)
+            endpoints = await rotate_endpoint_secrets(vault, batch_size=args.batch_size)
+            return methods, endpoints
         finally:
             await client.close()
 
-    report = asyncio.run(run())
-    print(
-        f"rotate-keys: {report.scanned} saved methods scanned, {report.rotated} re-encrypted "
-        f"with the first key, {report.current} already current, "
-        f"{report.changed_meanwhile} changed meanwhile, {len(report.failed)} failed"
-    )
-    for method_id in report.failed:
+    methods, endpoints = asyncio.run(run())
+    for report, what in ((methods, "saved methods"), (endpoints, "webhook endpoints")):
+        print(
+            f"rotate-keys: {report.scanned} {what} scanned, {report.rotated} re-encrypted "
+            f"with the first key, {report.current} already current, "
+            f"{report.changed_meanwhile} changed meanwhile, {len(report.failed)} failed"
+        )
+    for method_id in methods.failed:
         print(f"  not rotated (no configured key decrypts it): {method_id}", file=sys.stderr)
-    return 1 if report.failed else 0
+    for endpoint_id in endpoints.failed:
+        print(
+            f"  not rotated (no configured key decrypts a secret in force): endpoint {endpoint_id}",
+            file=sys.stderr,
+        )
+    return 1 if methods.failed or endpoints.failed else 0
 
 
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     rotate = sub.add_parser(
-        "rotate-keys", help="re-encrypt saved payment tokens under the first ENCRYPTION_KEYS key"
+        "rotate-keys",
+        help="re-encrypt saved payment tokens and webhook endpoint secrets under the first "
+        "ENCRYPTION_KEYS key",
     )
     rotate.add_argument("--batch-size", type=int, default=500)
     rotate.set_defaults(func=cmd_rotate_keys)

@@ -2,7 +2,8 @@
 
 Encryption: ENCRYPTION_KEYS lists Fernet keys, newest first. The first key encrypts, every key
 decrypts (MultiFernet), so a new key is deployed in front of the old ones, `paygraph rotate-keys`
-re-encrypts every stored token under it, and only then is the old key removed.
+re-encrypts every stored token and webhook endpoint secret under it, and only then is the old
+key removed.
 
 Fingerprint: saving the same token twice must find the first row, so the row carries a
 deterministic value of the token. A bare hash would let anyone with the database confirm a guessed
@@ -22,12 +23,26 @@ import base64
 import hashlib
 import hmac
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 _FINGERPRINT_LABEL = b"paygraph/saved-method-token-fingerprint/v1"
+
+
+@dataclass(frozen=True, slots=True)
+class RotationReport:
+    """What `rotate-keys` did to one kind of record (saved methods, webhook endpoints).
+    `failed` lists the records it left as they were: no configured key decrypts them (or, for a
+    saved method, its new fingerprint collides)."""
+
+    scanned: int = 0
+    rotated: int = 0
+    current: int = 0
+    changed_meanwhile: int = 0
+    failed: list[str] = field(default_factory=list)
 
 
 class UndecryptableToken(Exception):

@@ -3,19 +3,39 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
-from typing import Generic, TypeVar
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from typing import Any, Generic, TypeVar
 
 from beanie import PydanticObjectId
 from bson import ObjectId
 from bson.errors import InvalidId
 from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.collection import AsyncCollection
 
 from models.payment import Payment
 from services.auth import Principal
 
 K = TypeVar("K")
 V = TypeVar("V")
+
+
+async def every_row(
+    collection: AsyncCollection[dict[str, Any]],
+    projection: Mapping[str, Any],
+    *,
+    batch_size: int,
+) -> AsyncIterator[dict[str, Any]]:
+    """Every document of `collection` in `_id` order, `batch_size` per read, each batch after
+    the last `_id` seen (a scan that other writers and its own updates do not disturb)."""
+    last_id: ObjectId | None = None
+    while True:
+        query: Mapping[str, Any] = {} if last_id is None else {"_id": {"$gt": last_id}}
+        batch = await collection.find(query, projection).sort("_id", 1).limit(batch_size).to_list()
+        if not batch:
+            return
+        for row in batch:
+            yield row
+        last_id = batch[-1]["_id"]
 
 
 def object_id(value: object, *, otherwise: Exception) -> PydanticObjectId:

@@ -13,12 +13,9 @@ changes conflict on the same documents and MongoDB serialises them (the losers r
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 from beanie import PydanticObjectId, SortDirection
-from bson import ObjectId
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
 
@@ -45,8 +42,8 @@ from models.payment import Payment
 from models.saved_method import SavedPaymentMethod
 from models.transitions import CAPTURED_PAYMENT_STATUSES
 from services.auth import Principal
-from services.crypto import TokenVault, UndecryptableToken
-from services.kit import in_transaction, object_id
+from services.crypto import RotationReport, TokenVault, UndecryptableToken
+from services.kit import every_row, in_transaction, object_id
 
 log = logging.getLogger("paygraph.saved_methods")
 
@@ -70,18 +67,6 @@ class SaveCommand:
     payment_id: str
     label: str | None = None
     set_default: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class RotationReport:
-    """What `rotate-keys` did. `failed` lists rows no configured key decrypts (or whose new
-    fingerprint collides); they are left as they were."""
-
-    scanned: int = 0
-    rotated: int = 0
-    current: int = 0
-    changed_meanwhile: int = 0
-    failed: list[str] = field(default_factory=list)
 
 
 class SavedMethodService:
@@ -343,50 +328,41 @@ async def rotate_tokens(vault: TokenVault, *, batch_size: int = 500) -> Rotation
     collection = SavedPaymentMethod.get_pymongo_collection()
     scanned = rotated = current = changed = 0
     failed: list[str] = []
-    last_id: ObjectId | None = None
-    while True:
-        query: Mapping[str, Any] = {} if last_id is None else {"_id": {"$gt": last_id}}
-        batch = (
-            await collection.find(
-                query, {"gateway": 1, "token_ciphertext": 1, "token_fingerprint": 1}
+    rows = every_row(
+        collection,
+        {"gateway": 1, "token_ciphertext": 1, "token_fingerprint": 1},
+        batch_size=batch_size,
+    )
+    async for row in rows:
+        scanned += 1
+        ciphertext: str = row["token_ciphertext"]
+        try:
+            token = vault.decrypt(ciphertext)
+        except UndecryptableToken:
+            failed.append(str(row["_id"]))
+            continue
+        fingerprint = vault.fingerprint(row["gateway"], token)
+        if vault.is_current(ciphertext) and row.get("token_fingerprint") == fingerprint:
+            current += 1
+            continue
+        try:
+            result = await collection.update_one(
+                {"_id": row["_id"], "token_ciphertext": ciphertext},
+                {
+                    "$set": {
+                        "token_ciphertext": vault.rotate(ciphertext),
+                        "token_fingerprint": fingerprint,
+                        "updated_at": utcnow(),
+                    }
+                },
             )
-            .sort("_id", 1)
-            .limit(batch_size)
-            .to_list()
-        )
-        if not batch:
-            break
-        for row in batch:
-            scanned += 1
-            last_id = row["_id"]
-            ciphertext: str = row["token_ciphertext"]
-            try:
-                token = vault.decrypt(ciphertext)
-            except UndecryptableToken:
-                failed.append(str(row["_id"]))
-                continue
-            fingerprint = vault.fingerprint(row["gateway"], token)
-            if vault.is_current(ciphertext) and row.get("token_fingerprint") == fingerprint:
-                current += 1
-                continue
-            try:
-                result = await collection.update_one(
-                    {"_id": row["_id"], "token_ciphertext": ciphertext},
-                    {
-                        "$set": {
-                            "token_ciphertext": vault.rotate(ciphertext),
-                            "token_fingerprint": fingerprint,
-                            "updated_at": utcnow(),
-                        }
-                    },
-                )
-            except DuplicateKeyError:
-                failed.append(str(row["_id"]))
-                continue
-            if result.modified_count == 1:
-                rotated += 1
-            else:
-                changed += 1  # deleted or rotated by someone else since it was read
+        except DuplicateKeyError:
+            failed.append(str(row["_id"]))
+            continue
+        if result.modified_count == 1:
+            rotated += 1
+        else:
+            changed += 1  # deleted or rotated by someone else since it was read
     if failed:
         log.warning("rotate-keys: %d saved methods could not be rotated: %s", len(failed), failed)
     return RotationReport(scanned, rotated, current, changed, failed)

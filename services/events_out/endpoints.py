@@ -3,6 +3,9 @@
 A secret is shown once, in the answer that made it; it is stored encrypted with the token vault
 (ENCRYPTION_KEYS). Rotating puts a new secret first and keeps the previous ones signing until
 `ROTATION_OVERLAP` from now, so a shop can deploy the new secret without losing an event.
+`paygraph rotate-keys` re-encrypts the stored secrets under the first key
+(`rotate_endpoint_secrets`), as it does saved payment tokens, so an older key can be removed
+without leaving an endpoint nothing can sign for.
 """
 
 from __future__ import annotations
@@ -10,16 +13,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from beanie import PydanticObjectId
 
 from models.clock import as_utc, utcnow
 from models.errors import EndpointNotFound, ValidationFailed
 from models.events_out import Delivery, EndpointSecret, EventType, WebhookEndpoint
-from services.crypto import TokenVault
+from services.crypto import RotationReport, TokenVault, UndecryptableToken
 from services.events_out.signing import new_secret
 from services.events_out.transport import UrlPolicy
-from services.kit import object_id
+from services.kit import every_row, object_id
 
 ROTATION_OVERLAP = timedelta(hours=24)
 DESCRIPTION_MAX = 200
@@ -126,6 +130,43 @@ class Endpoints:
         if len(url) > URL_MAX:
             raise ValidationFailed(f"url may hold at most {URL_MAX} characters", field="url")
         await self._policy.check_url(url)
+
+
+async def rotate_endpoint_secrets(vault: TokenVault, *, batch_size: int = 500) -> RotationReport:
+    """Re-encrypt every endpoint's signing secrets under the vault's first key. Secrets past
+    their expiry sign nothing and are dropped. Each endpoint is a compare-and-set on the
+    secrets it was read with, so running twice, or beside the API (a secret rotated
+    meanwhile), is safe. An endpoint with a secret in force that no configured key decrypts is
+    left as it was and reported."""
+    collection = WebhookEndpoint.get_pymongo_collection()
+    scanned = rotated = current = changed = 0
+    failed: list[str] = []
+    now = utcnow()
+    async for row in every_row(collection, {"secrets": 1}, batch_size=batch_size):
+        scanned += 1
+        secrets: list[dict[str, Any]] = row["secrets"]
+        in_force = [
+            s for s in secrets if s.get("expires_at") is None or as_utc(s["expires_at"]) > now
+        ]
+        if len(in_force) == len(secrets) and all(
+            vault.is_current(s["ciphertext"]) for s in secrets
+        ):
+            current += 1
+            continue
+        try:
+            rewritten = [{**s, "ciphertext": vault.rotate(s["ciphertext"])} for s in in_force]
+        except UndecryptableToken:
+            failed.append(str(row["_id"]))
+            continue
+        result = await collection.update_one(
+            {"_id": row["_id"], "secrets": secrets},
+            {"$set": {"secrets": rewritten, "updated_at": utcnow()}},
+        )
+        if result.modified_count == 1:
+            rotated += 1
+        else:
+            changed += 1  # deleted, or its secret rotated, since it was read
+    return RotationReport(scanned, rotated, current, changed, failed)
 
 
 def event_types(names: Sequence[str]) -> list[EventType]:

@@ -20,12 +20,15 @@ from gateways.registry import GatewayRegistry
 from models.clock import utcnow
 from models.enums import PaymentMethodType, PaymentStatus, Role
 from models.errors import SavedMethodNotFound
+from models.events_out import WebhookEndpoint
 from models.gateway_customer import GatewayCustomer
 from models.money import Money
 from models.payment import Payment
 from models.saved_method import SavedPaymentMethod
 from services.auth import Principal
 from services.crypto import TokenVault, UndecryptableToken
+from services.events_out.endpoints import Endpoints
+from services.events_out.transport import UrlPolicy
 from services.saved_methods import PaymentHasNoToken, SavedMethodService, rotate_tokens
 
 REPO = Path(__file__).resolve().parents[2]
@@ -229,6 +232,8 @@ class TestRotation:
 class TestRotateKeysCommand:
     async def test_the_command_rotates_and_reports(self, mongo_db, settings, tmp_path):
         methods = [await save(service(KEY_OLD), f"token_CLI{i:011d}") for i in range(2)]
+        under_old = Endpoints(TokenVault([KEY_OLD]), UrlPolicy(public_only=False))
+        endpoint, secret = await under_old.create("http://127.0.0.1:9/hooks", [], None)
         env = {k: v for k, v in os.environ.items() if not k.startswith(("MONGODB_", "REDIS_"))}
         env.update(
             PYTHONPATH=str(REPO),
@@ -245,6 +250,11 @@ class TestRotateKeysCommand:
         )  # fmt: skip
         assert result.returncode == 0, result.stderr
         assert "2 saved methods scanned, 2 re-encrypted" in result.stdout
+        assert "1 webhook endpoints scanned, 1 re-encrypted" in result.stdout
+        stored = await WebhookEndpoint.get(endpoint.id)
+        assert stored is not None
+        under_new = Endpoints(TokenVault([KEY_NEW]), UrlPolicy(public_only=False))
+        assert under_new.signing_secrets(stored, utcnow()) == [secret]
         for i, method in enumerate(methods):
             raw = await mongo_db["saved_payment_methods"].find_one({"_id": method.id})
             assert TokenVault([KEY_NEW]).decrypt(raw["token_ciphertext"]) == f"token_CLI{i:011d}"
