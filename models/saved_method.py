@@ -8,6 +8,7 @@ here so that nothing resembling a card number can be persisted, whichever code p
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Annotated, Any
 
 from beanie import Document
@@ -59,6 +60,13 @@ class SavedPaymentMethod(Document):
                 unique=True,
             ),
         ]
+
+    def expired(self, now: datetime) -> bool:
+        """Whether the card is past its expiry month (a card is good through the last day of
+        the month printed on it). A method without an expiry never expires here."""
+        if self.expiry_year is None or self.expiry_month is None:
+            return False
+        return (now.year, now.month) > (self.expiry_year, self.expiry_month)
 
     @field_validator("last4", "label", "network", "vpa_masked", mode="before")
     @classmethod

@@ -38,12 +38,6 @@ class SavedMethodType:
 
     @classmethod
     def from_document(cls, method: SavedPaymentMethod) -> SavedMethodType:
-        now = utcnow()
-        expired = (
-            method.expiry_year is not None
-            and method.expiry_month is not None
-            and ((now.year, now.month) > (method.expiry_year, method.expiry_month))
-        )
         return cls(
             id=strawberry.ID(str(method.id)),
             gateway=method.gateway,
@@ -52,7 +46,7 @@ class SavedMethodType:
             network=method.network,
             expiry_month=method.expiry_month,
             expiry_year=method.expiry_year,
-            expired=expired,
+            expired=method.expired(utcnow()),
             vpa_masked=method.vpa_masked,
             label=method.label,
             is_default=method.is_default,

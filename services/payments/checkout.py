@@ -306,3 +306,9 @@ async def _check_saved_method(
         raise ValidationFailed(
             "the saved method is not of this payment method", field="savedMethodId"
         )
+    if saved.expired(utcnow()):
+        raise ValidationFailed(
+            f"the saved card expired at the end of {saved.expiry_month:02d}/{saved.expiry_year}; "
+            "pay with another method or add the card again",
+            field="savedMethodId",
+        )

@@ -401,6 +401,23 @@ class TestSavedMethod:
         with pytest.raises(ValidationError):
             make_saved_method(token_ciphertext="token_1234")
 
+    @pytest.mark.parametrize(
+        ("expiry", "now", "expired"),
+        [
+            ((3, 2027), datetime(2027, 3, 31, 23, 59, tzinfo=UTC), False),  # good through March
+            ((3, 2027), datetime(2027, 4, 1, tzinfo=UTC), True),
+            ((12, 2026), datetime(2027, 1, 1, tzinfo=UTC), True),  # across the year
+            ((12, 2026), datetime(2026, 11, 30, tzinfo=UTC), False),
+            ((None, None), datetime(2099, 1, 1, tzinfo=UTC), False),  # a UPI ID has none
+        ],
+    )
+    def test_a_card_expires_after_its_expiry_month(
+        self, expiry: tuple[int | None, int | None], now: datetime, expired: bool
+    ) -> None:
+        month, year = expiry
+        method = make_saved_method(expiry_month=month, expiry_year=year)
+        assert method.expired(now) is expired
+
     async def test_validation_on_save(self, mongo_db: AsyncDatabase[Any]) -> None:
         method = await make_saved_method().insert()
         method.label = "4111111111111111"  # assignment is not validated; save is

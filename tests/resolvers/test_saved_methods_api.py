@@ -237,6 +237,26 @@ class TestPayWithSavedMethod:
         )
         assert response.json()["data"]["initiatePayment"]["checkout"]["savedToken"] == token
 
+    async def test_a_card_past_its_expiry_month_cannot_pay_and_nothing_is_written(
+        self, shopper, sandbox, client, mongo_db
+    ):
+        await paid(shopper, save=True, save_method=True)
+        method = (await shopper.graphql(SAVED_METHODS))["savedMethods"][0]
+        await mongo_db["saved_payment_methods"].update_one(
+            {"last4": method["last4"]}, {"$set": {"expiry_month": 1, "expiry_year": 2020}}
+        )
+        listed = (await shopper.graphql(SAVED_METHODS))["savedMethods"][0]
+        assert listed["expired"] is True
+        orders = (await client.get("/sandbox/razorpay/_control")).json()["counts"]["orders"]
+        order = order_id()
+        result = await shopper.initiate(
+            orderId=order, amount="10.00", paymentMethod="CARD", savedMethodId=method["id"]
+        )
+        assert (result["code"], result["field"]) == ("VALIDATION_ERROR", "savedMethodId")
+        assert "expired at the end of 01/2020" in result["message"]
+        assert await mongo_db["payment_orders"].count_documents({"order_id": order}) == 0
+        assert (await client.get("/sandbox/razorpay/_control")).json()["counts"]["orders"] == orders
+
     async def test_another_customers_saved_method_cannot_pay(self, shopper, other_shopper, sandbox):
         await paid(shopper, save=True, save_method=True)
         method = (await shopper.graphql(SAVED_METHODS))["savedMethods"][0]
