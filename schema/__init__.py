@@ -11,7 +11,13 @@ from graphql import GraphQLError
 from strawberry.types import ExecutionContext
 
 from schema.errors import ALL_ERROR_TYPES, UserError
-from schema.extensions import DocumentChecks, Limits, build_extensions, is_unexpected
+from schema.extensions import (
+    DocumentChecks,
+    Limits,
+    build_extensions,
+    is_outage,
+    is_unexpected,
+)
 
 log = logging.getLogger("paygraph.graphql")
 
@@ -27,9 +33,17 @@ class PaygraphSchema(strawberry.Schema):
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
-        # Domain errors and invalid queries are the client's business; only surprises are logged.
+        # Domain errors and invalid queries are the client's business; only surprises are logged,
+        # an outage briefly (its cause is the database's or Redis's, and it may come by the
+        # hundred), anything else in full.
         for error in errors:
-            if is_unexpected(error):
+            if is_outage(error):
+                log.warning(
+                    "service unavailable in %s: %s",
+                    ".".join(str(p) for p in error.path or []) or "operation",
+                    type(error.original_error).__name__,
+                )
+            elif is_unexpected(error):
                 log.error(
                     "unexpected error in %s",
                     ".".join(str(p) for p in error.path or []) or "operation",

@@ -10,8 +10,12 @@ every request).
 
 `DocumentGate` is the per-request extension (one small object): it reads those checks, scans the
 request's variables for card numbers, and applies the error policy. Domain errors keep their
-message and carry `extensions.code`; anything unexpected is masked as "Unexpected error." with
-code INTERNAL_ERROR (and logged in full by PaygraphSchema).
+message and carry `extensions.code`; an outage of the database or Redis (unreachable, a dropped
+connection, a timeout; PyMongo has already retried once) is answered "The payment service is
+briefly unavailable; repeat the request." with code SERVICE_UNAVAILABLE (the payment, refund and
+saved-method mutations are safe to repeat: by order id, by idempotency key, or by their state)
+and logged as a warning; anything else unexpected is masked as "Unexpected error." with code
+INTERNAL_ERROR (and logged in full by PaygraphSchema).
 """
 
 from __future__ import annotations
@@ -23,6 +27,9 @@ from typing import TYPE_CHECKING
 from cachetools import LRUCache
 from graphql import DocumentNode, GraphQLError, GraphQLSchema, parse, specified_rules
 from graphql.validation import ASTValidationRule, NoSchemaIntrospectionCustomRule
+from pymongo.errors import ConnectionFailure
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from strawberry.extensions import MaskErrors, MaxAliasesLimiter, QueryDepthLimiter
 from strawberry.schema.schema import validate_document
 
@@ -50,6 +57,17 @@ def is_unexpected(error: GraphQLError) -> bool:
     if original is None or isinstance(original, DomainError | GraphQLError):
         return False
     return error.path is not None
+
+
+# What an outage raises: PyMongo's AutoReconnect, NetworkTimeout, ServerSelectionTimeoutError
+# and a full connection pool; redis-py's connection errors and timeouts.
+_OUTAGES = (ConnectionFailure, RedisConnectionError, RedisTimeoutError)
+UNAVAILABLE_MESSAGE = "The payment service is briefly unavailable; repeat the request."
+
+
+def is_outage(error: GraphQLError) -> bool:
+    """An unexpected error that is the database or Redis being unreachable, not a bug."""
+    return is_unexpected(error) and isinstance(error.original_error, _OUTAGES)
 
 
 def with_code(error: GraphQLError) -> GraphQLError:
@@ -136,13 +154,14 @@ class DocumentGate(MaskErrors):
         yield
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        outage = is_outage(error)
         return GraphQLError(
-            message=self.error_message,
+            message=UNAVAILABLE_MESSAGE if outage else self.error_message,
             nodes=error.nodes,
             source=error.source,
             positions=error.positions,
             path=error.path,
-            extensions={"code": "INTERNAL_ERROR"},
+            extensions={"code": "SERVICE_UNAVAILABLE" if outage else "INTERNAL_ERROR"},
         )
 
     def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:

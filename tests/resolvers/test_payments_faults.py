@@ -64,3 +64,49 @@ async def test_methods_lists_banks_wallets_and_emi_plans(client, settings):
     assert set(catalog.NETBANKING_BANKS) <= set(methods["netbanking"])
     assert set(catalog.WALLETS) <= set(methods["wallet"])
     assert methods["emi_plans"]["Visa"]["min_amount"] == catalog.EMI_MIN_MINOR
+
+
+@pytest.mark.timeout(60)
+class TestDatabaseOutage:
+    """The database drops the connection on a read, and on the driver's one retry of it."""
+
+    async def test_a_read_that_meets_it_says_repeat_the_request(
+        self, client, tokens, _mongo_database, caplog
+    ):
+        shopper = Shopper(client, tokens.mint("cust-outage"))
+        initiated = await shopper.initiate(orderId=f"OUTAGE-{next(_orders):04d}")
+        # A text no request has sent before: the standard path answers it.
+        query = "query Outage($id: ID!) { payment(id: $id) { id status } }"
+        body = {"query": query, "variables": {"id": initiated["payment"]["id"]}}
+        headers = {"Authorization": f"Bearer {shopper.token}"}
+        admin = _mongo_database.client.admin
+        await admin.command(
+            {
+                "configureFailPoint": "failCommand",
+                "mode": {"times": 2},
+                "data": {"failCommands": ["find"], "closeConnection": True, "appName": "paygraph"},
+            }
+        )
+        try:
+            answer = await client.post("/graphql", json=body, headers=headers)
+        finally:
+            await admin.command({"configureFailPoint": "failCommand", "mode": "off"})
+        assert answer.status_code == 200
+        assert answer.json() == {
+            "data": None,
+            "errors": [
+                {
+                    "message": "The payment service is briefly unavailable; repeat the request.",
+                    "locations": [{"line": 1, "column": 26}],
+                    "path": ["payment"],
+                    "extensions": {"code": "SERVICE_UNAVAILABLE"},
+                }
+            ],
+        }
+        warned = [r.getMessage() for r in caplog.records if r.name == "paygraph.graphql"]
+        assert warned == ["service unavailable in payment: AutoReconnect"]
+        again = await client.post("/graphql", json=body, headers=headers)
+        assert again.json()["data"]["payment"] == {
+            "id": initiated["payment"]["id"],
+            "status": "INITIATED",
+        }

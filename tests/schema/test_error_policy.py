@@ -6,6 +6,8 @@ import logging
 
 import pytest
 import strawberry
+from pymongo.errors import AutoReconnect, ServerSelectionTimeoutError
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from models.errors import NotFound
 from schema import Limits, build_schema
@@ -24,6 +26,14 @@ class _Query:
     @strawberry.field
     def fine(self) -> str:
         return "ok"
+
+    @strawberry.field
+    def down(self, kind: str) -> str:
+        raise {
+            "mongo": AutoReconnect("db-7.internal:27017: connection closed"),
+            "selection": ServerSelectionTimeoutError("db-7.internal:27017: timed out"),
+            "redis": RedisConnectionError("Error 111 connecting to cache-3.internal:6379"),
+        }[kind]
 
     @strawberry.field
     def echo(self, item: _Item, count: int = 1) -> str:
@@ -51,6 +61,27 @@ class TestErrorPolicy:
         assert "leaked" not in str(result.errors)
         assert result.data == {"broken": None, "fine": "ok"} or result.data is None
         assert "unexpected error in broken" in caplog.text
+
+    @pytest.mark.parametrize(
+        ("kind", "raised"),
+        [
+            ("mongo", "AutoReconnect"),
+            ("selection", "ServerSelectionTimeoutError"),
+            ("redis", "ConnectionError"),
+        ],
+    )
+    async def test_an_outage_says_repeat_the_request_and_is_a_warning(self, caplog, kind, raised):
+        with caplog.at_level(logging.INFO, logger="paygraph.graphql"):
+            result = await build_schema(_Query).execute(
+                "query($kind: String!) { down(kind: $kind) }", variable_values={"kind": kind}
+            )
+        error = result.errors[0].formatted
+        assert error["message"] == "The payment service is briefly unavailable; repeat the request."
+        assert error["extensions"] == {"code": "SERVICE_UNAVAILABLE"}
+        assert "internal" not in str(result.errors)
+        assert [(r.levelno, r.getMessage()) for r in caplog.records] == [
+            (logging.WARNING, f"service unavailable in down: {raised}")
+        ]
 
     @pytest.mark.parametrize(
         ("variables", "named"),
