@@ -24,7 +24,7 @@ from gateways.base import (
 )
 from gateways.policy import CircuitOpen
 from gateways.registry import GatewayRegistry
-from models.enums import PaymentMethodType, PaymentStatus
+from models.enums import LatePaymentKind, PaymentMethodType, PaymentStatus
 from models.errors import UnsupportedPaymentMethod, ValidationFailed
 from models.money import SUPPORTED_CURRENCIES, Money
 from models.payment import GatewayAttempt, MethodDetails, Payment
@@ -264,7 +264,12 @@ def supported_methods(
 
 def is_closed(payment: Payment, max_attempts: int) -> bool:
     """Closed for us: cancelled, expired, or failed with no attempt left. Money that reaches
-    the gateway for it afterwards is late money (services/payments/late.py), never captured."""
-    return payment.status in UNPAID_CLOSED_STATUSES or (
-        payment.status is PaymentStatus.FAILED and payment.attempt_count >= max_attempts
+    the gateway for it afterwards is late money (services/payments/late.py), never captured.
+    It stays closed once late money has been captured for it, whatever its status then says
+    (REFUNDED or PARTIALLY_REFUNDED as that money is returned, COMPLETED if it was accepted):
+    a second late capture on its order is late money too, not a capture of its own."""
+    return (
+        payment.status in UNPAID_CLOSED_STATUSES
+        or (payment.status is PaymentStatus.FAILED and payment.attempt_count >= max_attempts)
+        or any(late.kind is LatePaymentKind.CAPTURE for late in payment.late_payments)
     )

@@ -1,5 +1,6 @@
 """Closed payments (cancelled or expired within RECONCILE_CLOSED_LOOKBACK_HOURS) checked with
-their gateway: money that arrived after the close - a UPI collect approved on the phone after
+their gateway (and, from the settled check, those that read as captured only because of late
+money): money that arrived after the close - a UPI collect approved on the phone after
 our expiry, a bank's late authorization - is recorded as late money through PaymentService
 (never captured by us; captured money refunded or accepted by LATE_PAYMENT_POLICY), and every
 late payment, however it was found (webhook, verify, this run), gets one report line and its
@@ -43,25 +44,30 @@ class LateMoneyChecks:
         ]
         if run.dry_run:
             for attempt in new:
-                run.issue(
-                    ReconciliationFinding(
-                        kind=FindingKind.LATE_AUTHORIZATION
-                        if attempt.status is GatewayPaymentStatus.AUTHORIZED
-                        else FindingKind.LATE_PAYMENT,
-                        **about(payment, gateway_payment_id=attempt.id),
-                        detail=f"{attempt.status.value} at the gateway after it was "
-                        f"{payment.status.value.lower()} here",
-                        expected=f"{attempt.amount_minor} {attempt.currency} {attempt.status.value}",
-                        actual=payment.status.value,
-                        action=run.act("record it as late money and act on it"),
-                    )
-                )
+                run.issue(_found_late(run, payment, attempt))
             return bool(new) or any(not late.reported for late in payment.late_payments)
         for attempt in new:
             payment = await self._payments.apply_gateway_payment(
                 payment, attempt, TransitionSource.RECONCILIATION, actor=ACTOR
             )
         return await self.report_late(run, payment) or bool(new)
+
+    async def record(self, run: Run, payment: Payment, attempt: GatewayPayment) -> bool:
+        """Record `attempt`, money the gateway holds for the closed `payment`, as late money
+        (a dry run reports what it would do); False when the payment does not take it as late
+        money (then it is the caller's to report)."""
+        if not self._payments.is_late_money(payment, attempt):
+            return False
+        if run.dry_run:
+            run.issue(_found_late(run, payment, attempt))
+            return True
+        updated = await self._payments.apply_gateway_payment(
+            payment, attempt, TransitionSource.RECONCILIATION, actor=ACTOR
+        )
+        if not any(late.gateway_payment_id == attempt.id for late in updated.late_payments):
+            return False
+        await self.report_late(run, updated)
+        return True
 
     async def report_late(self, run: Run, payment: Payment) -> bool:
         """One report line (an issue: it raises the reconciliation alert) per late payment
@@ -78,6 +84,21 @@ class LateMoneyChecks:
         for late in await self._payments.late_reported(payment):
             run.issue(_finding(payment, late))
         return True
+
+
+def _found_late(run: Run, payment: Payment, attempt: GatewayPayment) -> ReconciliationFinding:
+    """What a dry run reports of late money it would record."""
+    return ReconciliationFinding(
+        kind=FindingKind.LATE_AUTHORIZATION
+        if attempt.status is GatewayPaymentStatus.AUTHORIZED
+        else FindingKind.LATE_PAYMENT,
+        **about(payment, gateway_payment_id=attempt.id),
+        detail=f"{attempt.status.value} at the gateway after it was "
+        f"{payment.status.value.lower()} here",
+        expected=f"{attempt.amount_minor} {attempt.currency} {attempt.status.value}",
+        actual=payment.status.value,
+        action=run.act("record it as late money and act on it"),
+    )
 
 
 def _captured(gateway_payment_id: str, attempts: list[GatewayPayment]) -> bool:

@@ -251,10 +251,19 @@ class PaymentChecks:
         attempts = await run.fetch(lambda: adapter.list_order_payments(order_id))
         late = {entry.gateway_payment_id for entry in payment.late_payments}
         ours = next((a for a in attempts if a.id == payment.gateway_payment_id), None)
+        recorded = False
         for extra in attempts:
             # Late money is recorded and acted on (refunded or accepted): not a double charge.
-            if extra is not ours and extra.id not in late and extra.status in _PAID:
-                run.issue(double_charge(payment, payment.gateway_payment_id, extra))
+            if extra is ours or extra.id in late or extra.status not in _PAID:
+                continue
+            # A payment closed before any money of its own reads as captured only because of
+            # its late money: another capture on its order is late money too.
+            if self._payments.is_closed(payment) and await self._late.record(run, payment, extra):
+                recorded = True
+                continue
+            run.issue(double_charge(payment, payment.gateway_payment_id, extra))
+        if recorded:
+            return True  # its refund is on its way: the next run compares the money
         late_captured = sum(
             entry.amount.amount_minor
             for entry in payment.late_payments

@@ -17,16 +17,20 @@ from models.enums import (
     LatePaymentKind,
     LatePaymentPolicy,
     PaymentStatus,
+    ReconciliationTrigger,
     RefundReason,
     RefundSource,
     RefundStatus,
     TransitionSource,
 )
 from models.errors import InvalidState
+from models.reconciliation import FindingKind
 from models.refund import Refund
 from models.transitions import PaymentEvent
 from services.payments import VerifyCommand
+from tests.support.checkout import FAILING_CARD
 from tests.support.payments import CUSTOMER, initiate, stored
+from tests.support.reconciliation import age
 
 S = PaymentStatus
 WEBHOOK = TransitionSource.WEBHOOK
@@ -237,3 +241,81 @@ class TestAuthorizationVoided:
         assert after.error_code == "AUTHORIZATION_LAPSED"
         assert after.timeline[-1].event is PaymentEvent.AUTHORIZATION_VOIDED
         assert after.captured_minor == 0
+
+
+async def late_refunded_with_a_second_attempt(core, sandboxes) -> tuple[Any, GatewayPayment]:
+    """A cancelled payment whose late capture was refunded (it reads REFUNDED), and the first
+    attempt on its order, which failed at the bank and is now captured late as well."""
+    adapter = core.gateways.registry.get(Gateway.RAZORPAY)
+    initiated = await initiate(core)
+    order = initiated.checkout.gateway_order_id
+    await sandboxes.pay(order, card_number=FAILING_CARD)
+    [declined] = await adapter.list_order_payments(order)
+    assert declined.status is GatewayPaymentStatus.FAILED
+    await core.payments.cancel(CUSTOMER, str(initiated.payment.id))
+    answer = await sandboxes.pay(order)  # the checkout left open: captured after the cancel
+    first = await gateway_payment(core, answer["razorpay_payment_id"])
+    payment = await core.payments.apply_gateway_payment(
+        await stored(initiated.payment.id), first, WEBHOOK
+    )
+    [refund] = await Refund.find({"payment_id": payment.id}).to_list()
+    assert (await core.refunds.send(str(refund.id))).status is RefundStatus.COMPLETED
+    payment = await stored(initiated.payment.id)
+    assert (payment.status, payment.net_minor) == (S.REFUNDED, 0)
+    # The bank authorizes the declined attempt after all; the gateway captures it.
+    await sandboxes.razorpay(action="late_authorize", payment_id=declined.id)
+    second = await adapter.capture(order, declined.id, 49900, "INR")
+    assert second.status is GatewayPaymentStatus.CAPTURED
+    return payment, second
+
+
+async def gateway_net(core, payment) -> int:
+    adapter = core.gateways.registry.get(Gateway.RAZORPAY)
+    attempts = await adapter.list_order_payments(payment.gateway_order_id)
+    return sum(
+        a.amount_minor - a.amount_refunded_minor
+        for a in attempts
+        if a.status in (GatewayPaymentStatus.CAPTURED, GatewayPaymentStatus.REFUNDED)
+    )
+
+
+async def refunds_sent(core, payment) -> None:
+    for refund in await Refund.find({"payment_id": payment.id}).to_list():
+        if refund.status is RefundStatus.PENDING:
+            await core.refunds.send(str(refund.id))
+
+
+class TestASecondLateCapture:
+    """A payment closed before any money of its own stays closed when its late money has
+    been returned: more late money on its order is recorded and returned the same way."""
+
+    async def test_from_its_webhook_is_recorded_and_refunded(self, core, sandboxes):
+        payment, second = await late_refunded_with_a_second_attempt(core, sandboxes)
+        after = await core.payments.apply_gateway_payment(payment, second, WEBHOOK)
+        assert [late.gateway_payment_id for late in after.late_payments][-1] == second.id
+        assert after.late_payments[-1].action is LatePaymentAction.REFUNDED
+        assert (after.status, after.captured_minor) == (S.PARTIALLY_REFUNDED, 99800)
+        await refunds_sent(core, after)
+        done = await stored(payment.id)
+        assert (done.status, done.captured_minor, done.refunded_minor) == (S.REFUNDED, 99800, 99800)
+        assert await gateway_net(core, done) == done.net_minor == 0
+        assert await Refund.find({"payment_id": payment.id}).count() == 2
+
+    async def test_found_by_reconciliation_is_recorded_and_refunded_not_left_for_review(
+        self, core, sandboxes
+    ):
+        payment, second = await late_refunded_with_a_second_attempt(core, sandboxes)
+        await age(str(payment.id), 30)  # the webhook was lost; the hourly run looks
+        report = await core.reconciliation.reconcile(ReconciliationTrigger.CRON)
+        # One report line per late payment (the first one's is due at this first run too).
+        assert {(i.kind, i.gateway_payment_id) for i in report.mismatches} == {
+            (FindingKind.LATE_PAYMENT, payment.late_payments[0].gateway_payment_id),
+            (FindingKind.LATE_PAYMENT, second.id),
+        }
+        await refunds_sent(core, payment)
+        done = await stored(payment.id)
+        assert [late.gateway_payment_id for late in done.late_payments][-1] == second.id
+        assert (done.status, done.refunded_minor) == (S.REFUNDED, 99800)
+        assert await gateway_net(core, done) == done.net_minor == 0
+        again = await core.reconciliation.reconcile(ReconciliationTrigger.CRON)
+        assert again.mismatches == []
