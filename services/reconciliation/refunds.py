@@ -33,16 +33,16 @@ class RefundChecks:
     async def check(self, run: Run, refund: Refund) -> bool:
         """True when something was changed (or, dry, would be)."""
         payment = await Payment.get(refund.payment_id)
-        if payment is None or payment.gateway_payment_id is None:
-            raise InvalidState("the refund's payment has no gateway payment")
-        ids = {
-            **about(payment, gateway_payment_id=payment.gateway_payment_id),
-            "refund_id": refund.id,
-        }
+        if payment is None:
+            raise InvalidState("the refund's payment is gone")
+        # The capture the refund returns: the payment's own, or late money on a payment closed
+        # before it (which has no capture of its own, or a failed attempt's id).
+        gateway_payment_id = refund.gateway_payment_id
+        ids = {**about(payment, gateway_payment_id=gateway_payment_id), "refund_id": refund.id}
         if refund.gateway_refund_id is None:
             return await self._send_again(run, refund, ids)
 
-        gateway_payment_id, gateway_refund_id = payment.gateway_payment_id, refund.gateway_refund_id
+        gateway_refund_id = refund.gateway_refund_id
         adapter = self._gateways.get(refund.gateway)
         answer = await run.fetch(
             lambda: adapter.fetch_refund(gateway_payment_id, gateway_refund_id)

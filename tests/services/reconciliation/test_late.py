@@ -13,6 +13,7 @@ from models.enums import (
     PaymentStatus,
     ReconciliationTrigger,
     RefundSource,
+    RefundStatus,
     TransitionSource,
 )
 from models.payment import Payment
@@ -20,7 +21,7 @@ from models.reconciliation import FindingKind
 from models.refund import Refund
 from services.payments.late import LATE_PAYMENT_ALERT
 from tests.resolvers.test_payments_api import order_id
-from tests.support.reconciliation import age
+from tests.support.reconciliation import age, age_refund, razorpay
 
 CRON = ReconciliationTrigger.CRON
 
@@ -107,3 +108,63 @@ class TestClosedPayments:
         [line] = [f for f in report.mismatches if f.kind == FindingKind.LATE_PAYMENT]
         assert line.gateway_payment_id == gpid and line.action.startswith("would ")
         assert (await Payment.get(pid)).late_payments == []
+
+
+class TestLateRefunds:
+    """A late refund returns a capture that is not the payment's own (a closed payment has
+    none, or a failed attempt's): reconciliation asks the gateway about that capture."""
+
+    async def test_one_settled_at_the_gateway_is_settled_here(self, core, client, shopper):
+        pid, gpid = await cancelled_then_paid(shopper)  # every webhook lost
+        await age(pid, 30)
+        await razorpay(client, action="configure", refund_mode="pending")
+        await core.reconciliation.reconcile(CRON)  # records the late money, makes its refund
+        [late] = (await Payment.get(pid)).late_payments
+        sent = await core.refunds.send(str(late.refund_id))
+        assert (sent.status, sent.gateway_payment_id) == (RefundStatus.PROCESSING, gpid)
+        await razorpay(
+            client, action="settle_refund", refund_id=sent.gateway_refund_id, status="processed"
+        )
+        await age_refund(str(late.refund_id), 10)  # its refund.processed webhook was lost too
+
+        report = await core.reconciliation.reconcile(CRON)
+        assert report.errors == []
+        assert [m.kind for m in report.mismatches] == []
+        assert report.refunds_settled == 1
+        assert (await Refund.get(late.refund_id)).status is RefundStatus.COMPLETED
+        payment = await Payment.get(pid)
+        assert (payment.status, payment.net_minor, payment.refund_reserved_minor) == (
+            PaymentStatus.REFUNDED,
+            0,
+            0,
+        )
+
+    async def test_one_whose_call_never_answered_is_sent_again(self, core, client, shopper):
+        pid, _ = await cancelled_then_paid(shopper)
+        await age(pid, 30)
+        # The refund call fails before the gateway acts, for every try the worker makes.
+        await razorpay(
+            client,
+            action="fault",
+            path="/v1/payments/*/refund",
+            phase="before",
+            status=503,
+            count=3,
+        )
+        await core.reconciliation.reconcile(CRON)
+        [late] = (await Payment.get(pid)).late_payments
+        unsent = await core.refunds.send(str(late.refund_id))
+        assert (unsent.status, unsent.gateway_refund_id) == (RefundStatus.PENDING, None)
+        await age_refund(str(late.refund_id), 10)
+
+        report = await core.reconciliation.reconcile(CRON)
+        assert report.errors == []
+        # Sent again, and the gateway processed it at once (the sandbox's default mode).
+        [fixed] = report.fixed
+        assert (fixed.kind, fixed.detail) == (
+            FindingKind.REFUND_SETTLED,
+            "the refund call never answered; sent again with the same idempotency key",
+        )
+        refund = await Refund.get(late.refund_id)
+        assert refund.status is RefundStatus.COMPLETED and refund.gateway_refund_id is not None
+        assert (await Payment.get(pid)).status is PaymentStatus.REFUNDED
