@@ -169,6 +169,9 @@ class GatewayRefund:
     # A chargeback: money the payer's bank took back (PayPal's capture REVERSED), listed with
     # the refunds because it leaves the merchant the same way; nobody asked for it.
     reversal: bool = False
+    # What we named the refund when we asked for it, as the gateway echoes it (Razorpay's
+    # notes.refund_id, PayPal's custom_id); None for a refund made elsewhere (its dashboard).
+    reference: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,6 +196,7 @@ class GatewayEvent:
     payment_id: str | None = None
     refund_id: str | None = None
     reference: str | None = None  # our payment id, when the gateway echoes it
+    refund_reference: str | None = None  # a refund event's GatewayRefund.reference
     amount_minor: int | None = None
     currency: str | None = None
     error_code: str | None = None

@@ -22,6 +22,7 @@ class NormalizedEvent(BaseModel):
     payment_id: str | None = None
     refund_id: str | None = None
     reference: str | None = None
+    refund_reference: str | None = None
     amount_minor: int | None = None
     currency: str | None = None
     error_code: str | None = None

@@ -338,6 +338,7 @@ def to_refund(refund: Mapping[str, Any], *, payment_id: str | None = None) -> Ga
         currency=currency,
         status=_lookup(REFUND_STATUS, refund.get("status"), "refund"),
         error_reason=_opt_str(details, "reason") if isinstance(details, dict) else None,
+        reference=_opt_str(refund, "custom_id"),
     )
 
 
@@ -386,6 +387,7 @@ def to_event(envelope: Mapping[str, Any]) -> GatewayEvent:
             raw_type=event_type,
             payment_id=refund.payment_id,
             refund_id=refund.id,
+            refund_reference=refund.reference,
             amount_minor=refund.amount_minor,
             currency=refund.currency,
             created_at=created_at,

@@ -75,6 +75,8 @@ METHODS: Mapping[MethodKind, str] = {
 
 # Keys the adapter adds to order notes so a Razorpay-side record leads back to us.
 NOTE_REFERENCE = "paygraph_reference"
+# The note our refund requests carry with our refund id (services/refunds/send.py).
+NOTE_REFUND = "refund_id"
 NOTE_CUSTOMER = "paygraph_customer_id"
 
 # Razorpay fills source/step/reason with "NA" when they do not apply; we carry None instead.
@@ -196,6 +198,7 @@ def refund_from_entity(entity: Mapping[str, Any]) -> GatewayRefund:
         currency=_req_str(entity, "currency"),
         status=_status(REFUND_STATUSES, entity, "refund"),
         error_reason=_na(entity.get("error_reason")),
+        reference=_note(entity, NOTE_REFUND),
     )
 
 
@@ -219,14 +222,17 @@ def _payload_entity(payload: Mapping[str, Any], name: str) -> dict[str, Any] | N
     return _obj(_obj(wrapper, f"payload.{name}").get("entity"), f"payload.{name}.entity")
 
 
-def _notes_reference(*entities: Mapping[str, Any] | None) -> str | None:
-    for entity in entities:
-        notes = entity.get("notes") if entity else None
-        if isinstance(notes, dict):  # an empty notes object arrives as [] (PHP arrays)
-            reference = notes.get(NOTE_REFERENCE)
-            if isinstance(reference, str) and reference:
-                return reference
+def _note(entity: Mapping[str, Any] | None, name: str) -> str | None:
+    notes = entity.get("notes") if entity else None
+    if isinstance(notes, dict):  # an empty notes object arrives as [] (PHP arrays)
+        value = notes.get(name)
+        if isinstance(value, str) and value:
+            return value
     return None
+
+
+def _notes_reference(*entities: Mapping[str, Any] | None) -> str | None:
+    return next(filter(None, (_note(entity, NOTE_REFERENCE) for entity in entities)), None)
 
 
 def event_kind(
@@ -280,6 +286,7 @@ def event_from_envelope(event_id: str, envelope: Mapping[str, Any]) -> GatewayEv
         or (_opt_str(refund, "payment_id") if refund else None),
         refund_id=_opt_str(refund, "id") if refund else None,
         reference=reference,
+        refund_reference=_note(refund, NOTE_REFUND),
         amount_minor=amount,
         currency=currency,
         error_code=_opt_str(payment, "error_code") if payment else None,

@@ -137,7 +137,7 @@ class RefundChecks:
                 if await known_refund(answer.gateway, answer.id) is not None:
                     continue
                 try:
-                    if run.dry_run and await unanswered_refund(payment, answer.amount_minor):
+                    if run.dry_run and await unanswered_refund(payment, answer):
                         continue
                     if run.dry_run:
                         refund_id = None

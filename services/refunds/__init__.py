@@ -20,8 +20,7 @@ recorded), store (the compare-and-set write path), queries (reads), service (the
 facade).
 """
 
-from services.refunds.commands import RefundCommand, RefundPolicy, RefundQueue
-from services.refunds.send import idempotency_key
+from services.refunds.commands import RefundCommand, RefundPolicy, RefundQueue, idempotency_key
 from services.refunds.service import RefundService
 
 __all__ = ["RefundCommand", "RefundPolicy", "RefundQueue", "RefundService", "idempotency_key"]

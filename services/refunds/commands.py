@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Protocol
 
 from models.enums import RefundReason
+from models.refund import Refund
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,3 +37,8 @@ class RefundQueue(Protocol):
     refund: queueing it again while it is queued or running does nothing."""
 
     async def enqueue_refund(self, refund_id: str, *, again: bool = False) -> None: ...
+
+
+def idempotency_key(refund: Refund) -> str:
+    """The gateway idempotency key of a refund: derived from our refund id, never reused."""
+    return f"paygraph-refund-{refund.id}"

@@ -5,10 +5,13 @@ CHARGEBACK), reserved on the payment and settled through the refund store like a
 the payment's refunded amount and status follow the money. Never sent anywhere: the gateway
 made it already.
 
-Matching comes first: the gateway's refund id names a refund we know; failing that, our one
-open refund of that payment for that amount whose gateway answer was lost (a timeout) is that
-refund. Only a refund that is neither is imported, once per (gateway, gateway refund id) - the
-unique index makes a concurrent second import a no-op.
+Matching comes first: the gateway's refund id names a refund we know; failing that, our open
+refund whose gateway answer was lost (a timeout) is that refund when the gateway names it with
+the reference our request carried (our refund id in Razorpay's notes, our idempotency key as
+PayPal's custom_id) and it returns the same capture for the same amount. Only a refund that is
+neither is imported, once per (gateway, gateway refund id) - the unique index makes a
+concurrent second import a no-op. A dashboard refund of the same amount as one of ours still
+waiting to be sent is therefore imported, never taken for ours.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from models.refund import Refund
 from models.transitions import OPEN_REFUND_STATUSES
 from services.kit import in_transaction
 from services.refunds.accept import new_refund
+from services.refunds.commands import idempotency_key
 from services.refunds.store import RefundStore
 
 
@@ -52,20 +56,31 @@ async def known_refund(gateway: Gateway, gateway_refund_id: str) -> Refund | Non
     return await Refund.find_one({"gateway": gateway.value, "gateway_refund_id": gateway_refund_id})
 
 
-async def unanswered_refund(payment: Payment, amount_minor: int) -> Refund | None:
-    """Our open refund of this payment for this amount that has no gateway id yet (its call
-    never answered). AmbiguousRefund when there are several."""
-    candidates = await Refund.find(
-        {
-            "payment_id": payment.id,
-            "gateway_refund_id": None,
-            "status": {"$in": [s.value for s in OPEN_REFUND_STATUSES]},
-            "amount.amount_minor": amount_minor,
-        }
-    ).to_list()
+async def unanswered_refund(payment: Payment, answer: GatewayRefund) -> Refund | None:
+    """Our open refund that `answer` is, its own answer lost (no gateway id yet): it returns
+    the same capture, for the same amount, and the gateway names it with the reference our
+    request carried (our refund id in Razorpay's notes, our idempotency key as PayPal's
+    custom_id). A gateway refund that names none of ours was made elsewhere (its dashboard),
+    even when one of ours of the same amount waits to be sent. AmbiguousRefund when several
+    of ours fit."""
+    if answer.reference is None:
+        return None
+    candidates = [
+        refund
+        for refund in await Refund.find(
+            {
+                "payment_id": payment.id,
+                "gateway_payment_id": answer.payment_id,
+                "gateway_refund_id": None,
+                "status": {"$in": [s.value for s in OPEN_REFUND_STATUSES]},
+                "amount.amount_minor": answer.amount_minor,
+            }
+        ).to_list()
+        if answer.reference in (str(refund.id), idempotency_key(refund))
+    ]
     if len(candidates) > 1:
         raise AmbiguousRefund(
-            f"{len(candidates)} refunds of {amount_minor} minor units await their gateway ids"
+            f"{len(candidates)} refunds named {answer.reference} await their gateway ids"
         )
     return candidates[0] if candidates else None
 

@@ -19,15 +19,11 @@ from models.errors import RefundNotFound
 from models.refund import Refund
 from models.transitions import RefundEvent
 from services.kit import object_id
+from services.refunds.commands import idempotency_key
 from services.refunds.store import RefundStore
 from services.refunds.updates import apply_answer
 
 log = logging.getLogger("paygraph.refunds")
-
-
-def idempotency_key(refund: Refund) -> str:
-    """The gateway idempotency key of a refund: derived from our refund id, never reused."""
-    return f"paygraph-refund-{refund.id}"
 
 
 async def send_pending(

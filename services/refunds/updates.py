@@ -59,7 +59,7 @@ async def settle_gateway_refund(
     refund = await imports.known_refund(answer.gateway, answer.id)
     imported = False
     if refund is None:
-        refund = await imports.unanswered_refund(payment, answer.amount_minor)
+        refund = await imports.unanswered_refund(payment, answer)
     if refund is None:
         refund, imported = await imports.import_refund(store, payment, answer, source)
     settled = await apply_answer(store, refund, answer, source, gateway_event_id)
@@ -90,6 +90,7 @@ async def apply_webhook(
         currency=event.currency or payment.currency,
         status=status,
         error_reason=event.error_reason,
+        reference=event.refund_reference,
     )
     refund, _ = await settle_gateway_refund(
         store, payment, answer, TransitionSource.WEBHOOK, event.event_id

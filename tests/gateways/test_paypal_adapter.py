@@ -587,6 +587,8 @@ class TestVerifyWebhook:
             capture_id,
             400,
         )
+        # Our idempotency key travels as the refund's custom_id and names it in both.
+        assert (refund.reference, event.refund_reference) == ("rf_1", "rf_1")
 
     async def test_declined_capture_is_payment_failed(
         self,

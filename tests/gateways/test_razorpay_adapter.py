@@ -676,7 +676,11 @@ class TestVerifyWebhook:
         razorpay_webhooks: WebhookInbox,
     ) -> None:
         order_id, payment_id = await captured_payment(gateway, sandbox)
-        refund = await gateway.refund(RefundRequest(payment_id, 10_000, "INR", "refund-key-0008"))
+        notes = {"refund_id": "6b0e37ec0bdde2c4a0c8fecf"}  # what our refunds carry
+        refund = await gateway.refund(
+            RefundRequest(payment_id, 10_000, "INR", "refund-key-0008", notes=notes)
+        )
+        assert refund.reference == "6b0e37ec0bdde2c4a0c8fecf"
         received = await razorpay_webhooks.wait_for(5)
         # Deliveries run concurrently: pick refund.processed by name, not by arrival order.
         [hook] = [h for h in received if b'"refund.processed"' in h.body]
@@ -688,6 +692,10 @@ class TestVerifyWebhook:
             order_id,
         )
         assert processed.amount_minor == 10_000
+        assert processed.refund_reference == "6b0e37ec0bdde2c4a0c8fecf"
+        # A refund made without our note (its dashboard's) names none of ours.
+        unnamed = await gateway.refund(RefundRequest(payment_id, 5_000, "INR", "refund-key-0009"))
+        assert unnamed.reference is None
 
     async def test_failed_payment_webhook_carries_the_error(
         self, gateway: RazorpayGateway, sandbox: Sandbox, razorpay_webhooks: WebhookInbox

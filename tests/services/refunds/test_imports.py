@@ -132,6 +132,38 @@ class TestDashboardRefund:
         assert await Refund.find({"payment_id": ours.payment_id}).count() == 1
         assert (await Payment.get(pid)).refunded_minor == 10000
 
+    async def test_one_of_ours_not_sent_yet_is_not_taken_for_a_dashboard_refund(
+        self, client, shopper, admin, core
+    ):
+        """Ours (200.00) waits: its call fails before the gateway acts. Support refunds 200.00
+        of another item in the dashboard; its webhook names no refund of ours, so it is
+        imported, and ours is still sent once the gateway answers again."""
+        pid = await completed_payment(shopper)
+        await control(
+            client,
+            "razorpay",
+            action="fault",
+            path="/v1/payments/*/refund",
+            method="POST",
+            status=503,
+            phase="before",
+            count=500,
+        )
+        ours = await refund(admin, paymentId=pid, amount="200.00")
+        made = await dashboard_refund(client, await Payment.get(pid), amount=20000)
+        [theirs] = await imported(PydanticObjectId(pid))
+        assert theirs.gateway_refund_id == made["id"]
+        waiting = await Refund.get(ours["refund"]["id"])
+        assert (waiting.status, waiting.gateway_refund_id) == (RefundStatus.PENDING, None)
+
+        await control(client, "razorpay", action="clear_faults")
+        sent = await core.refunds.send(ours["refund"]["id"])  # the job's next try
+        assert sent.status is RefundStatus.COMPLETED
+        assert sent.gateway_refund_id not in (None, made["id"])
+        assert await sandbox_refunds(client) == 2
+        payment = await Payment.get(pid)
+        assert (payment.refunded_minor, payment.refund_reserved_minor) == (40000, 0)
+
 
 class TestChargeback:
     async def test_a_paypal_reversal_is_imported_as_a_chargeback(self, client, shopper):
