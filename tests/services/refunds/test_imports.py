@@ -46,6 +46,20 @@ async def dashboard_refund(client, payment: Payment, **amount) -> dict:
     return made["result"]
 
 
+async def refund_calls_fail(client, *, phase: str, count: int) -> None:
+    """Razorpay answers 503 to our refund calls, before acting or after it."""
+    await control(
+        client,
+        "razorpay",
+        action="fault",
+        path="/v1/payments/*/refund",
+        method="POST",
+        status=503,
+        phase=phase,
+        count=count,
+    )
+
+
 async def imported(payment_id, *, count: int = 1) -> list[Refund]:
     async def settled() -> list[Refund]:
         found = await Refund.find(
@@ -110,16 +124,7 @@ class TestDashboardRefund:
         # The refund is made at the gateway but its answer never reaches us (every try of the
         # job times out): the webhook names it, and it is ours.
         pid = await completed_payment(shopper)
-        await control(
-            client,
-            "razorpay",
-            action="fault",
-            path="/v1/payments/*/refund",
-            method="POST",
-            status=503,
-            phase="after",
-            count=50,
-        )
+        await refund_calls_fail(client, phase="after", count=50)
         answer = await refund(admin, paymentId=pid, amount="100.00")
 
         async def completed() -> Refund | None:
@@ -139,16 +144,7 @@ class TestDashboardRefund:
         of another item in the dashboard; its webhook names no refund of ours, so it is
         imported, and ours is still sent once the gateway answers again."""
         pid = await completed_payment(shopper)
-        await control(
-            client,
-            "razorpay",
-            action="fault",
-            path="/v1/payments/*/refund",
-            method="POST",
-            status=503,
-            phase="before",
-            count=500,
-        )
+        await refund_calls_fail(client, phase="before", count=500)
         ours = await refund(admin, paymentId=pid, amount="200.00")
         made = await dashboard_refund(client, await Payment.get(pid), amount=20000)
         [theirs] = await imported(PydanticObjectId(pid))
