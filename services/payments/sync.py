@@ -269,6 +269,24 @@ class PaymentSync:
                     payment.status is PaymentStatus.AUTHORIZED
                     and found.id == payment.gateway_payment_id
                 ):
+                    # We hold this money: its failure is confirmed with the gateway before we
+                    # let go of it. A failure delivered late (webhooks are retried) can come
+                    # after the authorization that followed it (a bank's late authorization).
+                    current = await self._gateways.get(found.gateway).fetch_payment(found.id)
+                    if current.status is not GatewayPaymentStatus.FAILED:
+                        log.info(
+                            "failure of %s for payment %s is stale: the gateway says %s",
+                            found.id,
+                            payment.id,
+                            current.status.value,
+                        )
+                        return await self.apply_gateway_payment(
+                            payment,
+                            current,
+                            source,
+                            actor=actor,
+                            gateway_event_id=gateway_event_id,
+                        )
                     # The money we held failed (a capture under review was denied).
                     payment = await self._store.transition(
                         payment,

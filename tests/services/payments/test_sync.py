@@ -37,6 +37,7 @@ from tests.support.payments import CUSTOMER, OTHER, initiate, stored
 
 S = PaymentStatus
 RECONCILIATION = TransitionSource.RECONCILIATION
+WEBHOOK = TransitionSource.WEBHOOK
 
 
 async def paid(sandboxes, initiated: Initiated, **pay) -> dict:
@@ -367,6 +368,33 @@ def event(initiated: Initiated, kind: GatewayEventKind, event_id: str, **fields)
         raw_type=kind.value.lower(),
         **fields,
     )
+
+
+class TestAStaleFailure:
+    """Razorpay retries a webhook it could not deliver, so a payment's `payment.failed` can
+    arrive after the `payment.authorized` of a bank's late authorization of it."""
+
+    async def test_of_money_we_hold_is_checked_with_the_gateway_and_left(self, core, sandboxes):
+        await sandboxes.razorpay(action="configure", auto_capture=False)
+        initiated = await initiate(core)
+        order = initiated.checkout.gateway_order_id
+        await sandboxes.pay(order, card_number=FAILING_CARD)
+        [declined] = await razorpay(core).list_order_payments(order)
+        await sandboxes.razorpay(action="late_authorize", payment_id=declined.id)
+        authorized = await razorpay(core).fetch_payment(declined.id)
+        # payment.authorized first; our capture does not go through this time (capture=False)
+        held = await core.payments.apply_gateway_payment(initiated.payment, authorized, WEBHOOK)
+        assert held.status is S.AUTHORIZED
+        stale = replace(authorized, status=GatewayPaymentStatus.FAILED, error_code="BAD_REQUEST")
+        after = await core.payments.apply_gateway_payment(held, stale, WEBHOOK)
+        assert (after.status, after.attempt_count, after.version) == (
+            S.AUTHORIZED,
+            held.attempt_count,
+            held.version,
+        )
+        assert (await razorpay(core).fetch_payment(declined.id)).status is (
+            GatewayPaymentStatus.AUTHORIZED
+        )
 
 
 class TestApplyGatewayEvent:
