@@ -108,11 +108,16 @@ class PaymentStore:
         gateway_event_id: str | None = None,
         gateway_payment_id: str | None = None,
         set_fields: Mapping[str, Any] | None = None,
+        refuse_if: Callable[[Payment], bool] | None = None,
     ) -> Payment:
         """Apply `event` as the state machine decides: Noop returns the payment as it is,
-        Reject raises InvalidState, Apply writes the new status with `set_fields`."""
+        Reject raises InvalidState, Apply writes the new status with `set_fields`.
+        `refuse_if`: InvalidState when the payment, as each try reads it, is so (money for a
+        payment closed meanwhile is not its own)."""
 
         def decide_change(current: Payment) -> Change | None:
+            if refuse_if is not None and refuse_if(current):
+                raise InvalidState("the payment was closed meanwhile")
             decision = decide(current.status, event)
             if isinstance(decision, Noop):
                 return None

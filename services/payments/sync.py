@@ -221,6 +221,7 @@ class PaymentSync:
                             "error_code": None,
                             "error_message": None,
                         },
+                        refuse_if=self.closed,
                     )
                 case GatewayPaymentStatus.AUTHORIZED | GatewayPaymentStatus.PENDING:
                     pending = found.status is GatewayPaymentStatus.PENDING
@@ -234,6 +235,7 @@ class PaymentSync:
                         set_fields=ids,
                         # A capture under review at PayPal: money is held, not yet ours.
                         note="capture pending review at the gateway" if pending else None,
+                        refuse_if=self.closed,
                     )
                     if pending or not capture or authorized.status is not PaymentStatus.AUTHORIZED:
                         return authorized

@@ -60,6 +60,18 @@ def proof(initiated: Initiated, answer: dict, **fields) -> VerifyCommand:
     )
 
 
+def declined_attempt(initiated: Initiated, gateway_payment_id: str) -> GatewayPayment:
+    """A declined attempt on the payment's order, as its payment.failed webhook says."""
+    return GatewayPayment(
+        gateway=Gateway.RAZORPAY,
+        id=gateway_payment_id,
+        order_id=initiated.checkout.gateway_order_id,
+        amount_minor=initiated.payment.amount.amount_minor,
+        currency=initiated.payment.currency,
+        status=GatewayPaymentStatus.FAILED,
+    )
+
+
 def razorpay(core):
     return core.gateways.registry.get(Gateway.RAZORPAY)
 
@@ -394,6 +406,39 @@ class TestAStaleFailure:
         )
         assert (await razorpay(core).fetch_payment(declined.id)).status is (
             GatewayPaymentStatus.AUTHORIZED
+        )
+
+
+class TestClosedMeanwhile:
+    async def test_money_for_a_payment_its_last_failure_closed_after_we_read_it_is_late(
+        self, core, sandboxes
+    ):
+        """We read the payment FAILED with an attempt left; before our write, another
+        failure uses the last one. The authorization we were about to apply (and capture) is
+        then late money of a closed payment: recorded, never captured."""
+        await sandboxes.razorpay(action="configure", auto_capture=False)
+        initiated = await initiate(core)
+        order = initiated.checkout.gateway_order_id
+        payment = initiated.payment
+        for n in range(2):
+            payment = await core.payments.apply_gateway_payment(
+                payment, declined_attempt(initiated, f"pay_Declined{n}"), WEBHOOK
+            )
+        read = await stored(payment.id)  # FAILED, 2 of 3 attempts used
+        assert (read.status, read.attempt_count) == (S.FAILED, 2)
+        last = declined_attempt(initiated, "pay_Last")
+        await core.payments.apply_gateway_payment(read, last, WEBHOOK)
+        answer = await sandboxes.pay(order)
+        held = await razorpay(core).fetch_payment(answer["razorpay_payment_id"])
+        assert held.status is GatewayPaymentStatus.AUTHORIZED
+
+        after = await core.payments.apply_gateway_payment(read, held, WEBHOOK, capture=True)
+        assert (after.status, after.attempt_count) == (S.FAILED, 3)
+        assert [(late.gateway_payment_id, late.kind.value) for late in after.late_payments] == [
+            (held.id, "AUTHORIZATION")
+        ]
+        assert (await razorpay(core).fetch_payment(held.id)).status is (
+            GatewayPaymentStatus.AUTHORIZED  # left to lapse, not captured by us
         )
 
 
