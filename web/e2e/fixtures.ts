@@ -55,9 +55,17 @@ export async function saveCard(customerId: string, cardNumber: string) {
     headers: { "Content-Type": "application/json" },
     body: JSON.stringify({ method: "card", card_number: cardNumber, card_expiry_month: 12, card_expiry_year: 2031, card_cvv: "123", save: true, customer_id: checkout.customerId }),
   })).json();
-  await graphql(customerId, `mutation($input: VerifyPaymentInput!) { verifyPayment(input: $input) { __typename } }`, {
+  const verified = await graphql(customerId, `mutation($input: VerifyPaymentInput!) { verifyPayment(input: $input) {
+    __typename ... on UserError { code message } } }`, {
     input: { paymentId: payment.id, gatewayPaymentId: paid.razorpay_payment_id, signature: paid.razorpay_signature, saveMethod: true },
   });
+  const result = verified.data?.verifyPayment;
+  if (result?.__typename !== "PaymentSuccess") throw new Error(`saveCard: verify answered ${JSON.stringify(verified)}`);
+  const saved = await graphql(customerId, "{ savedMethods { last4 } }");
+  const last4 = cardNumber.slice(-4);
+  if (!saved.data?.savedMethods?.some((m: { last4: string | null }) => m.last4 === last4)) {
+    throw new Error(`saveCard: the card ending ${last4} was not saved: ${JSON.stringify(saved)}`);
+  }
 }
 
 export async function expectAccessible(page: Page) {
