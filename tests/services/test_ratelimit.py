@@ -9,11 +9,13 @@ from infra.embedded import free_port
 from models.errors import RateLimited
 from services.ratelimit import RateLimiter
 from settings import RateLimit
+from tests.support.windows import inside_one_window
 
 
 class TestRateLimiter:
     async def test_the_limit_applies_per_subject(self, redis):
         limiter = RateLimiter(redis, RateLimit(3, 60), name="t")
+        await inside_one_window()
         for _ in range(3):
             await limiter.hit("ip:1", "customer:a")
         with pytest.raises(RateLimited) as refused:
