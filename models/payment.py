@@ -18,6 +18,10 @@ from models.enums import (
 )
 from models.events_out import OUTBOX_INDEX, OutboxEntry
 from models.money import Money
+from models.transitions import PaymentEvent
+
+# The transitions that make a gateway payment's money the payment's own.
+_OWN_CAPTURE_EVENTS = frozenset({PaymentEvent.CAPTURED, PaymentEvent.LATE_PAYMENT_ACCEPTED})
 
 
 class ClientMetadata(BaseModel):
@@ -192,3 +196,16 @@ class Payment(Document):
     @property
     def refundable_amount(self) -> Money:
         return Money(amount_minor=self.refundable_minor, currency=self.amount.currency)
+
+    @property
+    def own_capture_id(self) -> str | None:
+        """The gateway payment this payment captured as its own (or accepted as late money).
+        Until then `gateway_payment_id` holds its last attempt, which may be a decline that
+        the bank authorizes late: money that is not the payment's own."""
+        gateway_payment_id = self.gateway_payment_id
+        if gateway_payment_id is not None and any(
+            entry.event in _OWN_CAPTURE_EVENTS and entry.gateway_payment_id == gateway_payment_id
+            for entry in self.timeline
+        ):
+            return gateway_payment_id
+        return None

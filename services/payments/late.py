@@ -99,7 +99,7 @@ class LateMoney:
             # An authorization recorded earlier that the gateway has since captured on its own
             # becomes a capture: the entry is replaced, and acted on as one.
             others = [x for x in current.late_payments if x is not earlier]
-            if current.gateway_payment_id == found.id and current.captured_minor:
+            if current.own_capture_id == found.id:
                 return None  # this is the payment's own capture, not late money
             late = LatePayment(
                 gateway_payment_id=found.id,

@@ -250,7 +250,8 @@ class PaymentChecks:
         order_id = payment.gateway_order_id
         attempts = await run.fetch(lambda: adapter.list_order_payments(order_id))
         late = {entry.gateway_payment_id for entry in payment.late_payments}
-        ours = next((a for a in attempts if a.id == payment.gateway_payment_id), None)
+        own = payment.own_capture_id
+        ours = next((a for a in attempts if own is not None and a.id == own), None)
         recorded = False
         for extra in attempts:
             # Late money is recorded and acted on (refunded or accepted): not a double charge.

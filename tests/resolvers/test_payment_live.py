@@ -229,8 +229,9 @@ class TestFallback:
 
 class TestRateLimit:
     async def test_sixth_initiation_in_a_minute_is_rate_limited(
-        self, settings, tokens, mongo_db, redis
+        self, app_server, settings, tokens, mongo_db, redis
     ):
+        # app_server: the sandbox gateways this second app calls are mounted there.
         limited = settings.model_copy(update={"rate_limit_initiate": "5/minute"})
         async with (
             serve(create_app(limited)) as running,
@@ -239,6 +240,6 @@ class TestRateLimit:
             shopper = Shopper(http, tokens.mint("cust-rl"))
             await inside_one_window()  # the six are counted in one clock minute
             results = [await shopper.initiate(orderId=order_id(), amount="10.00") for _ in range(6)]
-        assert [r["__typename"] for r in results[:5]] == ["InitiatePaymentSuccess"] * 5
+        assert [r["__typename"] for r in results[:5]] == ["InitiatePaymentSuccess"] * 5, results
         assert results[5]["code"] == "RATE_LIMITED"
         assert 0 < results[5]["retryAfterSeconds"] <= 60

@@ -243,16 +243,25 @@ class TestAuthorizationVoided:
         assert after.captured_minor == 0
 
 
-async def late_refunded_with_a_second_attempt(core, sandboxes) -> tuple[Any, GatewayPayment]:
+async def late_refunded_with_a_second_attempt(
+    core, sandboxes, *, decline_seen: bool
+) -> tuple[Any, GatewayPayment]:
     """A cancelled payment whose late capture was refunded (it reads REFUNDED), and the first
-    attempt on its order, which failed at the bank and is now captured late as well."""
+    attempt on its order, which failed at the bank and is now captured late as well.
+    `decline_seen`: the decline's webhook was applied (the payment then names that attempt)."""
     adapter = core.gateways.registry.get(Gateway.RAZORPAY)
     initiated = await initiate(core)
     order = initiated.checkout.gateway_order_id
     await sandboxes.pay(order, card_number=FAILING_CARD)
     [declined] = await adapter.list_order_payments(order)
     assert declined.status is GatewayPaymentStatus.FAILED
-    await core.payments.cancel(CUSTOMER, str(initiated.payment.id))
+    if decline_seen:
+        failed = await core.payments.apply_gateway_payment(initiated.payment, declined, WEBHOOK)
+        assert (failed.status, failed.gateway_payment_id) == (S.FAILED, declined.id)
+        closed = await core.payments.expire(failed, TransitionSource.EXPIRY, note="expired")
+        assert closed.status is S.EXPIRED
+    else:
+        await core.payments.cancel(CUSTOMER, str(initiated.payment.id))
     answer = await sandboxes.pay(order)  # the checkout left open: captured after the cancel
     first = await gateway_payment(core, answer["razorpay_payment_id"])
     payment = await core.payments.apply_gateway_payment(
@@ -289,8 +298,11 @@ class TestASecondLateCapture:
     """A payment closed before any money of its own stays closed when its late money has
     been returned: more late money on its order is recorded and returned the same way."""
 
-    async def test_from_its_webhook_is_recorded_and_refunded(self, core, sandboxes):
-        payment, second = await late_refunded_with_a_second_attempt(core, sandboxes)
+    @pytest.mark.parametrize("decline_seen", [False, True])
+    async def test_from_its_webhook_is_recorded_and_refunded(self, core, sandboxes, decline_seen):
+        payment, second = await late_refunded_with_a_second_attempt(
+            core, sandboxes, decline_seen=decline_seen
+        )
         after = await core.payments.apply_gateway_payment(payment, second, WEBHOOK)
         assert [late.gateway_payment_id for late in after.late_payments][-1] == second.id
         assert after.late_payments[-1].action is LatePaymentAction.REFUNDED
@@ -301,10 +313,13 @@ class TestASecondLateCapture:
         assert await gateway_net(core, done) == done.net_minor == 0
         assert await Refund.find({"payment_id": payment.id}).count() == 2
 
+    @pytest.mark.parametrize("decline_seen", [False, True])
     async def test_found_by_reconciliation_is_recorded_and_refunded_not_left_for_review(
-        self, core, sandboxes
+        self, core, sandboxes, decline_seen
     ):
-        payment, second = await late_refunded_with_a_second_attempt(core, sandboxes)
+        payment, second = await late_refunded_with_a_second_attempt(
+            core, sandboxes, decline_seen=decline_seen
+        )
         await age(str(payment.id), 30)  # the webhook was lost; the hourly run looks
         report = await core.reconciliation.reconcile(ReconciliationTrigger.CRON)
         # One report line per late payment (the first one's is due at this first run too).
