@@ -18,7 +18,7 @@ from typing import Any
 from beanie import PydanticObjectId
 
 from models.clock import as_utc, utcnow
-from models.errors import EndpointNotFound, ValidationFailed
+from models.errors import EndpointNotFound, InvalidState, ValidationFailed
 from models.events_out import Delivery, EndpointSecret, EventType, WebhookEndpoint
 from services.crypto import RotationReport, TokenVault, UndecryptableToken
 from services.events_out.signing import new_secret
@@ -26,6 +26,7 @@ from services.events_out.transport import UrlPolicy
 from services.kit import every_row, object_id
 
 ROTATION_OVERLAP = timedelta(hours=24)
+_ROTATE_ATTEMPTS = 5
 DESCRIPTION_MAX = 200
 URL_MAX = 2048
 
@@ -96,27 +97,32 @@ class Endpoints:
         return endpoint.id
 
     async def rotate(self, endpoint_id: str) -> tuple[WebhookEndpoint, str]:
-        """A new signing secret; the ones in force keep signing for ROTATION_OVERLAP."""
-        endpoint = await self.get(endpoint_id)
-        now = utcnow()
-        until = now + ROTATION_OVERLAP
+        """A new signing secret; the ones in force keep signing for ROTATION_OVERLAP. A
+        compare-and-set on the endpoint as read (its `updated_at`), so secrets another writer
+        changed meanwhile (`rotate-keys` re-encrypting them) are never written back stale."""
         secret = new_secret()
-        kept = [
-            s.model_copy(update={"expires_at": min(as_utc(s.expires_at or until), until)})
-            for s in endpoint.secrets
-            if s.expires_at is None or as_utc(s.expires_at) > now
-        ]
-        secrets = [EndpointSecret(ciphertext=self._vault.encrypt(secret), created_at=now), *kept]
-        await WebhookEndpoint.get_pymongo_collection().update_one(
-            {"_id": endpoint.id},
-            {
-                "$set": {
-                    "secrets": [s.model_dump(mode="python") for s in secrets],
-                    "updated_at": now,
-                }
-            },
-        )
-        return await self.get(endpoint_id), secret
+        for _ in range(_ROTATE_ATTEMPTS):
+            endpoint = await self.get(endpoint_id)
+            now = utcnow()
+            until = now + ROTATION_OVERLAP
+            kept = [
+                s.model_copy(update={"expires_at": min(as_utc(s.expires_at or until), until)})
+                for s in endpoint.secrets
+                if s.expires_at is None or as_utc(s.expires_at) > now
+            ]
+            fresh = EndpointSecret(ciphertext=self._vault.encrypt(secret), created_at=now)
+            written = await WebhookEndpoint.get_pymongo_collection().update_one(
+                {"_id": endpoint.id, "updated_at": endpoint.updated_at},
+                {
+                    "$set": {
+                        "secrets": [s.model_dump(mode="python") for s in [fresh, *kept]],
+                        "updated_at": now,
+                    }
+                },
+            )
+            if written.matched_count == 1:
+                return await self.get(endpoint_id), secret
+        raise InvalidState("the endpoint kept changing while its secret was rotated; try again")
 
     def signing_secrets(self, endpoint: WebhookEndpoint, now: datetime) -> list[str]:
         """The secrets in force, newest first (UndecryptableToken if a key was removed)."""

@@ -88,3 +88,26 @@ class TestRotateEndpointSecrets:
         stored = await WebhookEndpoint.get(endpoint.id)
         assert stored is not None and len(stored.secrets) == 2
         assert both.signing_secrets(stored, utcnow())[0] == made[0]
+
+    async def test_an_api_rotation_does_not_write_back_secrets_rotate_keys_re_encrypted(
+        self, mongo_db
+    ):
+        """The API reads an endpoint, rotate-keys re-encrypts it, then the API writes: the
+        API's write is a compare-and-set too, so it rotates again from the re-encrypted
+        secrets instead of putting the old key's ciphertext back."""
+        endpoint, original = await endpoints(KEY_OLD).create(URL, [], None)
+        both = endpoints(KEY_NEW, KEY_OLD)
+        collection = WebhookEndpoint.get_pymongo_collection()
+        update_one = collection.update_one
+
+        async def rotate_keys_first(*args, **kwargs):
+            del collection.update_one  # rotate-keys writes through the real one
+            report = await rotate_endpoint_secrets(TokenVault([KEY_NEW, KEY_OLD]))
+            assert report.rotated == 1
+            return await update_one(*args, **kwargs)
+
+        collection.update_one = rotate_keys_first  # type: ignore[method-assign]
+        rotated, secret = await both.rotate(str(endpoint.id))
+        assert "update_one" not in vars(collection)
+        # Readable with the new key alone: the old key can go.
+        assert endpoints(KEY_NEW).signing_secrets(rotated, utcnow()) == [secret, original]
