@@ -28,6 +28,7 @@ from cachetools import LRUCache
 from graphql import DocumentNode, GraphQLError, GraphQLSchema, parse, specified_rules
 from graphql.validation import ASTValidationRule, NoSchemaIntrospectionCustomRule
 from pymongo.errors import ConnectionFailure
+from redis.exceptions import AuthenticationError as RedisAuthenticationError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from strawberry.extensions import MaskErrors, MaxAliasesLimiter, QueryDepthLimiter
@@ -66,8 +67,14 @@ UNAVAILABLE_MESSAGE = "The payment service is briefly unavailable; repeat the re
 
 
 def is_outage(error: GraphQLError) -> bool:
-    """An unexpected error that is the database or Redis being unreachable, not a bug."""
-    return is_unexpected(error) and isinstance(error.original_error, _OUTAGES)
+    """An unexpected error that is the database or Redis being unreachable, not a bug (nor a
+    wrong Redis password, which redis-py raises as a connection error: that is logged in full)."""
+    original = error.original_error
+    return (
+        is_unexpected(error)
+        and isinstance(original, _OUTAGES)
+        and not isinstance(original, RedisAuthenticationError)
+    )
 
 
 def with_code(error: GraphQLError) -> GraphQLError:

@@ -7,6 +7,7 @@ import logging
 import pytest
 import strawberry
 from pymongo.errors import AutoReconnect, ServerSelectionTimeoutError
+from redis.exceptions import AuthenticationError as RedisAuthenticationError
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from models.errors import NotFound
@@ -33,6 +34,7 @@ class _Query:
             "mongo": AutoReconnect("db-7.internal:27017: connection closed"),
             "selection": ServerSelectionTimeoutError("db-7.internal:27017: timed out"),
             "redis": RedisConnectionError("Error 111 connecting to cache-3.internal:6379"),
+            "password": RedisAuthenticationError("invalid username-password pair"),
         }[kind]
 
     @strawberry.field
@@ -82,6 +84,12 @@ class TestErrorPolicy:
         assert [(r.levelno, r.getMessage()) for r in caplog.records] == [
             (logging.WARNING, f"service unavailable in down: {raised}")
         ]
+
+    async def test_a_wrong_redis_password_is_no_outage(self, caplog):
+        with caplog.at_level(logging.INFO, logger="paygraph.graphql"):
+            result = await build_schema(_Query).execute('{ down(kind: "password") }')
+        assert result.errors[0].formatted["extensions"] == {"code": "INTERNAL_ERROR"}
+        assert [r.levelno for r in caplog.records] == [logging.ERROR]
 
     @pytest.mark.parametrize(
         ("variables", "named"),
