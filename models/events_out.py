@@ -17,7 +17,7 @@ from beanie import Document, PydanticObjectId
 from pydantic import BaseModel, ConfigDict, Field
 from pymongo import ASCENDING, DESCENDING, IndexModel
 
-from models.clock import UtcDateTime, utcnow
+from models.clock import UtcDateTime, as_utc, utcnow
 
 
 class EventType(StrEnum):
@@ -107,6 +107,10 @@ class EndpointSecret(BaseModel):
     ciphertext: str  # the whsec_ secret, encrypted with the token vault
     created_at: UtcDateTime = Field(default_factory=utcnow)
     expires_at: UtcDateTime | None = None  # a rotated-out secret signs until then
+
+    def in_force(self, now: datetime) -> bool:
+        """Whether it still signs: never rotated out, or its overlap not over yet."""
+        return self.expires_at is None or as_utc(self.expires_at) > now
 
 
 class WebhookEndpoint(Document):

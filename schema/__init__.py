@@ -37,18 +37,15 @@ class PaygraphSchema(strawberry.Schema):
         # an outage briefly (its cause is the database's or Redis's, and it may come by the
         # hundred), anything else in full.
         for error in errors:
+            if not is_unexpected(error):
+                continue
+            where = ".".join(str(p) for p in error.path or []) or "operation"
             if is_outage(error):
                 log.warning(
-                    "service unavailable in %s: %s",
-                    ".".join(str(p) for p in error.path or []) or "operation",
-                    type(error.original_error).__name__,
+                    "service unavailable in %s: %s", where, type(error.original_error).__name__
                 )
-            elif is_unexpected(error):
-                log.error(
-                    "unexpected error in %s",
-                    ".".join(str(p) for p in error.path or []) or "operation",
-                    exc_info=error.original_error,
-                )
+            else:
+                log.error("unexpected error in %s", where, exc_info=error.original_error)
 
 
 def build_schema(

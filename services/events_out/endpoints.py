@@ -108,7 +108,7 @@ class Endpoints:
             kept = [
                 s.model_copy(update={"expires_at": min(as_utc(s.expires_at or until), until)})
                 for s in endpoint.secrets
-                if s.expires_at is None or as_utc(s.expires_at) > now
+                if s.in_force(now)
             ]
             fresh = EndpointSecret(ciphertext=self._vault.encrypt(secret), created_at=now)
             written = await WebhookEndpoint.get_pymongo_collection().update_one(
@@ -126,11 +126,7 @@ class Endpoints:
 
     def signing_secrets(self, endpoint: WebhookEndpoint, now: datetime) -> list[str]:
         """The secrets in force, newest first (UndecryptableToken if a key was removed)."""
-        return [
-            self._vault.decrypt(s.ciphertext)
-            for s in endpoint.secrets
-            if s.expires_at is None or as_utc(s.expires_at) > now
-        ]
+        return [self._vault.decrypt(s.ciphertext) for s in endpoint.secrets if s.in_force(now)]
 
     async def _check_url(self, url: str) -> None:
         if len(url) > URL_MAX:
@@ -151,9 +147,7 @@ async def rotate_endpoint_secrets(vault: TokenVault, *, batch_size: int = 500) -
     async for row in every_row(collection, {"secrets": 1}, batch_size=batch_size):
         scanned += 1
         secrets: list[dict[str, Any]] = row["secrets"]
-        in_force = [
-            s for s in secrets if s.get("expires_at") is None or as_utc(s["expires_at"]) > now
-        ]
+        in_force = [s for s in secrets if EndpointSecret.model_validate(s).in_force(now)]
         if len(in_force) == len(secrets) and all(
             vault.is_current(s["ciphertext"]) for s in secrets
         ):

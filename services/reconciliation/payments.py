@@ -253,13 +253,14 @@ class PaymentChecks:
         own = payment.own_capture_id
         ours = next((a for a in attempts if own is not None and a.id == own), None)
         recorded = False
+        closed = self._payments.is_closed(payment)
         for extra in attempts:
             # Late money is recorded and acted on (refunded or accepted): not a double charge.
             if extra is ours or extra.id in late or extra.status not in _PAID:
                 continue
             # A payment closed before any money of its own reads as captured only because of
             # its late money: another capture on its order is late money too.
-            if self._payments.is_closed(payment) and await self._late.record(run, payment, extra):
+            if closed and await self._late.record(run, payment, extra):
                 recorded = True
                 continue
             run.issue(double_charge(payment, payment.gateway_payment_id, extra))

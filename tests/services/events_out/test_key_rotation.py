@@ -3,7 +3,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
+from typing import Any
 
 from cryptography.fernet import Fernet
 
@@ -20,6 +23,28 @@ URL = "http://127.0.0.1:9/hooks"
 
 def endpoints(*keys: str) -> Endpoints:
     return Endpoints(TokenVault(list(keys)), UrlPolicy(public_only=False))
+
+
+@contextmanager
+def before_the_next_write(meanwhile: Callable[[], Awaitable[None]]) -> Iterator[None]:
+    """Runs `meanwhile` once, between a writer's read of an endpoint and its write: just
+    before the next update_one on the endpoints (which `meanwhile` makes with the real one)."""
+    collection = WebhookEndpoint.get_pymongo_collection()
+    update_one = collection.update_one
+
+    async def after_meanwhile(*args: Any, **kwargs: Any) -> Any:
+        del collection.update_one
+        await meanwhile()
+        return await update_one(*args, **kwargs)
+
+    collection.update_one = after_meanwhile  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        wrote = "update_one" not in vars(collection)
+        if not wrote:
+            del collection.update_one
+    assert wrote, "no write came"
 
 
 async def raw(mongo_db, endpoint_id) -> dict:
@@ -72,18 +97,13 @@ class TestRotateEndpointSecrets:
         written over with the older list."""
         endpoint, _ = await endpoints(KEY_OLD).create(URL, [], None)
         both = endpoints(KEY_NEW, KEY_OLD)
-        collection = WebhookEndpoint.get_pymongo_collection()
-        update_one = collection.update_one
         made: list[str] = []
 
-        async def rotated_first(*args, **kwargs):
-            del collection.update_one  # the API's rotation writes through the real one
+        async def api_rotation() -> None:
             made.append((await both.rotate(str(endpoint.id)))[1])
-            return await update_one(*args, **kwargs)
 
-        collection.update_one = rotated_first  # type: ignore[method-assign]
-        report = await rotate_endpoint_secrets(TokenVault([KEY_NEW, KEY_OLD]))
-        assert "update_one" not in vars(collection)
+        with before_the_next_write(api_rotation):
+            report = await rotate_endpoint_secrets(TokenVault([KEY_NEW, KEY_OLD]))
         assert (report.scanned, report.rotated, report.changed_meanwhile) == (1, 0, 1)
         stored = await WebhookEndpoint.get(endpoint.id)
         assert stored is not None and len(stored.secrets) == 2
@@ -97,17 +117,11 @@ class TestRotateEndpointSecrets:
         secrets instead of putting the old key's ciphertext back."""
         endpoint, original = await endpoints(KEY_OLD).create(URL, [], None)
         both = endpoints(KEY_NEW, KEY_OLD)
-        collection = WebhookEndpoint.get_pymongo_collection()
-        update_one = collection.update_one
 
-        async def rotate_keys_first(*args, **kwargs):
-            del collection.update_one  # rotate-keys writes through the real one
-            report = await rotate_endpoint_secrets(TokenVault([KEY_NEW, KEY_OLD]))
-            assert report.rotated == 1
-            return await update_one(*args, **kwargs)
+        async def rotate_keys() -> None:
+            assert (await rotate_endpoint_secrets(TokenVault([KEY_NEW, KEY_OLD]))).rotated == 1
 
-        collection.update_one = rotate_keys_first  # type: ignore[method-assign]
-        rotated, secret = await both.rotate(str(endpoint.id))
-        assert "update_one" not in vars(collection)
+        with before_the_next_write(rotate_keys):
+            rotated, secret = await both.rotate(str(endpoint.id))
         # Readable with the new key alone: the old key can go.
         assert endpoints(KEY_NEW).signing_secrets(rotated, utcnow()) == [secret, original]
